@@ -1,0 +1,261 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { ConfigError } from "../config/errors";
+import { loadClusterFile, parseCluster } from "../config/load";
+import { issuesOf, planWith } from "./helpers";
+
+/** The issue at `where` (the one matching `pattern`, if given), or a failure listing what was reported. */
+function issueAt(issues: { path: string; message: string; fix?: string }[], where: string, pattern?: RegExp) {
+  const found = issues.find((i) => i.path === where && (!pattern || pattern.test(i.message)));
+  if (!found) throw new Error(`no issue at ${where}; got:\n${issues.map((i) => `${i.path}: ${i.message}`).join("\n")}`);
+  return found;
+}
+
+const bridge = (input: any, name: string) => input.proxmox.nodes[0].interfaces.find((i: any) => i.name === name);
+
+describe("the built-in example", () => {
+  it("is valid", () => {
+    expect(() => planWith()).not.toThrow();
+  });
+});
+
+describe("reading the file", () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "pve-dualnet-"));
+
+  it("reports a missing file by name", () => {
+    const file = path.join(dir, "missing.yaml");
+    expect(() => loadClusterFile(file)).toThrow(ConfigError);
+    expect(() => loadClusterFile(file)).toThrow(/missing\.yaml: 1 problem[\s\S]*cannot read the file: file not found/);
+  });
+
+  it("reports malformed YAML with its line", () => {
+    const file = path.join(dir, "bad.yaml");
+    writeFileSync(file, "name: x\nproxmox:\n  endpoint: [unclosed\n");
+    expect(() => loadClusterFile(file)).toThrow(/line \d+, column \d+/);
+  });
+
+  it("reports malformed JSON", () => {
+    expect(() => parseCluster('{"name": "x",', "cluster.json")).toThrow(/fix the JSON syntax/);
+  });
+
+  it("rejects duplicate keys instead of silently taking the last", () => {
+    expect(() => parseCluster("name: a\nname: b\n")).toThrow(/unique/i);
+  });
+});
+
+describe("schema problems", () => {
+  it("names unknown keys and suggests the right one", () => {
+    const issues = issuesOf((c) => {
+      bridge(c, "vmbr0").bridgePorts = ["enp4s0"];
+      c.networks.internal.mut = 1500;
+    });
+    expect(issueAt(issues, "proxmox.nodes[0].interfaces[2].bridgePorts").fix).toMatch(/did you mean "ports"/);
+    expect(issueAt(issues, "networks.internal.mut").fix).toMatch(/did you mean "mtu"/);
+  });
+
+  it("rejects interface names over the 15-character Linux limit", () => {
+    const issues = issuesOf((c) => (c.proxmox.nodes[0].interfaces[0].name = "enp4s0verylongname"));
+    expect(issueAt(issues, "proxmox.nodes[0].interfaces[0].name").message).toMatch(/1-15 characters/);
+  });
+
+  it.each(["vmbr4095", "br0", "vmbr01"])("rejects the bridge name %s", (name) => {
+    const issues = issuesOf((c) => (bridge(c, "vmbr1").name = name));
+    expect(issueAt(issues, "proxmox.nodes[0].interfaces[3].name").message).toMatch(/vmbrN with N from 0 to 4094/);
+  });
+
+  it("rejects an unknown bond mode", () => {
+    const issues = issuesOf((c) => c.proxmox.nodes[0].interfaces.push({ kind: "bond", name: "bond0", slaves: ["eno1"], mode: "lacp" }));
+    expect(issueAt(issues, "proxmox.nodes[0].interfaces[4].mode").message).toMatch(/802\.3ad/);
+  });
+
+  it.each([3, -1])("rejects rp_filter %s", (value) => {
+    const issues = issuesOf((c) => (c.sysctl = { host: { rpFilter: value } }));
+    expect(issueAt(issues, "sysctl.host.rpFilter").message).toMatch(/must be/);
+  });
+
+  it.each([9500, 1000])("rejects the underlay MTU %s as out of range", (mtu) => {
+    const issues = issuesOf((c) => (c.networks.internal.mtu = mtu));
+    expect(issueAt(issues, "networks.internal.mtu").message).toMatch(/must be (<=|>=) ?(9000|1280)/);
+  });
+
+  it("reports a missing required field", () => {
+    const issues = issuesOf((c) => delete c.networks.external.cidr);
+    expect(issueAt(issues, "networks.external.cidr").message).toBe("is required");
+  });
+});
+
+describe("duplicates", () => {
+  it("finds duplicate VM ids, names, IPs and MACs", () => {
+    const issues = issuesOf((c) => {
+      c.vms[1].id = c.vms[0].id;
+      c.vms[2].name = c.vms[0].name;
+      c.vms[3].ip.internal = c.vms[0].ip.internal;
+      c.vms[3].mac = { external: "02:aa:00:00:00:01" };
+      c.vms[2].mac = { external: "02:AA:00:00:00:01" };
+    });
+    expect(issueAt(issues, "vms[1].id").message).toMatch(/111 is already used by vms\[0\]/);
+    expect(issueAt(issues, "vms[2].name").message).toMatch(/master-1 is already used/);
+    expect(issueAt(issues, "vms[3].ip.internal").message).toMatch(/10\.0\.0\.11 is already used by vms\[0\]/);
+    expect(issueAt(issues, "vms[3].mac.external").message).toMatch(/02:AA:00:00:00:01 is already used/);
+  });
+
+  it("finds a VM address taken by the Proxmox host", () => {
+    const issues = issuesOf((c) => (c.vms[0].ip.internal = "10.0.0.2"));
+    expect(issueAt(issues, "vms[0].ip.internal").message).toMatch(/already used by Proxmox node pve \(vmbr1\)/);
+  });
+});
+
+describe("addresses and gateways", () => {
+  it("finds addresses outside their network", () => {
+    const issues = issuesOf((c) => {
+      c.vms[0].ip.internal = "10.0.1.11";
+      bridge(c, "vmbr0").address = "192.168.1.2";
+    });
+    expect(issueAt(issues, "vms[0].ip.internal").message).toBe("10.0.1.11 is outside the internal network 10.0.0.0/24");
+    expect(issueAt(issues, "proxmox.nodes[0].interfaces[2].address").message).toMatch(/outside the external network/);
+  });
+
+  it("rejects network and broadcast addresses", () => {
+    const issues = issuesOf((c) => (c.vms[0].ip.external = "192.168.0.255"));
+    expect(issueAt(issues, "vms[0].ip.external").message).toMatch(/broadcast/);
+  });
+
+  it("finds a gateway outside its subnet", () => {
+    const issues = issuesOf((c) => (c.networks.external.gateway = "192.168.5.1"));
+    expect(issueAt(issues, "networks.external.gateway").message).toMatch(/outside the external network/);
+  });
+
+  it("rejects a gateway on the internal network", () => {
+    const issues = issuesOf((c) => {
+      c.networks.internal.gateway = "10.0.0.1";
+      bridge(c, "vmbr1").gateway = "10.0.0.1";
+    });
+    expect(issueAt(issues, "networks.internal.gateway").fix).toMatch(/only gateway is on the external network/);
+    expect(issueAt(issues, "proxmox.nodes[0].interfaces[3].gateway").message).toMatch(/internal network must not carry a gateway/);
+  });
+
+  it("rejects two default gateways on one host", () => {
+    const issues = issuesOf((c) => {
+      bridge(c, "vmbr0").gateway = "192.168.0.1";
+      c.proxmox.nodes[0].interfaces.push({ kind: "nic", name: "eno9", address: "172.16.0.2/24", gateway: "172.16.0.1" });
+    });
+    expect(issueAt(issues, "proxmox.nodes[0].interfaces[4].gateway").message).toMatch(/both set a default gateway/);
+  });
+
+  it("rejects a CIDR with host bits set", () => {
+    const issues = issuesOf((c) => (c.networks.internal.cidr = "10.0.0.5/24"));
+    expect(issueAt(issues, "networks.internal.cidr").fix).toMatch(/10\.0\.0\.0\/24/);
+  });
+});
+
+describe("subnet plan", () => {
+  it("finds overlapping external/internal/pod/service ranges", () => {
+    const issues = issuesOf((c) => {
+      c.kubernetes.podCidr = "10.0.0.0/16";
+      c.kubernetes.serviceCidr = "192.168.0.0/16";
+    });
+    expect(issueAt(issues, "kubernetes.podCidr").message).toMatch(/overlaps networks\.internal\.cidr/);
+    expect(issueAt(issues, "kubernetes.serviceCidr").message).toMatch(/overlaps networks\.external\.cidr/);
+  });
+
+  it("finds a pod network too small for the nodes at the node mask", () => {
+    const issues = issuesOf((c) => {
+      c.kubernetes.podCidr = "10.244.0.0/23";
+      c.kubernetes.nodeCidrMaskSize = 24;
+    });
+    expect(issueAt(issues, "kubernetes.podCidr").message).toBe("10.244.0.0/23 holds only 2 node subnets of /24, but there are 4 nodes");
+  });
+});
+
+describe("MTU chain", () => {
+  it("requires jumboFrames for an MTU above 1500", () => {
+    const issues = issuesOf((c) => (c.networks.internal.mtu = 9000));
+    expect(issueAt(issues, "networks.internal.mtu").fix).toMatch(/jumboFrames: true/);
+  });
+
+  it("rejects a VM NIC above its bridge", () => {
+    const issues = issuesOf((c) => (c.vms[0].mtu = { internal: 9000 }));
+    expect(issueAt(issues, "vms[0].mtu.internal").message).toBe("NIC MTU 9000 is above bridge vmbr1 (MTU 1500) on pve");
+  });
+
+  it("rejects a bridge above its NIC", () => {
+    const issues = issuesOf((c) => {
+      c.networks.internal = { ...c.networks.internal, mtu: 9000, jumboFrames: true };
+      c.proxmox.nodes[0].interfaces[1].mtu = 1500;
+    });
+    expect(issueAt(issues, "proxmox.nodes[0].interfaces[1].mtu").message).toBe("bridge vmbr1 (MTU 9000) is above its lower interface enp5s0 (MTU 1500)");
+  });
+
+  it("rejects a bridge above its network's underlay", () => {
+    const issues = issuesOf((c) => (bridge(c, "vmbr1").mtu = 9000));
+    expect(issueAt(issues, "proxmox.nodes[0].interfaces[3].mtu", /underlay/).message).toBe("bridge MTU 9000 is above the internal network's underlay MTU 1500");
+  });
+
+  it("rejects an overlay above the underlay minus the VXLAN overhead", () => {
+    const issues = issuesOf((c) => (c.kubernetes.cni.overlayMtu = 1500));
+    expect(issueAt(issues, "kubernetes.cni.overlayMtu").message).toBe("1500 is above the internal NIC MTU minus vxlan overhead (1500 - 50 = 1450)");
+  });
+
+  it("accepts the seeds' jumbo layout and derives 8950 for VXLAN", () => {
+    const plan = planWith((c) => (c.networks.internal = { ...c.networks.internal, mtu: 9000, jumboFrames: true }));
+    expect(plan.mtu).toMatchObject({ underlay: { internal: 9000 }, overhead: 50, overlay: 8950 });
+    expect(plan.hosts[0]!.interfaces.find((i) => i.name === "enp5s0")!.mtu).toBe(9000);
+  });
+});
+
+describe("VLANs and bonds", () => {
+  const withInterfaces = (extra: any[]) => (c: any) => c.proxmox.nodes[0].interfaces.push(...extra);
+
+  it.each([0, 4095])("rejects VLAN id %s", (id) => {
+    const issues = issuesOf(withInterfaces([{ kind: "vlan", name: `enp5s0.${id}` }]));
+    expect(issueAt(issues, "proxmox.nodes[0].interfaces[4].id").message).toMatch(/outside 1-4094/);
+  });
+
+  it("rejects a VLAN whose parent is not declared", () => {
+    const issues = issuesOf(withInterfaces([{ kind: "vlan", name: "vlan7", rawDevice: "eno7", id: 7 }]));
+    expect(issueAt(issues, "proxmox.nodes[0].interfaces[4].rawDevice").message).toMatch(/eno7 is not declared/);
+  });
+
+  it("allows xmitHashPolicy only for balance-xor and 802.3ad", () => {
+    const issues = issuesOf(withInterfaces([{ kind: "nic", name: "eno1" }, { kind: "bond", name: "bond0", slaves: ["eno1"], mode: "active-backup", xmitHashPolicy: "layer2+3" }]));
+    expect(issueAt(issues, "proxmox.nodes[0].interfaces[5].xmitHashPolicy").message).toMatch(/no effect in mode active-backup/);
+  });
+
+  it("allows primary only for active-backup", () => {
+    const issues = issuesOf(withInterfaces([{ kind: "nic", name: "eno1" }, { kind: "bond", name: "bond0", slaves: ["eno1"], mode: "802.3ad", primary: "eno1" }]));
+    expect(issueAt(issues, "proxmox.nodes[0].interfaces[5].primary").message).toMatch(/only to active-backup/);
+  });
+
+  it("allows only active-backup for the Proxmox cluster network", () => {
+    const issues = issuesOf(withInterfaces([{ kind: "nic", name: "eno1" }, { kind: "nic", name: "eno2" }, { kind: "bond", name: "bond1", slaves: ["eno1", "eno2"], mode: "802.3ad", clusterNetwork: true, address: "172.16.0.2/24" }]));
+    expect(issueAt(issues, "proxmox.nodes[0].interfaces[6].mode").message).toMatch(/cluster network supports only active-backup/);
+  });
+
+  it("rejects an interface used by two bridges", () => {
+    const issues = issuesOf((c) => (bridge(c, "vmbr1").ports = ["enp4s0"]));
+    expect(issueAt(issues, "proxmox.nodes[0].interfaces[3].ports[0]").message).toMatch(/already used by vmbr0/);
+  });
+
+  it("rejects an undeclared bridge port", () => {
+    const issues = issuesOf((c) => (bridge(c, "vmbr1").ports = ["enp9s0"]));
+    expect(issueAt(issues, "proxmox.nodes[0].interfaces[3].ports[0]").fix).toMatch(/kind: nic, name: enp9s0/);
+  });
+});
+
+describe("reporting", () => {
+  it("reports every problem at once, each with a fix", () => {
+    const issues = issuesOf((c) => {
+      c.vms[1].id = c.vms[0].id;
+      c.vms[0].ip.internal = "10.0.1.11";
+      c.kubernetes.podCidr = "10.0.0.0/16";
+      c.vms[0].mtu = { internal: 9000 };
+    });
+    expect(issues.length).toBeGreaterThanOrEqual(4);
+    for (const issue of issues) expect(issue.fix).toBeTruthy();
+  });
+
+  it("formats the list with the source file, paths and fixes", () => {
+    expect(() => parseCluster("name: x\n", "my.yaml")).toThrow(/^my\.yaml: \d+ problems in the cluster description\n  - proxmox: is required\n      fix: add proxmox/);
+  });
+});

@@ -1,0 +1,42 @@
+import { readFileSync } from "node:fs";
+import { Testing, type TerraformStack } from "cdktf";
+import { parse } from "yaml";
+import { ConfigError, type ConfigIssue } from "../config/errors";
+import { checkCluster, EXAMPLE_CONFIG } from "../config/load";
+import type { ClusterPlan } from "../config/plan";
+import { buildStacks } from "../stacks";
+
+/** The built-in example as plain data: tests mutate a fresh copy. */
+export function exampleInput(): any {
+  return parse(readFileSync(EXAMPLE_CONFIG, "utf8"));
+}
+
+/** Plans the example after `edit` changes it. */
+export function planWith(edit: (input: any) => void = () => {}): ClusterPlan {
+  const input = exampleInput();
+  edit(input);
+  return checkCluster(input, "test.yaml");
+}
+
+/** The issues a description produces (fails the test if it is valid). */
+export function issuesOf(edit: (input: any) => void): ConfigIssue[] {
+  try {
+    planWith(edit);
+  } catch (err) {
+    if (err instanceof ConfigError) return [...err.issues];
+    throw err;
+  }
+  throw new Error("expected the description to be rejected, but it was accepted");
+}
+
+/** Synthesizes every stack of a plan; returns the parsed Terraform JSON per stack. */
+export function synthAll(plan: ClusterPlan): Record<string, any> {
+  const app = Testing.app();
+  const stacks = buildStacks(app, plan) as Record<string, TerraformStack>;
+  return Object.fromEntries(Object.entries(stacks).map(([name, stack]) => [name, JSON.parse(Testing.synth(stack))]));
+}
+
+/** All resources of one type in a synthesized stack, as a list. */
+export function resourcesOf(stack: any, type: string): any[] {
+  return Object.values(stack.resource?.[type] ?? {});
+}

@@ -1,0 +1,60 @@
+/** The real ifupdown2 (Debian package `ifupdown2`), used to check rendered files. */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { TOLERATED_SYNTAX_WARNINGS } from "../renderers/apply-scripts";
+
+const which = (cmd: string) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
+const isRoot = process.getuid?.() === 0;
+
+/**
+ * ifupdown2 needs root. CI installs it and runs as root, so there a missing ifupdown2 is a
+ * failure, not a skip; on a developer machine without it the checks are skipped.
+ */
+export function ifupdown2(): boolean {
+  const available = which("ifup") && which("ifquery") && isRoot;
+  if (!available && process.env.CI) throw new Error("CI must run these checks: install ifupdown2 and run as root (see .ci/run)");
+  return available;
+}
+
+/** `ifup -a -s -i FILE`: the parser and value checks of ifupdown2. Returns the problems it reports. */
+export function syntaxCheck(text: string): string[] {
+  const dir = mkdtempSync(path.join(tmpdir(), "ifupdown2-"));
+  const file = path.join(dir, "interfaces");
+  writeFileSync(file, text);
+  mkdirSync("/run/network", { recursive: true });
+  const result = spawnSync("ifup", ["-a", "-s", "-i", file], { encoding: "utf8" });
+  const output = `${result.stdout}${result.stderr}`.split("\n").filter((l) => l.trim());
+  if (result.status !== 0 && output.length === 0) return [`ifup exited ${result.status} without a message`];
+  // Exit status 1 with nothing but tolerated warnings is a pass.
+  return output.filter((l) => !TOLERATED_SYNTAX_WARNINGS.some((w) => l.includes(w)));
+}
+
+let attributes: Set<string> | undefined;
+/** Every attribute ifupdown2's modules accept (`ifquery --syntax-help`); the syntax check ignores unknown ones. */
+export function knownAttributes(): Set<string> {
+  if (!attributes) {
+    const help = spawnSync("ifquery", ["--syntax-help"], { encoding: "utf8" }).stdout;
+    attributes = new Set(help.split("\n").filter((l) => /^ {2}[a-z0-9-]+$/.test(l)).map((l) => l.trim()));
+  }
+  return attributes;
+}
+
+export interface Stanza {
+  readonly method: string;
+  readonly options: string[];
+}
+
+/** Parses an interfaces file into its stanzas, for precise assertions. */
+export function stanzas(text: string): Record<string, Stanza> {
+  const out: Record<string, Stanza> = {};
+  let current: Stanza | undefined;
+  for (const line of text.split("\n")) {
+    const iface = /^iface (\S+) inet (\S+)$/.exec(line);
+    if (iface) out[iface[1]!] = current = { method: iface[2]!, options: [] };
+    else if (/^\s+\S/.test(line) && current) current.options.push(line.trim());
+    else if (!line.startsWith("#")) current = undefined;
+  }
+  return out;
+}

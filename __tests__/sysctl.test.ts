@@ -1,0 +1,74 @@
+import { renderSysctlApplyScript } from "../renderers/apply-scripts";
+import { renderSysctlFile, requiredModules, sysctlFiles } from "../renderers/sysctl";
+import { planWith } from "./helpers";
+
+const sysctlOf = (edit: (c: any) => void = () => {}) => planWith(edit).config.sysctl;
+/** key = value lines of a rendered file. */
+const values = (text: string) => Object.fromEntries(text.split("\n").filter((l) => /^[a-z]/.test(l)).map((l) => l.split(" = ") as [string, string]));
+
+describe("host sysctl (99-proxmox-network.conf)", () => {
+  const [file] = sysctlFiles(sysctlOf(), "host");
+
+  it("sets forwarding, loose rp_filter and bridge netfilter by default", () => {
+    expect(file!.name).toBe("99-proxmox-network.conf");
+    expect(values(renderSysctlFile(file!))).toEqual({
+      "net.ipv4.ip_forward": "1",
+      "net.bridge.bridge-nf-call-iptables": "1",
+      "net.ipv4.conf.all.rp_filter": "2",
+      "net.ipv4.conf.default.rp_filter": "2",
+    });
+  });
+
+  it("explains every value", () => {
+    const lines = renderSysctlFile(file!).split("\n");
+    lines.forEach((line, i) => {
+      if (/^[a-z]/.test(line)) expect(lines[i - 1]).toMatch(/^# \S/);
+    });
+  });
+
+  it("takes values from the config", () => {
+    const [custom] = sysctlFiles(sysctlOf((c) => (c.sysctl = { host: { rpFilter: 1, ipForward: false } })), "host");
+    expect(values(renderSysctlFile(custom!))).toMatchObject({ "net.ipv4.ip_forward": "0", "net.ipv4.conf.all.rp_filter": "1" });
+  });
+
+  it("does not disable IPv6 unless asked (Proxmox recommends keeping it)", () => {
+    expect(sysctlFiles(sysctlOf(), "host").map((f) => f.name)).toEqual(["99-proxmox-network.conf"]);
+  });
+});
+
+describe("optional files", () => {
+  const files = sysctlFiles(sysctlOf((c) => (c.sysctl = { disableIpv6: true, tuning: {} })), "node");
+
+  it("writes the node file, disable-ipv6.conf and the tuning of the design documents", () => {
+    expect(files.map((f) => f.name)).toEqual(["99-k8s.conf", "disable-ipv6.conf", "99-network-tuning.conf"]);
+    expect(values(renderSysctlFile(files[1]!))).toEqual({ "net.ipv6.conf.all.disable_ipv6": "1", "net.ipv6.conf.default.disable_ipv6": "1" });
+    expect(values(renderSysctlFile(files[2]!))).toEqual({
+      "net.core.somaxconn": "32768",
+      "net.core.netdev_max_backlog": "16384",
+      "net.ipv4.tcp_max_syn_backlog": "8096",
+      "net.ipv4.tcp_tw_reuse": "1",
+      "net.ipv4.tcp_fin_timeout": "15",
+    });
+  });
+});
+
+describe("apply script", () => {
+  const files = sysctlFiles(sysctlOf((c) => (c.sysctl = { disableIpv6: true })), "host");
+  const script = renderSysctlApplyScript("pve", "/root/.pve-dualnet", files);
+
+  it("loads br_netfilter first, now and at boot, because net.bridge keys need it", () => {
+    expect(requiredModules(files)).toEqual(["br_netfilter"]);
+    expect(script.indexOf("modprobe br_netfilter")).toBeLessThan(script.indexOf("sysctl --system"));
+    expect(script).toContain("/etc/modules-load.d/pve-dualnet.conf");
+  });
+
+  it("installs every file, runs sysctl --system and reads every value back", () => {
+    for (const f of files) expect(script).toContain(`install -m 0644 /root/.pve-dualnet/${f.name} /etc/sysctl.d/${f.name}`);
+    const checks = script.split("\n").filter((l) => l.startsWith("check "));
+    expect(checks).toEqual(files.flatMap((f) => f.entries.map((e) => `check ${e.key} ${e.value}`)));
+  });
+
+  it("is valid POSIX sh", () => {
+    expect(require("node:child_process").spawnSync("sh", ["-n"], { input: script }).status).toBe(0);
+  });
+});

@@ -1,0 +1,150 @@
+/**
+ * Reading a cluster description: file -> YAML/JSON -> schema -> cross-field checks -> plan.
+ * Any problem at any stage ends in one ConfigError listing every problem of that stage.
+ */
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { parseDocument } from "yaml";
+import type { z } from "zod";
+import { ConfigError, formatPath, type ConfigIssue } from "./errors";
+import { planCluster, type ClusterPlan } from "./plan";
+import { clusterSchema, type ClusterConfig } from "./schema";
+import { validateCluster } from "./validate";
+
+/** Environment variable naming the cluster description file. */
+export const CONFIG_ENV = "PVE_DUALNET_CONFIG";
+/** cdktf context key naming the cluster description file (`cdktf synth --context config=...` or cdktf.json). */
+export const CONFIG_CONTEXT = "config";
+/** The built-in example: the seeds' topology. */
+export const EXAMPLE_CONFIG = path.join(__dirname, "..", "examples", "cluster.yaml");
+
+/** Reads and validates a cluster description file; throws ConfigError. */
+export function loadClusterFile(file: string): ClusterPlan {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : (err as Error).message;
+    throw new ConfigError(file, [{ path: "", message: `cannot read the file: ${reason}`, fix: `check the path given in ${CONFIG_ENV} or --context ${CONFIG_CONTEXT}=...` }]);
+  }
+  return parseCluster(text, file);
+}
+
+/** Parses YAML (a superset of JSON) text into a validated plan; throws ConfigError. */
+export function parseCluster(text: string, source = "<inline>"): ClusterPlan {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      source,
+      doc.errors.map((e) => ({
+        path: e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : "",
+        message: e.message.split("\n")[0]!,
+        fix: /\.json$/i.test(source) ? "fix the JSON syntax" : "fix the YAML syntax (indentation, quotes, duplicate keys)",
+      })),
+    );
+  }
+  return checkCluster(doc.toJS(), source);
+}
+
+/** Validates an already-parsed description into a plan; throws ConfigError. */
+export function checkCluster(input: unknown, source = "<inline>"): ClusterPlan {
+  const parsed = clusterSchema.safeParse(input ?? {});
+  if (!parsed.success) throw new ConfigError(source, parsed.error.issues.flatMap(toConfigIssues));
+  const config: ClusterConfig = parsed.data;
+  const issues = validateCluster(config);
+  if (issues.length > 0) throw new ConfigError(source, issues);
+  return planCluster(config);
+}
+
+// ---------------------------------------------------------------------------
+// Schema issues in the user's terms
+// ---------------------------------------------------------------------------
+
+/** Every key the schema knows, for "did you mean" on typos. */
+const KNOWN_KEYS = collectKeys(clusterSchema);
+
+function toConfigIssues(issue: z.core.$ZodIssue): ConfigIssue[] {
+  const where = formatPath(issue.path);
+  switch (issue.code) {
+    case "unrecognized_keys":
+      return issue.keys.map((key) => {
+        const suggestion = closest(key, KNOWN_KEYS);
+        return {
+          path: where ? `${where}.${key}` : key,
+          message: `unknown key "${key}"`,
+          fix: suggestion ? `did you mean "${suggestion}"?` : "remove it (see the config reference in the README)",
+        };
+      });
+    case "invalid_union":
+      if ("discriminator" in issue && issue.discriminator) {
+        return [{ path: `${where}.${issue.discriminator}`, message: `unknown ${issue.discriminator}`, fix: "use one of: nic, bond, vlan, bridge" }];
+      }
+      return [{ path: where, message: "matches none of the accepted forms", fix: "see the config reference in the README for the accepted shapes" }];
+    case "invalid_type":
+      if (issue.input === undefined) return [{ path: where, message: "is required", fix: `add ${where.split(".").pop()}` }];
+      return [{ path: where, message: `expected ${issue.expected}, got ${describe(issue.input)}`, fix: `write a ${issue.expected}` }];
+    case "too_small":
+    case "too_big":
+      return [{ path: where, message: issue.message.replace(/^Too (small|big): expected \w+ to (have|be) /, "must be "), fix: "use a value within the range" }];
+    case "invalid_value":
+      return [{ path: where, message: `is not one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`, fix: "use one of the listed values" }];
+    default:
+      return [{ path: where, message: issue.message }];
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  return typeof value === "object" ? "an object" : `${typeof value} ${JSON.stringify(value)}`;
+}
+
+function collectKeys(schema: unknown, keys = new Set<string>(), seen = new Set<unknown>()): Set<string> {
+  if (!schema || typeof schema !== "object" || seen.has(schema)) return keys;
+  seen.add(schema);
+  const def = (schema as { _zod?: { def?: Record<string, unknown> } })._zod?.def;
+  if (!def) return keys;
+  const shape = def.shape as Record<string, unknown> | undefined;
+  if (shape) {
+    for (const [key, child] of Object.entries(shape)) {
+      keys.add(key);
+      collectKeys(child, keys, seen);
+    }
+  }
+  for (const field of ["innerType", "element", "in", "out"]) collectKeys(def[field], keys, seen);
+  for (const field of ["options", "items"]) {
+    const list = def[field];
+    if (Array.isArray(list)) list.forEach((child) => collectKeys(child, keys, seen));
+  }
+  return keys;
+}
+
+/** The known key nearest to a typo: a small edit distance, or one contained in the other ("bridgePorts" -> "ports"). */
+function closest(word: string, candidates: Iterable<string>): string | undefined {
+  const lower = word.toLowerCase();
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
+  let contained: string | undefined;
+  for (const candidate of candidates) {
+    const c = candidate.toLowerCase();
+    const d = editDistance(lower, c);
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+    if (c.length >= 3 && (lower.includes(c) || c.includes(lower)) && (!contained || c.length > contained.length)) contained = candidate;
+  }
+  return best ?? contained;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = row;
+  }
+  return prev[b.length]!;
+}

@@ -1,0 +1,259 @@
+/**
+ * Everything derived from a validated cluster description: addresses with prefixes, the
+ * host gateway, every MTU of the chain, VM placement, vCPUs and queues, MAC addresses.
+ *
+ * Renderers and constructs read the plan, never the raw description, so a number is
+ * decided in exactly one place.
+ */
+import { parseSubnet, splitAddress, type Subnet } from "./ip";
+import { ENCAPSULATION_OVERHEAD, hostInterfaceMtus, overlayEncapsulation, vlanParts, type Encapsulation } from "./mtu";
+import type { ClusterConfig, HostInterface, NetworkRole, ProxmoxNodeConfig, VmConfig } from "./schema";
+
+/** Proxmox caps virtio multiqueue at 64 queues. */
+export const MAX_VIRTIO_QUEUES = 64;
+
+export interface PlannedInterface {
+  readonly config: HostInterface;
+  readonly name: string;
+  readonly mtu: number;
+  /** `ip/prefix`, when the interface has an address. */
+  readonly address?: string;
+  /** Default gateway of the host, on the one interface that carries it. */
+  readonly gateway?: string;
+}
+
+export interface HostPlan {
+  readonly name: string;
+  readonly ssh: { readonly host: string; readonly user: string; readonly port: number };
+  /** Interfaces in file order: physical first, then bonds, VLANs, bridges. */
+  readonly interfaces: readonly PlannedInterface[];
+  readonly bridges: Readonly<Record<NetworkRole, PlannedInterface>>;
+  readonly gateway?: { readonly interface: string; readonly ip: string };
+  /** This host's address on the internal network. */
+  readonly internalAddress?: string;
+  /** Addresses the network check must reach after a change: the gateway and the other hosts' internal addresses. */
+  readonly probes: readonly string[];
+}
+
+export interface PlannedNic {
+  readonly role: NetworkRole;
+  readonly index: number;
+  readonly bridge: string;
+  readonly mac: string;
+  readonly ip: string;
+  readonly prefix: number;
+  /** Only the external NIC carries the default gateway. */
+  readonly gateway?: string;
+  /** MTU of the guest NIC, always <= the bridge MTU. */
+  readonly mtu: number;
+  readonly bridgeMtu: number;
+  readonly queues: number;
+  readonly firewall: boolean;
+  /** Stable name inside the guest, when the network-data snippet pins it. */
+  readonly guestName: string;
+}
+
+type Defaults = ClusterConfig["vmDefaults"];
+
+export interface VmPlan {
+  readonly name: string;
+  readonly id: number;
+  readonly role: VmConfig["role"];
+  readonly node: string;
+  readonly cpu: Defaults["cpu"];
+  readonly vcpus: number;
+  readonly memory: number;
+  readonly disk: Defaults["disk"];
+  readonly source: NonNullable<Defaults["source"]>;
+  readonly agent: boolean;
+  readonly onBoot: boolean;
+  readonly protection: boolean;
+  readonly tags: readonly string[];
+  readonly description: string;
+  readonly cloudInit: Defaults["cloudInit"];
+  /** [external, internal], the order Proxmox and cloud-init match them in. */
+  readonly nics: readonly [PlannedNic, PlannedNic];
+}
+
+export interface MtuPlan {
+  readonly underlay: Readonly<Record<NetworkRole, number>>;
+  readonly encapsulation: Encapsulation;
+  readonly overhead: number;
+  /** The largest overlay MTU the internal network allows. */
+  readonly maxOverlay: number;
+  /** The overlay MTU the CNI is configured with. */
+  readonly overlay: number;
+}
+
+export interface ClusterPlan {
+  readonly config: ClusterConfig;
+  readonly subnets: Readonly<Record<NetworkRole | "pod" | "service", Subnet>>;
+  readonly hosts: readonly HostPlan[];
+  readonly vms: readonly VmPlan[];
+  readonly mtu: MtuPlan;
+  readonly controlPlaneEndpoint: string;
+}
+
+const KIND_ORDER: Record<HostInterface["kind"], number> = { nic: 0, bond: 1, vlan: 2, bridge: 3 };
+
+/** `02:<nic>:<vm id, 4 bytes>`: locally administered, unicast, unique per (VM, NIC). */
+export function derivedMac(vmId: number, nicIndex: number): string {
+  const bytes = [0x02, nicIndex, (vmId >>> 24) & 0xff, (vmId >>> 16) & 0xff, (vmId >>> 8) & 0xff, vmId & 0xff];
+  return bytes.map((b) => b.toString(16).padStart(2, "0")).join(":").toUpperCase();
+}
+
+export function vcpusOf(cpu: { cores: number; sockets: number }): number {
+  return cpu.cores * cpu.sockets;
+}
+
+/** The bridge serving `role` on a host, if declared. */
+export function roleBridge(node: ProxmoxNodeConfig, role: NetworkRole) {
+  return node.interfaces.find((i): i is Extract<HostInterface, { kind: "bridge" }> => i.kind === "bridge" && i.network === role);
+}
+
+/** `ip/prefix` of an interface address; a bare IP takes its network's prefix. */
+export function interfaceAddress(iface: HostInterface, subnets: Record<NetworkRole, Subnet>): string | undefined {
+  if (!iface.address) return undefined;
+  const { ip, prefix } = splitAddress(iface.address);
+  if (prefix !== undefined) return iface.address;
+  const network = "network" in iface ? iface.network : undefined;
+  return network ? `${ip}/${subnets[network].prefix}` : undefined;
+}
+
+/**
+ * The host's default gateway: the interface that names one, or else the external bridge
+ * with the external network's gateway (unless the bridge *is* that gateway, as in the
+ * routed and NAT layouts, where the uplink must name it).
+ */
+export function hostGateway(node: ProxmoxNodeConfig, config: ClusterConfig): { interface: string; ip: string } | undefined {
+  const explicit = node.interfaces.find((i) => i.gateway !== undefined);
+  if (explicit) return { interface: explicit.name, ip: explicit.gateway! };
+  const external = roleBridge(node, "external");
+  const gw = config.networks.external.gateway;
+  if (!external?.address || !gw || splitAddress(external.address).ip === gw) return undefined;
+  return { interface: external.name, ip: gw };
+}
+
+/** VMs without an explicit node are spread over the Proxmox nodes in order. */
+export function vmPlacement(config: ClusterConfig): string[] {
+  const nodes = config.proxmox.nodes.map((n) => n.name);
+  let next = 0;
+  return config.vms.map((vm) => vm.node ?? nodes[next++ % nodes.length]!);
+}
+
+export function planCluster(config: ClusterConfig): ClusterPlan {
+  const subnets = {
+    external: parseSubnet(config.networks.external.cidr),
+    internal: parseSubnet(config.networks.internal.cidr),
+    pod: parseSubnet(config.kubernetes.podCidr),
+    service: parseSubnet(config.kubernetes.serviceCidr),
+  };
+
+  const internalAddresses = new Map(
+    config.proxmox.nodes.map((node) => {
+      const bridge = roleBridge(node, "internal");
+      return [node.name, bridge?.address ? splitAddress(bridge.address).ip : undefined] as const;
+    }),
+  );
+
+  const hosts: HostPlan[] = config.proxmox.nodes.map((node) => {
+    const mtus = hostInterfaceMtus(node, config.networks);
+    const gateway = hostGateway(node, config);
+    const interfaces = [...node.interfaces]
+      .map((iface, position) => ({ iface, position }))
+      .sort((a, b) => KIND_ORDER[a.iface.kind] - KIND_ORDER[b.iface.kind] || a.position - b.position)
+      .map(({ iface }) => ({
+        config: iface,
+        name: iface.name,
+        mtu: mtus.get(iface.name)!,
+        address: interfaceAddress(iface, subnets),
+        gateway: gateway?.interface === iface.name ? gateway.ip : undefined,
+      }));
+    const bridgeFor = (role: NetworkRole) => interfaces.find((i) => i.config.kind === "bridge" && i.config.network === role)!;
+    const externalIp = bridgeFor("external").address && splitAddress(bridgeFor("external").address!).ip;
+    const peers = [...internalAddresses].filter(([name, ip]) => name !== node.name && ip).map(([, ip]) => ip!);
+    return {
+      name: node.name,
+      ssh: { host: node.ssh.host ?? externalIp ?? "", user: node.ssh.user, port: node.ssh.port },
+      interfaces,
+      bridges: { external: bridgeFor("external"), internal: bridgeFor("internal") },
+      gateway,
+      internalAddress: internalAddresses.get(node.name),
+      probes: [...(gateway ? [gateway.ip] : []), ...peers],
+    };
+  });
+
+  const placement = vmPlacement(config);
+  const hostByName = new Map(hosts.map((h) => [h.name, h]));
+  const d = config.vmDefaults;
+
+  const vms: VmPlan[] = config.vms.map((vm, index) => {
+    const host = hostByName.get(placement[index]!)!;
+    const cpu = { ...d.cpu, ...vm.cpu };
+    const vcpus = vcpusOf(cpu);
+    const firewall = vm.firewall ?? d.firewall;
+    const nic = (role: NetworkRole, nicIndex: number): PlannedNic => {
+      const bridge = host.bridges[role];
+      return {
+        role,
+        index: nicIndex,
+        bridge: bridge.name,
+        mac: (vm.mac?.[role] ?? derivedMac(vm.id, nicIndex)).toUpperCase(),
+        ip: vm.ip[role],
+        prefix: subnets[role].prefix,
+        gateway: role === "external" ? config.networks.external.gateway : undefined,
+        mtu: vm.mtu?.[role] ?? bridge.mtu,
+        bridgeMtu: bridge.mtu,
+        queues: Math.min(vcpus, MAX_VIRTIO_QUEUES),
+        firewall,
+        guestName: d.cloudInit.networkData.interfaceNames[nicIndex]!,
+      };
+    };
+    return {
+      name: vm.name,
+      id: vm.id,
+      role: vm.role,
+      node: host.name,
+      cpu,
+      vcpus,
+      memory: vm.memory ?? d.memory,
+      disk: { ...d.disk, ...vm.disk },
+      source: (vm.source ?? d.source)!,
+      agent: vm.agent ?? d.agent,
+      onBoot: vm.onBoot ?? d.onBoot,
+      protection: vm.protection ?? d.protection,
+      tags: [...new Set([...(vm.tags ?? d.tags), vm.role])].sort(),
+      description: vm.description ?? `Kubernetes ${vm.role} node of ${config.name} (managed by pve-dualnet)`,
+      cloudInit: d.cloudInit,
+      nics: [nic("external", 0), nic("internal", 1)],
+    };
+  });
+
+  const mtu = planMtu(config, vms.map((vm) => vm.nics[1].mtu));
+  const firstControlPlane = vms.find((vm) => vm.role === "control-plane");
+  return {
+    config,
+    subnets,
+    hosts,
+    vms,
+    mtu,
+    controlPlaneEndpoint: config.kubernetes.controlPlaneEndpoint ?? `${firstControlPlane?.nics[1].ip}:6443`,
+  };
+}
+
+/** The overlay rides on the internal NIC of every node, so the smallest one bounds it. */
+export function planMtu(config: ClusterConfig, internalNicMtus: readonly number[]): MtuPlan {
+  const encapsulation = overlayEncapsulation(config.kubernetes.cni);
+  const overhead = ENCAPSULATION_OVERHEAD[encapsulation];
+  const internalNic = internalNicMtus.length ? Math.min(...internalNicMtus) : config.networks.internal.mtu;
+  const maxOverlay = internalNic - overhead;
+  return {
+    underlay: { external: config.networks.external.mtu, internal: config.networks.internal.mtu },
+    encapsulation,
+    overhead,
+    maxOverlay,
+    overlay: config.kubernetes.cni.overlayMtu ?? maxOverlay,
+  };
+}
+
+export { vlanParts };

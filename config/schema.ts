@@ -1,0 +1,473 @@
+/**
+ * The cluster description: the one source of truth of pve-dualnet.
+ *
+ * This file is the shape (types, defaults, per-field ranges). Everything that
+ * relates two fields (subnets, MTU chains, duplicates) lives in `validate.ts`,
+ * and everything derived from the description lives in `plan.ts`.
+ *
+ * Every field carries a description that states its default: the README's
+ * config reference and `cluster.schema.json` are generated from them.
+ */
+import { z } from "zod";
+
+// ---------------------------------------------------------------------------
+// Scalars
+// ---------------------------------------------------------------------------
+
+/** Linux interface names: at most 15 bytes (IFNAMSIZ - 1), no '/', ':' or blanks. */
+export const interfaceName = z
+  .string()
+  .regex(/^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,15}$/, {
+    message:
+      "must be a Linux interface name: 1-15 characters of letters, digits, '.', '-' or '_' (IFNAMSIZ limit)",
+  });
+
+/** Proxmox bridges are named vmbrN with N in 0..4094. */
+export const bridgeName = z.string().regex(/^vmbr(0|[1-9][0-9]{0,3})$/, {
+  message: "must be a Proxmox bridge name vmbrN with N from 0 to 4094",
+}).refine((name) => Number(name.slice(4)) <= 4094, {
+  message: "must be a Proxmox bridge name vmbrN with N from 0 to 4094",
+});
+
+const ipv4 = z.ipv4({ message: "must be an IPv4 address such as 192.168.0.2" });
+const ipv4Cidr = z.cidrv4({ message: "must be an IPv4 network in CIDR form such as 10.0.0.0/24" });
+/** An address on an interface: a bare IP (prefix from its network) or IP/prefix. */
+const hostAddress = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?$/, {
+  message: "must be an IPv4 address, optionally with a prefix length (192.168.0.2 or 192.168.0.2/24)",
+});
+const macAddress = z
+  .string()
+  .regex(/^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$/, { message: "must be a MAC address such as 02:00:00:00:01:0b" });
+
+/** Underlay MTU of a physical network. Jumbo (> 1500) needs `jumboFrames: true`. */
+const mtu = z.number().int().min(1280).max(9000);
+
+export const NETWORK_ROLES = ["external", "internal"] as const;
+export type NetworkRole = (typeof NETWORK_ROLES)[number];
+
+// ---------------------------------------------------------------------------
+// Physical networks
+// ---------------------------------------------------------------------------
+
+const physicalNetwork = (role: NetworkRole) =>
+  z.strictObject({
+    cidr: ipv4Cidr.describe(`Subnet of the ${role} network. Required.`),
+    gateway: ipv4
+      .optional()
+      .describe(
+        role === "external"
+          ? "Default gateway of the external network; the only default route of hosts and VMs. Required."
+          : "Not allowed: the internal network has no gateway (the single default route is external).",
+      ),
+    dns: z
+      .array(ipv4)
+      .default([])
+      .describe("DNS servers handed to VMs through cloud-init. Default: none."),
+    searchDomain: z.string().optional().describe("DNS search domain for VMs. Default: none."),
+    mtu: mtu
+      .default(1500)
+      .describe(
+        "Underlay MTU of this network, the one number every other MTU is derived from. Default: 1500. Values above 1500 need jumboFrames: true.",
+      ),
+    jumboFrames: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Set only when every NIC, switch port and cable on this network carries jumbo frames; allows mtu up to 9000. Default: false.",
+      ),
+  });
+
+// ---------------------------------------------------------------------------
+// Proxmox host interfaces (one /etc/network/interfaces per Proxmox node)
+// ---------------------------------------------------------------------------
+
+const addressing = {
+  address: hostAddress
+    .optional()
+    .describe(
+      "Host address. A bare IP takes the prefix of `network`; without `network` give IP/prefix. Default: none (inet manual).",
+    ),
+  gateway: ipv4
+    .optional()
+    .describe(
+      "Default gateway of the host on this interface. At most one per host; never on the internal network. Default: the external bridge takes networks.external.gateway when no interface names one.",
+    ),
+  mtu: mtu
+    .optional()
+    .describe("MTU override, checked against the chain (a bridge never above its ports). Default: derived from the networks carried."),
+  comment: z.string().optional().describe("Comment written above the stanza. Default: none."),
+};
+
+const routing = {
+  ipForward: z
+    .boolean()
+    .default(false)
+    .describe("Enable IPv4 forwarding when the interface comes up (routed layout). Default: false."),
+  proxyArp: z
+    .boolean()
+    .default(false)
+    .describe("Enable proxy ARP on this interface (routed layout). Default: false."),
+};
+
+export const BOND_MODES = [
+  "balance-rr",
+  "active-backup",
+  "balance-xor",
+  "broadcast",
+  "802.3ad",
+  "balance-tlb",
+  "balance-alb",
+] as const;
+export const XMIT_HASH_POLICIES = ["layer2", "layer2+3", "layer3+4", "encap2+3", "encap3+4"] as const;
+
+const nicInterface = z.strictObject({
+  kind: z.literal("nic"),
+  name: interfaceName.describe("Kernel name of the physical NIC, e.g. enp4s0. Required."),
+  ...addressing,
+  ...routing,
+});
+
+const bondInterface = z.strictObject({
+  kind: z.literal("bond"),
+  name: interfaceName.describe("Bond name, e.g. bond0. Required."),
+  slaves: z.array(interfaceName).min(1).describe("Member NICs. Required (at least one)."),
+  mode: z.enum(BOND_MODES).default("active-backup").describe("Bonding mode (all seven Linux modes). Default: active-backup."),
+  miimon: z.number().int().min(0).max(255).default(100).describe("MII link monitoring interval in ms. Default: 100."),
+  xmitHashPolicy: z
+    .enum(XMIT_HASH_POLICIES)
+    .optional()
+    .describe("Transmit hash policy; only for balance-xor and 802.3ad. Default: kernel default (layer2)."),
+  lacpRate: z.enum(["slow", "fast"]).optional().describe("LACPDU rate; only for 802.3ad. Default: kernel default (slow)."),
+  primary: interfaceName.optional().describe("Preferred slave; only for active-backup. Default: none."),
+  clusterNetwork: z
+    .boolean()
+    .default(false)
+    .describe("This bond carries the Proxmox cluster (corosync) network; Proxmox supports only active-backup there. Default: false."),
+  network: z.enum(NETWORK_ROLES).optional().describe("Network this bond's address belongs to. Default: none."),
+  ...addressing,
+});
+
+const vlanInterface = z.strictObject({
+  kind: z.literal("vlan"),
+  name: interfaceName.describe("VLAN interface name: `<raw>.<id>` (e.g. enp5s0.100) or any name with rawDevice and id. Required."),
+  rawDevice: interfaceName.optional().describe("Parent interface. Default: the part of `name` before the dot."),
+  id: z.number().int().optional().describe("VLAN id, 1-4094. Default: the part of `name` after the dot."),
+  network: z.enum(NETWORK_ROLES).optional().describe("Network this VLAN's address belongs to. Default: none."),
+  ...addressing,
+});
+
+const bridgeInterface = z.strictObject({
+  kind: z.literal("bridge"),
+  name: bridgeName.describe("Bridge name vmbrN. Required."),
+  network: z
+    .enum(NETWORK_ROLES)
+    .optional()
+    .describe("Which network the bridge serves: VMs' first NIC joins the external bridge, the second the internal one. Default: none."),
+  ports: z
+    .array(interfaceName)
+    .default([])
+    .describe("Bridge ports (NICs, bonds or VLAN interfaces). Default: none (bridge-ports none, for routed/NAT)."),
+  stp: z.boolean().default(false).describe("Spanning tree. Default: false (single-bridge hosts; turn on with LACP/VLAN trunks that can loop)."),
+  forwardDelay: z.number().int().min(0).max(30).default(0).describe("bridge-fd in seconds. Default: 0."),
+  vlanAware: z.boolean().default(false).describe("VLAN-aware bridge (bridge-vlan-aware yes). Default: false."),
+  vids: z
+    .string()
+    .regex(/^\d+(-\d+)?( \d+(-\d+)?)*$/, { message: "must be VLAN ids or ranges separated by spaces, e.g. '2-4094' or '10 20 30-40'" })
+    .optional()
+    .describe("VLANs allowed on a VLAN-aware bridge. Default: 2-4094 when vlanAware."),
+  masquerade: z
+    .strictObject({
+      outInterface: interfaceName.describe("Uplink the traffic leaves through. Required."),
+      sourceCidr: ipv4Cidr.optional().describe("Source subnet to masquerade. Default: the bridge's subnet."),
+    })
+    .optional()
+    .describe("NAT layout: masquerade this bridge's subnet through an uplink (rules added on post-up, removed on post-down). Default: off."),
+  ...addressing,
+  ...routing,
+});
+
+export const hostInterface = z.discriminatedUnion("kind", [
+  nicInterface,
+  bondInterface,
+  vlanInterface,
+  bridgeInterface,
+]);
+
+const proxmoxNode = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, { message: "must be a Proxmox node name (lower-case DNS label)" })
+    .describe("Proxmox node name as in the cluster (pvecm nodes). Required."),
+  ssh: z
+    .strictObject({
+      host: ipv4.optional().describe("Address used for SSH. Default: the node's external bridge address."),
+      user: z.string().default("root").describe("SSH user. Default: root."),
+      port: z.number().int().min(1).max(65535).default(22).describe("SSH port. Default: 22."),
+    })
+    .prefault({})
+    .describe("How Terraform reaches the node over SSH. Credentials never go here: use the SSH agent or the ssh_private_key variable."),
+  interfaces: z.array(hostInterface).min(1).describe("The node's /etc/network/interfaces, one entry per stanza. Required."),
+});
+
+// ---------------------------------------------------------------------------
+// sysctl
+// ---------------------------------------------------------------------------
+
+const rpFilter = z.number().int().min(0).max(2);
+const hostSysctl = z.strictObject({
+  ipForward: z.boolean().default(true).describe("net.ipv4.ip_forward. Default: true (bridged and overlay traffic is forwarded)."),
+  rpFilter: rpFilter
+    .default(2)
+    .describe("net.ipv4.conf.{all,default}.rp_filter: 0 off, 1 strict, 2 loose. Default: 2 (asymmetric paths across two bridges)."),
+  bridgeNfCallIptables: z
+    .boolean()
+    .default(true)
+    .describe("net.bridge.bridge-nf-call-iptables (loads br_netfilter). Default: true."),
+});
+
+const tuning = z.strictObject({
+  somaxconn: z.number().int().min(128).max(65535).default(32768).describe("net.core.somaxconn. Default: 32768."),
+  netdevMaxBacklog: z.number().int().min(1000).max(1_000_000).default(16384).describe("net.core.netdev_max_backlog. Default: 16384."),
+  tcpMaxSynBacklog: z.number().int().min(128).max(1_000_000).default(8096).describe("net.ipv4.tcp_max_syn_backlog. Default: 8096."),
+  tcpTwReuse: z.number().int().min(0).max(2).default(1).describe("net.ipv4.tcp_tw_reuse (0, 1, 2). Default: 1."),
+  tcpFinTimeout: z.number().int().min(1).max(120).default(15).describe("net.ipv4.tcp_fin_timeout in seconds. Default: 15."),
+});
+
+const sysctl = z.strictObject({
+  host: hostSysctl.prefault({}).describe("Proxmox host: /etc/sysctl.d/99-proxmox-network.conf."),
+  node: hostSysctl.prefault({}).describe("Kubernetes node VMs: /etc/sysctl.d/99-k8s.conf."),
+  disableIpv6: z
+    .boolean()
+    .default(false)
+    .describe("Write /etc/sysctl.d/disable-ipv6.conf on hosts and nodes. Default: false (Proxmox recommends keeping IPv6)."),
+  tuning: tuning
+    .optional()
+    .describe("Kernel network tuning for busy clusters, written as 99-network-tuning.conf. Default: off; `{}` enables the defaults."),
+});
+
+// ---------------------------------------------------------------------------
+// Kubernetes node VMs
+// ---------------------------------------------------------------------------
+
+const vmCpu = z.strictObject({
+  cores: z.number().int().min(1).max(256).default(4).describe("Cores per socket. Default: 4."),
+  sockets: z.number().int().min(1).max(8).default(1).describe("Sockets. Default: 1."),
+  type: z.string().default("x86-64-v2-AES").describe("QEMU CPU type. Default: x86-64-v2-AES (Proxmox default, migratable)."),
+});
+
+const vmDisk = z.strictObject({
+  datastore: z.string().default("local-lvm").describe("Datastore of the boot disk. Default: local-lvm."),
+  size: z.number().int().min(1).max(65536).default(40).describe("Boot disk size in GiB. Default: 40."),
+  interface: z
+    .string()
+    .regex(/^(scsi([0-9]|[1-2][0-9]|30)|virtio([0-9]|1[0-5])|sata[0-5])$/, { message: "must be scsiN (0-30), virtioN (0-15) or sataN (0-5)" })
+    .default("scsi0")
+    .describe("Disk bus and slot. Default: scsi0."),
+  iothread: z.boolean().default(true).describe("Dedicated IO thread (scsi/virtio only). Default: true."),
+  discard: z.boolean().default(true).describe("Pass discard/TRIM to thin storage. Default: true."),
+  ssd: z.boolean().default(true).describe("Present the disk as SSD (not for virtio). Default: true."),
+});
+
+const vmSource = z.union([
+  z.strictObject({
+    clone: z.strictObject({
+      vmId: z.number().int().min(100).max(999_999_999).describe("VM id of the template to clone. Required."),
+      node: z.string().optional().describe("Node holding the template. Default: the target node."),
+      full: z.boolean().default(true).describe("Full clone (independent of the template). Default: true."),
+    }),
+  }),
+  z.strictObject({
+    image: z.strictObject({
+      url: z.url().describe("Cloud image to download onto each Proxmox node, e.g. an Ubuntu cloud image. Required."),
+      datastore: z.string().default("local").describe("Datastore for the downloaded image (content type iso/import). Default: local."),
+      fileName: z.string().optional().describe("File name on the datastore. Default: derived from the URL."),
+      checksum: z.string().optional().describe("sha256 checksum of the image. Default: none."),
+    }),
+  }),
+]);
+
+const cloudInit = z.strictObject({
+  user: z.string().default("ubuntu").describe("Default user created by cloud-init. Default: ubuntu."),
+  sshKeys: z.array(z.string()).default([]).describe("SSH public keys for that user (public keys only). Default: none."),
+  datastore: z.string().default("local-lvm").describe("Datastore of the cloud-init drive. Default: local-lvm."),
+  networkData: z
+    .strictObject({
+      enabled: z.boolean().default(false).describe("Upload a network-data snippet that pins NIC names and MTUs by MAC. Default: false."),
+      interfaceNames: z
+        .tuple([interfaceName, interfaceName])
+        .default(["eth0", "eth1"])
+        .describe("Stable guest names of the external and internal NIC. Default: [eth0, eth1]."),
+      datastore: z.string().default("local").describe("Datastore with the 'snippets' content type. Default: local."),
+    })
+    .prefault({})
+    .describe("Cloud-init network-data snippet."),
+});
+
+const vmSettings = {
+  cpu: vmCpu.prefault({}).describe("CPU layout; vCPUs = sockets x cores, and each NIC gets that many queues (max 64)."),
+  memory: z.number().int().min(512).max(4_194_304).default(8192).describe("Memory in MiB. Default: 8192."),
+  disk: vmDisk.prefault({}).describe("Boot disk."),
+  source: vmSource.optional().describe("Clone a template VM (`clone`) or import a cloud image (`image`). Required unless every VM sets it."),
+  agent: z.boolean().default(true).describe("QEMU guest agent. Default: true."),
+  onBoot: z.boolean().default(true).describe("Start with the Proxmox node. Default: true."),
+  protection: z.boolean().default(false).describe("Proxmox protection flag (blocks removal). Default: false."),
+  firewall: z.boolean().default(true).describe("Proxmox firewall flag on both NICs. Default: true."),
+  tags: z.array(z.string().regex(/^[a-z0-9_+.-]+$/, { message: "must be a Proxmox tag: lower-case letters, digits, _ + . -" })).default(["k8s"]).describe("Proxmox tags; the role is added. Default: [k8s]."),
+  cloudInit: cloudInit.prefault({}).describe("Cloud-init user and network settings."),
+};
+
+const vmDefaults = z.strictObject(vmSettings);
+
+/** Per-VM fields: identity plus any of the defaults, overriding them. */
+const vm = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, { message: "must be a DNS label (lower-case letters, digits, '-')" })
+    .describe("VM and Kubernetes node name. Required."),
+  id: z.number().int().min(100).max(999_999_999).describe("Proxmox VM id (100-999999999). Required."),
+  role: z.enum(["control-plane", "worker"]).describe("Kubernetes role. Required."),
+  node: z.string().optional().describe("Proxmox node. Default: spread round-robin over proxmox.nodes in order."),
+  ip: z.strictObject({
+    external: ipv4.describe("Address on the external network (vmbr0). Required."),
+    internal: ipv4.describe("Address on the internal network (vmbr1). Required."),
+  }),
+  mac: z
+    .strictObject({
+      external: macAddress.optional().describe("Default: derived from the VM id and NIC index."),
+      internal: macAddress.optional().describe("Default: derived from the VM id and NIC index."),
+    })
+    .optional()
+    .describe("MAC overrides. Default: deterministic, locally administered MACs."),
+  mtu: z
+    .strictObject({
+      external: z.number().int().optional().describe("Default: inherit the bridge MTU."),
+      internal: z.number().int().optional().describe("Default: inherit the bridge MTU."),
+    })
+    .optional()
+    .describe("Guest NIC MTU overrides, never above the bridge. Default: the bridge MTU."),
+  description: z.string().optional().describe("Proxmox description. Default: generated."),
+  cpu: vmCpu.partial().optional(),
+  memory: vmSettings.memory.unwrap().optional(),
+  disk: vmDisk.partial().optional(),
+  source: vmSource.optional(),
+  agent: z.boolean().optional(),
+  onBoot: z.boolean().optional(),
+  protection: z.boolean().optional(),
+  firewall: z.boolean().optional(),
+  tags: vmSettings.tags.unwrap().optional(),
+});
+
+// ---------------------------------------------------------------------------
+// Kubernetes and CNI
+// ---------------------------------------------------------------------------
+
+const flannel = z.strictObject({
+  backend: z
+    .enum(["vxlan", "host-gw", "wireguard"])
+    .default("vxlan")
+    .describe("Flannel backend. Default: vxlan."),
+  vni: z.number().int().min(1).max(16_777_215).default(1).describe("VXLAN VNI. Default: 1."),
+  port: z.number().int().min(1).max(65535).default(8472).describe("VXLAN UDP port. Default: 8472 (Linux kernel default)."),
+  directRouting: z.boolean().default(false).describe("vxlan: route directly between nodes on the same subnet. Default: false."),
+  interface: z
+    .union([
+      z.strictObject({ name: interfaceName.describe("Interface name inside the guest (--iface).") }),
+      z.strictObject({ regex: z.string().min(1).describe("Interface name regex (--iface-regex).") }),
+      z.strictObject({ canReach: ipv4.describe("Pick the interface that routes to this address (--iface-can-reach).") }),
+    ])
+    .optional()
+    .describe(
+      "How flanneld picks the internal NIC. Default: the stable internal name when the network-data snippet pins it, otherwise can-reach of the Proxmox host's internal address.",
+    ),
+  image: z.string().default("ghcr.io/flannel-io/flannel:v0.28.9").describe("flanneld image. Default: ghcr.io/flannel-io/flannel:v0.28.9."),
+  cniPluginImage: z
+    .string()
+    .default("ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel3")
+    .describe("CNI plugin image. Default: ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel3."),
+});
+
+const calico = z.strictObject({
+  encapsulation: z
+    .enum(["VXLAN", "IPIP", "None", "VXLANCrossSubnet", "IPIPCrossSubnet"])
+    .default("VXLAN")
+    .describe("IP pool encapsulation. Default: VXLAN."),
+  blockSize: z.number().int().min(20).max(32).default(26).describe("IPAM block size. Default: 26."),
+  natOutgoing: z.boolean().default(true).describe("NAT pod traffic leaving the pool. Default: true."),
+  autodetection: z
+    .union([
+      z.strictObject({ cidrs: z.array(ipv4Cidr).min(1) }),
+      z.strictObject({ interface: z.string().min(1) }),
+      z.strictObject({ canReach: ipv4 }),
+    ])
+    .optional()
+    .describe("Node address autodetection. Default: cidrs = [internal network]."),
+});
+
+const kubernetes = z.strictObject({
+  version: z.string().regex(/^v?1\.\d+\.\d+$/, { message: "must be a Kubernetes version such as v1.31.4" }).default("v1.31.4").describe("Kubernetes version for kubeadm. Default: v1.31.4."),
+  podCidr: ipv4Cidr.default("10.244.0.0/16").describe("Pod network (--cluster-cidr). Default: 10.244.0.0/16."),
+  serviceCidr: ipv4Cidr.default("10.96.0.0/12").describe("Service network (--service-cluster-ip-range). Default: 10.96.0.0/12."),
+  nodeCidrMaskSize: z.number().int().min(16).max(28).default(24).describe("Per-node pod subnet size (--node-cidr-mask-size). Default: 24."),
+  controlPlaneEndpoint: z
+    .string()
+    .optional()
+    .describe("host:port of the API server. Default: the first control-plane node's internal IP, port 6443."),
+  networkPolicy: z
+    .boolean()
+    .default(false)
+    .describe("The cluster must enforce NetworkPolicy. Flannel cannot; choose Calico. Default: false."),
+  cni: z
+    .strictObject({
+      plugin: z.enum(["flannel", "calico"]).default("flannel").describe("CNI plugin. Default: flannel."),
+      overlayMtu: z.number().int().optional().describe("Overlay MTU override, checked against the plan. Default: internal NIC MTU minus encapsulation overhead."),
+      flannel: flannel.prefault({}),
+      calico: calico.prefault({}),
+    })
+    .prefault({}),
+  kubeconfig: z
+    .strictObject({
+      path: z.string().default("~/.kube/config").describe("kubeconfig for the kubernetes provider. Default: ~/.kube/config (KUBE_CONFIG_PATH overrides)."),
+      context: z.string().optional().describe("kubeconfig context. Default: the current context."),
+    })
+    .prefault({}),
+});
+
+// ---------------------------------------------------------------------------
+// The whole cluster
+// ---------------------------------------------------------------------------
+
+export const clusterSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/, { message: "must be a short DNS label" })
+    .default("pve-dualnet")
+    .describe("Cluster name, used in stack names, tags and the kubeadm config. Default: pve-dualnet."),
+  proxmox: z.strictObject({
+    endpoint: z.url().describe("Proxmox API endpoint, e.g. https://192.168.0.2:8006/ (no /api2/json). Required."),
+    insecure: z.boolean().default(false).describe("Skip TLS verification (self-signed certificates). Default: false."),
+    nodes: z.array(proxmoxNode).min(1).describe("The Proxmox nodes and their host networks. Required (at least one)."),
+  }),
+  networks: z.strictObject({
+    external: physicalNetwork("external").describe("Management + application network (vmbr0): the only gateway."),
+    internal: physicalNetwork("internal").describe("Kubernetes internal network (vmbr1): node traffic, etcd, pod overlay; no gateway."),
+  }),
+  sysctl: sysctl.prefault({}).describe("Kernel parameters for hosts and nodes."),
+  vmDefaults: vmDefaults.prefault({}).describe("Settings every VM gets unless it overrides them."),
+  vms: z.array(vm).min(1).describe("The Kubernetes node VMs. Required (at least one control-plane node)."),
+  kubernetes: kubernetes.prefault({}),
+  output: z
+    .strictObject({
+      directory: z.string().default("generated").describe("Where the local provider writes rendered files, relative to the project. Default: generated."),
+    })
+    .prefault({}),
+});
+
+/** The cluster description as written by the user (defaults optional). */
+export type ClusterInput = z.input<typeof clusterSchema>;
+/** The cluster description with every default applied. */
+export type ClusterConfig = z.output<typeof clusterSchema>;
+export type HostInterface = z.output<typeof hostInterface>;
+export type ProxmoxNodeConfig = ClusterConfig["proxmox"]["nodes"][number];
+export type VmConfig = ClusterConfig["vms"][number];
+export type NetworkConfig = ClusterConfig["networks"]["external"];
+export type BondMode = (typeof BOND_MODES)[number];

@@ -1,0 +1,434 @@
+/**
+ * Checks that relate fields to each other. The schema has already checked each field on
+ * its own; here every rule adds to one list so that a user sees all problems at once.
+ */
+import type { ConfigIssue } from "./errors";
+import { contains, isCanonicalSubnet, isReservedAddress, overlaps, parseSubnet, splitAddress, subnetCount, type Subnet } from "./ip";
+import { DEFAULT_MTU, hostInterfaceMtus, uppersOf, vlanParts } from "./mtu";
+import { derivedMac, hostGateway, planMtu, roleBridge, vcpusOf, vmPlacement } from "./plan";
+import { NETWORK_ROLES, type ClusterConfig, type NetworkRole, type ProxmoxNodeConfig } from "./schema";
+
+type Report = (path: string, message: string, fix?: string) => void;
+
+export function validateCluster(config: ClusterConfig): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const report: Report = (path, message, fix) => issues.push({ path, message, fix });
+
+  const subnets = checkSubnets(config, report);
+  checkNetworks(config, subnets, report);
+  config.proxmox.nodes.forEach((node, i) => checkHost(config, node, `proxmox.nodes[${i}]`, subnets, report));
+  checkHostAcrossNodes(config, report);
+  const internalNicMtus = checkVms(config, subnets, report);
+  checkKubernetes(config, subnets, internalNicMtus, report);
+  return issues;
+}
+
+// ---------------------------------------------------------------------------
+
+type Subnets = Partial<Record<NetworkRole | "pod" | "service", Subnet>>;
+
+function checkSubnets(config: ClusterConfig, report: Report): Subnets {
+  const named: [keyof Subnets, string, string][] = [
+    ["external", "networks.external.cidr", config.networks.external.cidr],
+    ["internal", "networks.internal.cidr", config.networks.internal.cidr],
+    ["pod", "kubernetes.podCidr", config.kubernetes.podCidr],
+    ["service", "kubernetes.serviceCidr", config.kubernetes.serviceCidr],
+  ];
+  const subnets: Subnets = {};
+  for (const [key, path, cidr] of named) {
+    const subnet = parseSubnet(cidr);
+    if (!isCanonicalSubnet(cidr)) {
+      report(path, `${cidr} has host bits set`, `write the network address: ${subnet.cidr}`);
+    }
+    subnets[key] = subnet;
+  }
+  for (let a = 0; a < named.length; a++) {
+    for (let b = a + 1; b < named.length; b++) {
+      const [ka, pa] = named[a]!;
+      const [kb, pb] = named[b]!;
+      if (overlaps(subnets[ka]!, subnets[kb]!)) {
+        report(pb, `${subnets[kb]!.cidr} overlaps ${pa} ${subnets[ka]!.cidr}`, "give the external, internal, pod and service networks disjoint ranges");
+      }
+    }
+  }
+  return subnets;
+}
+
+function checkNetworks(config: ClusterConfig, subnets: Subnets, report: Report) {
+  for (const role of NETWORK_ROLES) {
+    const net = config.networks[role];
+    const path = `networks.${role}`;
+    if (net.mtu > DEFAULT_MTU && !net.jumboFrames) {
+      report(`${path}.mtu`, `${net.mtu} is a jumbo MTU but jumboFrames is not set`, `set ${path}.jumboFrames: true only if every NIC, switch and cable carries ${net.mtu}-byte frames; otherwise use 1500`);
+    }
+  }
+  const ext = config.networks.external;
+  if (!ext.gateway) {
+    report("networks.external.gateway", "the external network needs a gateway", "set it to the router of the external network, e.g. 192.168.0.1");
+  } else {
+    checkAddressIn(ext.gateway, "networks.external.gateway", "external", subnets, report);
+  }
+  if (config.networks.internal.gateway) {
+    report("networks.internal.gateway", "the internal network must not have a gateway: it would add a second default route", "remove networks.internal.gateway; the only gateway is on the external network");
+  }
+}
+
+function checkAddressIn(ip: string, path: string, role: NetworkRole, subnets: Subnets, report: Report) {
+  const subnet = subnets[role];
+  if (!subnet) return;
+  if (!contains(subnet, ip)) {
+    report(path, `${ip} is outside the ${role} network ${subnet.cidr}`, `use an address inside ${subnet.cidr}`);
+  } else if (isReservedAddress(subnet, ip)) {
+    report(path, `${ip} is the network or broadcast address of ${subnet.cidr}`, "use a host address");
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Host network of one Proxmox node
+// ---------------------------------------------------------------------------
+
+function checkHost(config: ClusterConfig, node: ProxmoxNodeConfig, path: string, subnets: Subnets, report: Report) {
+  const names = new Map<string, number>();
+  node.interfaces.forEach((iface, i) => {
+    if (names.has(iface.name)) {
+      report(`${path}.interfaces[${i}].name`, `interface ${iface.name} is declared twice (also interfaces[${names.get(iface.name)}])`, "declare each interface once");
+    } else names.set(iface.name, i);
+  });
+  const at = (name: string) => `${path}.interfaces[${names.get(name)}]`;
+  const declared = (name: string) => names.has(name);
+  const find = (name: string) => node.interfaces.find((i) => i.name === name);
+  const usedBy = new Map<string, string>();
+  const claim = (lower: string, upper: string, where: string, what: string) => {
+    if (!declared(lower)) {
+      report(where, `${what} ${lower} is not declared`, `add { kind: nic, name: ${lower} } (or the bond/VLAN it is) to ${path}.interfaces`);
+      return;
+    }
+    const owner = usedBy.get(lower);
+    if (owner && owner !== upper) {
+      report(where, `${lower} is already used by ${owner}`, "an interface can be the port or slave of only one bridge or bond");
+    } else usedBy.set(lower, upper);
+  };
+
+  for (const iface of node.interfaces) {
+    const p = at(iface.name);
+    if (iface.kind === "bridge") {
+      iface.ports.forEach((port, j) => claim(port, iface.name, `${p}.ports[${j}]`, "bridge port"));
+      if (iface.vids && !iface.vlanAware) report(`${p}.vids`, "vids only applies to a VLAN-aware bridge", "set vlanAware: true or remove vids");
+      if (iface.vids) {
+        for (const id of iface.vids.split(/[ -]/).map(Number)) {
+          if (id < 1 || id > 4094) report(`${p}.vids`, `VLAN id ${id} is outside 1-4094`, "use VLAN ids from 1 to 4094");
+        }
+      }
+      if (iface.masquerade) {
+        const out = find(iface.masquerade.outInterface);
+        if (!out) {
+          report(`${p}.masquerade.outInterface`, `${iface.masquerade.outInterface} is not declared`, "name the uplink interface that holds the public address");
+        } else if (out.name === iface.name) {
+          report(`${p}.masquerade.outInterface`, "a bridge cannot masquerade through itself", "name the uplink interface");
+        }
+        if (!iface.address) report(`${p}.address`, "a masquerading bridge needs an address: it is the VMs' gateway", "set the bridge address, e.g. 10.10.10.1/24");
+      }
+    }
+    if (iface.kind === "bond") {
+      iface.slaves.forEach((slave, j) => {
+        claim(slave, iface.name, `${p}.slaves[${j}]`, "bond slave");
+        const s = find(slave);
+        if (s && s.kind !== "nic") report(`${p}.slaves[${j}]`, `${slave} is a ${s.kind}; bond slaves are physical NICs`, "list physical NICs as slaves");
+        if (s?.address) report(`${at(slave)}.address`, `${slave} is a slave of ${iface.name} and cannot have its own address`, `move the address to ${iface.name} or to a bridge on top of it`);
+      });
+      const hashModes = ["balance-xor", "802.3ad"];
+      if (iface.xmitHashPolicy && !hashModes.includes(iface.mode)) {
+        report(`${p}.xmitHashPolicy`, `xmitHashPolicy has no effect in mode ${iface.mode}`, "use it only with balance-xor or 802.3ad, or remove it");
+      }
+      if (iface.lacpRate && iface.mode !== "802.3ad") report(`${p}.lacpRate`, `lacpRate applies only to 802.3ad, not ${iface.mode}`, "remove lacpRate or use mode 802.3ad");
+      if (iface.primary !== undefined) {
+        if (iface.mode !== "active-backup") report(`${p}.primary`, `primary applies only to active-backup, not ${iface.mode}`, "remove primary or use mode active-backup");
+        else if (!iface.slaves.includes(iface.primary)) report(`${p}.primary`, `${iface.primary} is not one of the slaves (${iface.slaves.join(", ")})`, "name one of the bond's slaves");
+      }
+      if (iface.clusterNetwork && iface.mode !== "active-backup") {
+        report(`${p}.mode`, `the Proxmox cluster network supports only active-backup bonds, not ${iface.mode}`, "use mode: active-backup for the corosync bond");
+      }
+    }
+    if (iface.kind === "vlan") {
+      const { rawDevice, id } = vlanParts(iface);
+      if (id === undefined || rawDevice === undefined) {
+        report(p, `cannot tell the VLAN id and parent of ${iface.name}`, "name it <parent>.<id> (e.g. enp5s0.100) or set rawDevice and id");
+      } else {
+        if (id < 1 || id > 4094) report(`${p}.id`, `VLAN id ${id} is outside 1-4094`, "use a VLAN id from 1 to 4094");
+        if (!declared(rawDevice)) report(`${p}.rawDevice`, `parent interface ${rawDevice} is not declared`, `declare ${rawDevice} in ${path}.interfaces`);
+      }
+    }
+    if ((iface.kind === "nic" || iface.kind === "bridge") && iface.proxyArp && !iface.address) {
+      report(`${p}.proxyArp`, "proxy ARP needs an address on the interface", "set the address or remove proxyArp");
+    }
+  }
+
+  checkHostAddresses(config, node, path, at, subnets, report);
+  checkHostMtus(config, node, at, report);
+  checkCycles(node, at, report);
+}
+
+function checkHostAddresses(config: ClusterConfig, node: ProxmoxNodeConfig, path: string, at: (n: string) => string, subnets: Subnets, report: Report) {
+  for (const role of NETWORK_ROLES) {
+    const bridges = node.interfaces.filter((i) => i.kind === "bridge" && i.network === role);
+    if (bridges.length === 0) {
+      report(`${path}.interfaces`, `no bridge serves the ${role} network`, `add a bridge with network: ${role} (vmbr${role === "external" ? 0 : 1} in the dual-network layout)`);
+    } else if (bridges.length > 1) {
+      report(`${at(bridges[1]!.name)}.network`, `${bridges.map((b) => b.name).join(" and ")} both serve the ${role} network`, "give each network exactly one bridge per node");
+    }
+  }
+  for (const iface of node.interfaces) {
+    const p = at(iface.name);
+    const network = "network" in iface ? iface.network : undefined;
+    if (iface.address) {
+      const { ip, prefix } = splitAddress(iface.address);
+      if (network) {
+        checkAddressIn(ip, `${p}.address`, network, subnets, report);
+        const subnet = subnets[network];
+        if (prefix !== undefined && subnet && prefix !== subnet.prefix) {
+          report(`${p}.address`, `prefix /${prefix} differs from networks.${network}.cidr ${subnet.cidr}`, `write ${ip} (the prefix comes from the network) or ${ip}/${subnet.prefix}`);
+        }
+      } else if (prefix === undefined) {
+        report(`${p}.address`, `${ip} has no prefix and the interface belongs to no network`, `write it as ${ip}/<prefix> or set network`);
+      } else if (prefix > 32) {
+        report(`${p}.address`, `prefix /${prefix} is larger than 32`, "use a prefix from 0 to 32");
+      }
+    }
+    if (iface.gateway) {
+      if (network === "internal") {
+        report(`${p}.gateway`, "the internal network must not carry a gateway", "put the gateway on the external bridge (or the uplink in routed/NAT layouts)");
+      }
+      const cidr = iface.address && (splitAddress(iface.address).prefix !== undefined ? iface.address : network && subnets[network] ? `${splitAddress(iface.address).ip}/${subnets[network]!.prefix}` : undefined);
+      if (!iface.address) {
+        report(`${p}.gateway`, `${iface.name} has a gateway but no address`, "give the interface an address in the gateway's subnet");
+      } else if (cidr && !contains(parseSubnet(cidr), iface.gateway)) {
+        report(`${p}.gateway`, `gateway ${iface.gateway} is outside ${parseSubnet(cidr).cidr}, the subnet of ${iface.name}`, `use a gateway inside ${parseSubnet(cidr).cidr}`);
+      }
+    }
+  }
+  const gateways = node.interfaces.filter((i) => i.gateway);
+  if (gateways.length > 1) {
+    report(`${at(gateways[1]!.name)}.gateway`, `${gateways.map((g) => g.name).join(" and ")} both set a default gateway`, "keep exactly one default gateway per host, on the external side");
+  }
+  if (gateways.length === 0 && roleBridge(node, "external") && !hostGateway(node, config)) {
+    report(`${path}.interfaces`, "the host has no default gateway", "set gateway on the uplink that holds the public address (routed and NAT layouts), or give the external bridge an address other than the network's gateway");
+  }
+}
+
+function checkHostMtus(config: ClusterConfig, node: ProxmoxNodeConfig, at: (n: string) => string, report: Report) {
+  const mtus = hostInterfaceMtus(node, config.networks);
+  const carriesJumbo = (name: string, seen = new Set<string>()): boolean => {
+    if (seen.has(name)) return false;
+    seen.add(name);
+    const iface = node.interfaces.find((i) => i.name === name);
+    const own = iface && "network" in iface && iface.network && config.networks[iface.network].jumboFrames;
+    return Boolean(own) || uppersOf(node.interfaces, name).some((u) => carriesJumbo(u.name, seen));
+  };
+  for (const iface of node.interfaces) {
+    const mtu = mtus.get(iface.name)!;
+    if (iface.mtu !== undefined && mtu > DEFAULT_MTU && !carriesJumbo(iface.name)) {
+      report(`${at(iface.name)}.mtu`, `${mtu} is a jumbo MTU but ${iface.name} carries no network with jumboFrames`, "set jumboFrames on the network it carries, or use 1500");
+    }
+    if (iface.kind === "bridge" && iface.network && iface.mtu !== undefined && iface.mtu > config.networks[iface.network].mtu) {
+      report(`${at(iface.name)}.mtu`, `bridge MTU ${iface.mtu} is above the ${iface.network} network's underlay MTU ${config.networks[iface.network].mtu}`, `lower it, or raise networks.${iface.network}.mtu`);
+    }
+    for (const upper of uppersOf(node.interfaces, iface.name)) {
+      const upperMtu = mtus.get(upper.name)!;
+      if (upperMtu > mtu) {
+        const relation = upper.kind === "bridge" ? "bridge" : upper.kind === "vlan" ? "VLAN" : "bond";
+        report(`${at(iface.name)}.mtu`, `${relation} ${upper.name} (MTU ${upperMtu}) is above its lower interface ${iface.name} (MTU ${mtu})`, `raise ${iface.name} to at least ${upperMtu} or lower ${upper.name}`);
+      }
+    }
+  }
+}
+
+function checkCycles(node: ProxmoxNodeConfig, at: (n: string) => string, report: Report) {
+  const lowers = (name: string): string[] => {
+    const i = node.interfaces.find((x) => x.name === name);
+    if (!i) return [];
+    if (i.kind === "bridge") return i.ports;
+    if (i.kind === "bond") return i.slaves;
+    if (i.kind === "vlan") return vlanParts(i).rawDevice ? [vlanParts(i).rawDevice!] : [];
+    return [];
+  };
+  for (const iface of node.interfaces) {
+    const stack = [...lowers(iface.name)];
+    const seen = new Set<string>();
+    while (stack.length) {
+      const next = stack.pop()!;
+      if (next === iface.name) {
+        report(at(iface.name), `${iface.name} is (indirectly) its own port, slave or parent`, "remove the loop between the interfaces");
+        break;
+      }
+      if (!seen.has(next)) {
+        seen.add(next);
+        stack.push(...lowers(next));
+      }
+    }
+  }
+}
+
+function checkHostAcrossNodes(config: ClusterConfig, report: Report) {
+  const seen = new Map<string, string>();
+  config.proxmox.nodes.forEach((node, n) => {
+    if (config.proxmox.nodes.findIndex((other) => other.name === node.name) !== n) {
+      report(`proxmox.nodes[${n}].name`, `node ${node.name} is declared twice`, "give each Proxmox node a unique name");
+    }
+    node.interfaces.forEach((iface, i) => {
+      if (!iface.address) return;
+      const { ip } = splitAddress(iface.address);
+      const where = `proxmox.nodes[${n}].interfaces[${i}].address`;
+      const other = seen.get(ip);
+      if (other) report(where, `${ip} is already used by ${other}`, "give every host interface its own address");
+      else seen.set(ip, `proxmox.nodes[${n}] ${iface.name}`);
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Node VMs
+// ---------------------------------------------------------------------------
+
+/** Returns the planned internal NIC MTU of every VM, which bounds the overlay. */
+function checkVms(config: ClusterConfig, subnets: Subnets, report: Report): number[] {
+  const nodeNames = new Set(config.proxmox.nodes.map((n) => n.name));
+  const ids = new Map<number, number>();
+  const names = new Map<string, number>();
+  const ips = new Map<string, string>();
+  const macs = new Map<string, string>();
+
+  for (const node of config.proxmox.nodes) {
+    for (const iface of node.interfaces) {
+      if (iface.address) ips.set(splitAddress(iface.address).ip, `Proxmox node ${node.name} (${iface.name})`);
+    }
+  }
+  const gw = config.networks.external.gateway;
+  if (gw && !ips.has(gw)) ips.set(gw, "networks.external.gateway");
+
+  if (!config.vms.some((vm) => vm.role === "control-plane")) {
+    report("vms", "no VM has role control-plane", "give at least one VM role: control-plane (three for an HA control plane)");
+  }
+  const placement = vmPlacement(config);
+  const internalNicMtus: number[] = [];
+
+  config.vms.forEach((vm, i) => {
+    const p = `vms[${i}]`;
+    if (ids.has(vm.id)) report(`${p}.id`, `VM id ${vm.id} is already used by vms[${ids.get(vm.id)}]`, "give every VM its own id");
+    else ids.set(vm.id, i);
+    if (names.has(vm.name)) report(`${p}.name`, `VM name ${vm.name} is already used by vms[${names.get(vm.name)}]`, "give every VM its own name");
+    else names.set(vm.name, i);
+    if (vm.node !== undefined && !nodeNames.has(vm.node)) {
+      report(`${p}.node`, `Proxmox node ${vm.node} is not in proxmox.nodes`, `use one of: ${[...nodeNames].join(", ")}`);
+    }
+
+    for (const role of NETWORK_ROLES) {
+      const ip = vm.ip[role];
+      checkAddressIn(ip, `${p}.ip.${role}`, role, subnets, report);
+      const owner = ips.get(ip);
+      if (owner) report(`${p}.ip.${role}`, `${ip} is already used by ${owner}`, "give every VM NIC its own address");
+      else ips.set(ip, `${p}.ip.${role} (${vm.name})`);
+    }
+
+    (["external", "internal"] as const).forEach((role, nicIndex) => {
+      const mac = (vm.mac?.[role] ?? derivedMac(vm.id, nicIndex)).toUpperCase();
+      const where = `${p}.mac.${role}`;
+      if (parseInt(mac.slice(0, 2), 16) & 1) report(where, `${mac} is a multicast MAC address`, "use a unicast MAC (the first byte must be even)");
+      const owner = macs.get(mac);
+      if (owner) report(where, `MAC ${mac} is already used by ${owner}`, "give every NIC its own MAC, or drop the override to use the derived one");
+      else macs.set(mac, `${p} ${role} NIC (${vm.name})`);
+    });
+
+    const cpu = { ...config.vmDefaults.cpu, ...vm.cpu };
+    const vcpus = vcpusOf(cpu);
+    if (vcpus > 512) {
+      report(`${p}.cpu`, `${vcpus} vCPUs (sockets x cores) exceeds Proxmox's limit of 512`, "lower cores or sockets");
+    }
+    if (!(vm.source ?? config.vmDefaults.source)) {
+      report(`${p}.source`, "no source: the VM needs a template to clone or a cloud image", "set vmDefaults.source (or this VM's source) to { clone: { vmId } } or { image: { url } }");
+    }
+    const disk = { ...config.vmDefaults.disk, ...vm.disk };
+    if (disk.interface.startsWith("sata") && disk.iothread) {
+      report(`${p}.disk.iothread`, "iothread is not supported on SATA disks", "use a scsi or virtio disk, or set iothread: false");
+    }
+    if (disk.interface.startsWith("virtio") && disk.ssd) {
+      report(`${p}.disk.ssd`, "SSD emulation is not supported on virtio block disks", "use a scsi disk, or set ssd: false");
+    }
+
+    const node = config.proxmox.nodes.find((n) => n.name === placement[i]);
+    if (node) {
+      const mtus = hostInterfaceMtus(node, config.networks);
+      for (const role of NETWORK_ROLES) {
+        const requested = vm.mtu?.[role];
+        const bridge = roleBridge(node, role);
+        if (!bridge) continue;
+        const bridgeMtu = mtus.get(bridge.name)!;
+        if (role === "internal") internalNicMtus.push(requested ?? bridgeMtu);
+        if (requested === undefined) continue;
+        if (requested > bridgeMtu) {
+          report(`${p}.mtu.${role}`, `NIC MTU ${requested} is above bridge ${bridge.name} (MTU ${bridgeMtu}) on ${node.name}`, `use at most ${bridgeMtu}, or leave it out to inherit the bridge MTU`);
+        } else if (requested < 576) {
+          report(`${p}.mtu.${role}`, `NIC MTU ${requested} is below the IPv4 minimum of 576`, `use a value from 576 to ${bridgeMtu}`);
+        }
+      }
+    }
+  });
+  return internalNicMtus;
+}
+
+// ---------------------------------------------------------------------------
+// Kubernetes and CNI
+// ---------------------------------------------------------------------------
+
+function checkKubernetes(config: ClusterConfig, subnets: Subnets, internalNicMtus: number[], report: Report) {
+  const k = config.kubernetes;
+  const pod = subnets.pod!;
+  if (k.nodeCidrMaskSize < pod.prefix) {
+    report("kubernetes.nodeCidrMaskSize", `/${k.nodeCidrMaskSize} per node is larger than the whole pod network ${pod.cidr}`, `use a mask of at least /${pod.prefix}`);
+  } else {
+    const capacity = subnetCount(pod, k.nodeCidrMaskSize);
+    if (capacity < config.vms.length) {
+      report("kubernetes.podCidr", `${pod.cidr} holds only ${capacity} node subnets of /${k.nodeCidrMaskSize}, but there are ${config.vms.length} nodes`, `widen the pod network (e.g. /${Math.max(0, k.nodeCidrMaskSize - Math.ceil(Math.log2(config.vms.length)))}) or raise nodeCidrMaskSize`);
+    }
+  }
+  if (k.controlPlaneEndpoint !== undefined && !/^[A-Za-z0-9.-]+:\d{1,5}$/.test(k.controlPlaneEndpoint)) {
+    report("kubernetes.controlPlaneEndpoint", `${k.controlPlaneEndpoint} is not host:port`, "write it as host:port, e.g. 10.0.0.10:6443");
+  }
+
+  if (k.networkPolicy && k.cni.plugin === "flannel") {
+    report("kubernetes.networkPolicy", "Flannel does not enforce NetworkPolicy: policies would be accepted and silently ignored", "use kubernetes.cni.plugin: calico, or set networkPolicy: false");
+  }
+
+  const mtu = planMtu(config, internalNicMtus);
+  const override = k.cni.overlayMtu;
+  if (override !== undefined) {
+    if (override > mtu.maxOverlay) {
+      report("kubernetes.cni.overlayMtu", `${override} is above the internal NIC MTU minus ${mtu.encapsulation} overhead (${mtu.maxOverlay + mtu.overhead} - ${mtu.overhead} = ${mtu.maxOverlay})`, `use at most ${mtu.maxOverlay}, or leave it out to derive it`);
+    } else if (override < 1280) {
+      report("kubernetes.cni.overlayMtu", `${override} is below 1280, the smallest MTU IPv6 and most CNIs accept`, `use a value from 1280 to ${mtu.maxOverlay}`);
+    }
+  } else if (mtu.maxOverlay < 1280) {
+    report("networks.internal.mtu", `the overlay would get MTU ${mtu.maxOverlay}, below 1280`, "raise the internal network MTU");
+  }
+
+  const flannel = k.cni.flannel;
+  if (k.cni.plugin === "flannel") {
+    if (flannel.backend === "host-gw" && flannel.interface && "canReach" in flannel.interface && subnets.internal && !contains(subnets.internal, flannel.interface.canReach)) {
+      report("kubernetes.cni.flannel.interface.canReach", `host-gw routes pod subnets via the selected interface, but ${flannel.interface.canReach} is not on the internal L2 network ${subnets.internal.cidr}`, "select the internal NIC (an address inside the internal network), or use the vxlan backend");
+    }
+    if (flannel.directRouting && flannel.backend !== "vxlan") {
+      report("kubernetes.cni.flannel.directRouting", `DirectRouting is a vxlan option, not ${flannel.backend}`, "remove directRouting or use backend: vxlan");
+    }
+    if (flannel.interface && "canReach" in flannel.interface && subnets.external && contains(subnets.external, flannel.interface.canReach)) {
+      report("kubernetes.cni.flannel.interface.canReach", `${flannel.interface.canReach} is on the external network: flannel would carry pod traffic there`, "pick an address on the internal network");
+    }
+  }
+  if (k.cni.plugin === "calico") {
+    const auto = k.cni.calico.autodetection;
+    if (auto && "cidrs" in auto && subnets.internal && !auto.cidrs.some((c) => overlaps(parseSubnet(c), subnets.internal!))) {
+      report("kubernetes.cni.calico.autodetection.cidrs", `none of ${auto.cidrs.join(", ")} covers the internal network ${subnets.internal.cidr}`, `use cidrs: [${subnets.internal.cidr}]`);
+    }
+    if (k.cni.calico.blockSize < pod.prefix) {
+      report("kubernetes.cni.calico.blockSize", `/${k.cni.calico.blockSize} blocks are larger than the pod network ${pod.cidr}`, `use a block size of at least /${pod.prefix}`);
+    }
+  }
+}

@@ -1,0 +1,9 @@
+/** Tests are transpiled by swc (no type-check); `npm run typecheck` runs tsc separately. */
+module.exports = {
+  testEnvironment: "node",
+  roots: ["<rootDir>/__tests__"],
+  testMatch: ["**/*.test.ts"],
+  transform: { "^.+\\.ts$": ["@swc/jest", { jsc: { parser: { syntax: "typescript" }, target: "es2022" }, module: { type: "commonjs" } }] },
+  moduleFileExtensions: ["ts", "js", "json"],
+  snapshotFormat: { escapeString: false, printBasicPrototype: false },
+};

@@ -1,0 +1,65 @@
+import { LocalProvider } from "@cdktf/provider-local/lib/provider";
+import { NullProvider } from "@cdktf/provider-null/lib/provider";
+import { TerraformOutput } from "cdktf";
+import type { Construct } from "constructs";
+import type { ClusterPlan } from "../config/plan";
+import { GeneratedFile } from "../constructs/generated-file";
+import { ProxmoxHostNetwork } from "../constructs/proxmox-host-network";
+import { SshAccess } from "../constructs/ssh-access";
+import { renderSysctlFile, sysctlFiles } from "../renderers/sysctl";
+import { outputDirectory } from "./paths";
+import { PveDualnetStack } from "./pve-dualnet-stack";
+
+export interface HostNetworkStackProps {
+  readonly plan: ClusterPlan;
+  /** Seconds a host's gateway and peers get to answer before its network change is rolled back. Default: 60. */
+  readonly verifySeconds?: number;
+}
+
+/**
+ * Step 1 of the build order: the Proxmox hosts' bridges and sysctl. One ProxmoxHostNetwork
+ * per node; the node-side sysctl file is rendered here too, for the node setup step.
+ */
+export class HostNetworkStack extends PveDualnetStack {
+  readonly hosts: readonly ProxmoxHostNetwork[];
+
+  constructor(scope: Construct, id: string, props: HostNetworkStackProps) {
+    super(scope, id);
+    const { plan } = props;
+    new LocalProvider(this, "local");
+    new NullProvider(this, "null");
+    const ssh = new SshAccess(this, "ssh");
+    const out = outputDirectory(plan.config.output.directory);
+
+    this.hosts = plan.hosts.map(
+      (host) =>
+        new ProxmoxHostNetwork(this, `host-${host.name}`, {
+          host,
+          clusterName: plan.config.name,
+          sysctl: plan.config.sysctl,
+          outputDir: `${out}/hosts/${host.name}`,
+          ssh,
+          verifySeconds: props.verifySeconds,
+        }),
+    );
+
+    for (const file of sysctlFiles(plan.config.sysctl, "node")) {
+      new GeneratedFile(this, `node-sysctl-${file.name}`, { directory: `${out}/nodes/sysctl.d`, name: file.name, content: renderSysctlFile(file) });
+    }
+
+    new TerraformOutput(this, "host_bridges", {
+      description: "Per Proxmox node: bridge, address, MTU and the host's default gateway",
+      value: Object.fromEntries(
+        plan.hosts.map((h) => [
+          h.name,
+          {
+            gateway: h.gateway?.ip ?? null,
+            bridges: Object.fromEntries(
+              Object.entries(h.bridges).map(([role, b]) => [role, { name: b.name, address: b.address ?? null, mtu: b.mtu }]),
+            ),
+          },
+        ]),
+      ),
+    });
+  }
+}

@@ -1,0 +1,9 @@
+import type { App } from "cdktf";
+import type { ClusterPlan } from "../config/plan";
+import { HostNetworkStack } from "./host-network-stack";
+
+/** The stacks of one cluster, in build order. */
+export function buildStacks(app: App, plan: ClusterPlan) {
+  const hostNetwork = new HostNetworkStack(app, "host-network", { plan });
+  return { hostNetwork };
+}
