@@ -259,3 +259,35 @@ describe("reporting", () => {
     expect(() => parseCluster("name: x\n", "my.yaml")).toThrow(/^my\.yaml: \d+ problems in the cluster description\n  - proxmox: is required\n      fix: add proxmox/);
   });
 });
+
+describe("VM-specific problems", () => {
+  it.each([0, 257])("rejects %s cores", (cores) => {
+    const issues = issuesOf((c) => (c.vms[0].cpu = { cores }));
+    expect(issueAt(issues, "vms[0].cpu.cores").message).toMatch(/must be/);
+  });
+
+  it("rejects more vCPUs than Proxmox allows", () => {
+    const issues = issuesOf((c) => (c.vms[0].cpu = { cores: 256, sockets: 4 }));
+    expect(issueAt(issues, "vms[0].cpu").message).toMatch(/1024 vCPUs .* exceeds Proxmox's limit of 512/);
+  });
+
+  it("rejects a VM id outside Proxmox's range", () => {
+    const issues = issuesOf((c) => (c.vms[0].id = 99));
+    expect(issueAt(issues, "vms[0].id").message).toMatch(/must be/);
+  });
+
+  it("rejects a VM on an unknown Proxmox node", () => {
+    const issues = issuesOf((c) => (c.vms[0].node = "pve9"));
+    expect(issueAt(issues, "vms[0].node").fix).toBe("use one of: pve");
+  });
+
+  it("requires a source for every VM", () => {
+    const issues = issuesOf((c) => delete c.vmDefaults.source);
+    expect(issueAt(issues, "vms[0].source").fix).toMatch(/clone: \{ vmId \}/);
+  });
+
+  it("rejects a multicast MAC override", () => {
+    const issues = issuesOf((c) => (c.vms[0].mac = { internal: "01:00:5e:00:00:01" }));
+    expect(issueAt(issues, "vms[0].mac.internal").message).toMatch(/multicast/);
+  });
+});

@@ -1,0 +1,166 @@
+import { parse } from "yaml";
+import { planWith, resourcesOf, synthAll } from "./helpers";
+import { proxmoxProblems } from "./provider-schema";
+
+const plan = planWith();
+const stack = synthAll(plan).vms;
+/** VMs in VM id order (Terraform JSON orders resources by name). */
+const vmsOf = (s: any) => resourcesOf(s, "proxmox_virtual_environment_vm").sort((a, b) => a.vm_id - b.vm_id);
+const vms = vmsOf(stack);
+const vmNamed = (name: string, s = stack) => resourcesOf(s, "proxmox_virtual_environment_vm").find((v) => v.name === name);
+const file = (s: any, suffix: string) => resourcesOf(s, "local_file").find((f) => f.filename.endsWith(suffix))?.content as string;
+
+describe("node VM stack", () => {
+  it("synthesizes as before", () => {
+    expect(stack).toMatchSnapshot();
+  });
+
+  it("emits only attributes of bpg/proxmox 0.111.1, with their types, nothing deprecated", () => {
+    expect(proxmoxProblems(stack)).toEqual([]);
+    expect(stack.terraform.required_providers.proxmox).toEqual({ source: "bpg/proxmox", version: "0.111.1" });
+  });
+
+  it("builds three control-plane nodes and one worker with the seeds' addresses", () => {
+    expect(vms.map((v) => [v.name, v.vm_id, v.initialization.ip_config.map((c: any) => c.ipv4.address)])).toEqual([
+      ["master-1", 111, ["192.168.0.11/24", "10.0.0.11/24"]],
+      ["master-2", 112, ["192.168.0.12/24", "10.0.0.12/24"]],
+      ["master-3", 113, ["192.168.0.13/24", "10.0.0.13/24"]],
+      ["app-worker", 114, ["192.168.0.14/24", "10.0.0.14/24"]],
+    ]);
+  });
+
+  it("gives every VM two virtio NICs: external on vmbr0 first, internal on vmbr1 second", () => {
+    for (const vm of vms) {
+      expect(vm.network_device.map((n: any) => [n.bridge, n.model])).toEqual([["vmbr0", "virtio"], ["vmbr1", "virtio"]]);
+    }
+  });
+
+  it("puts the gateway only on the first ip_config", () => {
+    for (const vm of vms) {
+      expect(vm.initialization.ip_config[0].ipv4.gateway).toBe("192.168.0.1");
+      expect(vm.initialization.ip_config[1].ipv4).not.toHaveProperty("gateway");
+    }
+  });
+
+  it("sets queues to the vCPUs, capped at 64", () => {
+    expect(vmNamed("master-1").network_device.map((n: any) => n.queues)).toEqual([4, 4]);
+    const big = synthAll(planWith((c) => (c.vms[0].cpu = { cores: 48, sockets: 2 }))).vms;
+    expect(vmNamed("master-1", big).network_device.map((n: any) => n.queues)).toEqual([64, 64]);
+    const two = synthAll(planWith((c) => (c.vms[0].cpu = { cores: 1, sockets: 2 }))).vms;
+    expect(vmNamed("master-1", two).network_device.map((n: any) => n.queues)).toEqual([2, 2]);
+  });
+
+  it("takes NIC MTUs from the plan", () => {
+    expect(vmNamed("master-1").network_device.map((n: any) => n.mtu)).toEqual([1500, 1500]);
+    const jumbo = synthAll(planWith((c) => (c.networks.internal = { ...c.networks.internal, mtu: 9000, jumboFrames: true }))).vms;
+    expect(vmNamed("master-1", jumbo).network_device.map((n: any) => n.mtu)).toEqual([1500, 9000]);
+  });
+
+  it("derives stable, distinct, locally administered MACs from the VM id and NIC index", () => {
+    expect(vmNamed("master-1").network_device.map((n: any) => n.mac_address)).toEqual(["02:00:00:00:00:6F", "02:01:00:00:00:6F"]);
+    const macs = vms.flatMap((v) => v.network_device.map((n: any) => n.mac_address));
+    expect(new Set(macs).size).toBe(8);
+  });
+
+  it("never reboots or replaces a node for benign changes", () => {
+    for (const vm of vms) {
+      expect(vm.reboot_after_update).toBe(false);
+      expect(vm.migrate).toBe(true);
+      expect(vm.lifecycle).toEqual({ ignore_changes: ["clone"] });
+    }
+  });
+
+  it("holds no credentials: the provider block has only the endpoint and TLS setting", () => {
+    expect(stack.provider.proxmox).toEqual([{ endpoint: "https://192.168.0.2:8006/", insecure: true }]);
+    expect(JSON.stringify(stack)).not.toMatch(/api_token|password|PRIVATE KEY|PVEAPIToken/i);
+  });
+
+  it("outputs each node's external and internal IP", () => {
+    expect(stack.output.node_ips.value["master-2"]).toEqual({ external: "192.168.0.12", internal: "10.0.0.12", role: "control-plane", node: "pve" });
+  });
+
+  it("spreads VMs round-robin over the Proxmox nodes unless placed", () => {
+    const two = synthAll(
+      planWith((c) => {
+        c.proxmox.nodes.push({
+          name: "pve2",
+          interfaces: [
+            { kind: "nic", name: "enp4s0" },
+            { kind: "nic", name: "enp5s0" },
+            { kind: "bridge", name: "vmbr0", network: "external", address: "192.168.0.3", ports: ["enp4s0"] },
+            { kind: "bridge", name: "vmbr1", network: "internal", address: "10.0.0.3", ports: ["enp5s0"] },
+          ],
+        });
+        c.vms[3].node = "pve";
+      }),
+    ).vms;
+    expect(vmsOf(two).map((v) => v.node_name)).toEqual(["pve", "pve2", "pve", "pve"]);
+  });
+});
+
+describe("cloud-init network-data snippet", () => {
+  const withSnippet = synthAll(planWith((c) => (c.vmDefaults.cloudInit.networkData = { enabled: true }))).vms;
+  const snippets = resourcesOf(withSnippet, "proxmox_virtual_environment_file");
+  const master1 = vmNamed("master-1", withSnippet);
+
+  it("pins each NIC's name and MTU by MAC, with the gateway on the external NIC only", () => {
+    const snippet = snippets.find((f) => f.source_raw.file_name === "pve-dualnet-master-1-network.yaml");
+    const data = parse(snippet.source_raw.data);
+    expect(data).toEqual({
+      version: 2,
+      ethernets: {
+        eth0: { match: { macaddress: "02:00:00:00:00:6f" }, "set-name": "eth0", mtu: 1500, addresses: ["192.168.0.11/24"], routes: [{ to: "default", via: "192.168.0.1" }], nameservers: { addresses: ["8.8.8.8"] } },
+        eth1: { match: { macaddress: "02:01:00:00:00:6f" }, "set-name": "eth1", mtu: 1500, addresses: ["10.0.0.11/24"] },
+      },
+    });
+    expect(snippet).toMatchObject({ content_type: "snippets", datastore_id: "local", node_name: "pve" });
+  });
+
+  it("is referenced by a literal id, so a changed snippet never forces the VM to be replaced", () => {
+    expect(master1.initialization.network_data_file_id).toBe("local:snippets/pve-dualnet-master-1-network.yaml");
+    expect(master1.depends_on).toEqual([expect.stringMatching(/^proxmox_virtual_environment_file\.network-data-master-1_snippet_/)]);
+    expect(proxmoxProblems(withSnippet)).toEqual([]);
+  });
+});
+
+describe("cloud image source", () => {
+  const imaged = synthAll(
+    planWith((c) => (c.vmDefaults.source = { image: { url: "https://cloud-images.ubuntu.com/noble/current/noble-server-cloudimg-amd64.img", fileName: "noble.qcow2" } })),
+  ).vms;
+
+  it("downloads the image once per Proxmox node and imports it as the boot disk", () => {
+    const images = resourcesOf(imaged, "proxmox_virtual_environment_file");
+    expect(images).toHaveLength(1);
+    expect(images[0]).toMatchObject({ content_type: "import", datastore_id: "local", node_name: "pve", source_file: { file_name: "noble.qcow2" } });
+    const vm = vmNamed("master-1", imaged);
+    expect(vm.disk[0].import_from).toMatch(/^\$\{proxmox_virtual_environment_file\.image-pve-0_image_[0-9A-F]+\.id\}$/);
+    expect(vm).not.toHaveProperty("clone");
+    expect(proxmoxProblems(imaged)).toEqual([]);
+  });
+});
+
+describe("files for the node setup step", () => {
+  it("writes the Ansible inventory with groups, external SSH addresses and the internal network", () => {
+    const inventory = file(stack, "ansible/inventory.ini");
+    expect(inventory).toContain("[masters]\nmaster-1 ansible_host=192.168.0.11 internal_ip=10.0.0.11 node_ip=10.0.0.11\n");
+    expect(inventory).toContain("[workers]\napp-worker ansible_host=192.168.0.14 internal_ip=10.0.0.14 node_ip=10.0.0.14\n");
+    expect(inventory).toMatch(/cluster_network=10\.0\.0\.0\/24\nnetwork_mtu=1500\noverlay_mtu=1450\nk8s_overlay_bridge=vmbr1\n/);
+  });
+
+  it("writes kubeadm configs: subnets, node mask, internal endpoint, and node-ip = internal IP everywhere", () => {
+    const init = parse(file(stack, "kubeadm/master-1.yaml").split("---\n")[1]!);
+    expect(init).toMatchObject({
+      kind: "ClusterConfiguration",
+      controlPlaneEndpoint: "10.0.0.11:6443",
+      networking: { podSubnet: "10.244.0.0/16", serviceSubnet: "10.96.0.0/12" },
+      controllerManager: { extraArgs: [{ name: "node-cidr-mask-size", value: "24" }] },
+    });
+    for (const vm of plan.vms) {
+      const first = parse(file(stack, `kubeadm/${vm.name}.yaml`).split("---\n")[0]!);
+      expect(first.nodeRegistration.kubeletExtraArgs).toEqual([{ name: "node-ip", value: vm.nics[1].ip }]);
+    }
+    const join = parse(file(stack, "kubeadm/master-2.yaml"));
+    expect(join).toMatchObject({ kind: "JoinConfiguration", controlPlane: { localAPIEndpoint: { advertiseAddress: "10.0.0.12" } } });
+    expect(join.discovery.bootstrapToken.token).toBe("{{ kubeadm_token }}");
+  });
+});

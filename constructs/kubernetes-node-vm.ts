@@ -1,0 +1,89 @@
+import { Construct } from "constructs";
+import type { VmPlan } from "../config/plan";
+import type { NetworkDataSnippet } from "./network-data-snippet";
+import { VirtualEnvironmentVm, type VirtualEnvironmentVmDisk } from "../.gen/providers/proxmox/virtual-environment-vm";
+
+export interface KubernetesNodeVmProps {
+  /** The planned VM: placement, CPU, memory, disk, NICs, cloud-init. */
+  readonly vm: VmPlan;
+  /** DNS servers and search domain for cloud-init. Default: none. */
+  readonly dns?: { readonly servers: readonly string[]; readonly domain?: string };
+  /** File id of an imported cloud image (`image` sources). Default: none (clone). */
+  readonly imageFileId?: string;
+  /** The cloud-init network-data snippet. Default: none (Proxmox derives network config from ip_config). */
+  readonly networkData?: NetworkDataSnippet;
+}
+
+/**
+ * One Kubernetes node VM: two virtio NICs in fixed order (external on the first bridge,
+ * internal on the second), multiqueue = vCPUs, MTUs from the plan, and cloud-init addressing
+ * with the only gateway on the external NIC.
+ */
+export class KubernetesNodeVm extends Construct {
+  readonly resource: VirtualEnvironmentVm;
+
+  constructor(scope: Construct, id: string, props: KubernetesNodeVmProps) {
+    super(scope, id);
+    const { vm } = props;
+    const clone = "clone" in vm.source ? vm.source.clone : undefined;
+
+    this.resource = new VirtualEnvironmentVm(this, "vm", {
+      nodeName: vm.node,
+      vmId: vm.id,
+      name: vm.name,
+      description: vm.description,
+      tags: [...vm.tags],
+      onBoot: vm.onBoot,
+      started: true,
+      protection: vm.protection,
+      // Moving a VM to another Proxmox node migrates it instead of replacing it.
+      migrate: true,
+      // Never reboot a Kubernetes node behind the operator's back: changes that need a restart
+      // (cloud-init) are applied and reported; ones that need the VM off fail instead.
+      rebootAfterUpdate: false,
+      agent: { enabled: vm.agent, trim: vm.disk.discard },
+      cpu: { cores: vm.cpu.cores, sockets: vm.cpu.sockets, type: vm.cpu.type },
+      memory: { dedicated: vm.memory },
+      operatingSystem: { type: "l26" },
+      // iothread on SCSI needs one controller per disk.
+      scsiHardware: "virtio-scsi-single",
+      clone: clone && { vmId: clone.vmId, nodeName: clone.node, full: clone.full },
+      disk: [bootDisk(vm, props.imageFileId)],
+      networkDevice: vm.nics.map((nic) => ({
+        bridge: nic.bridge,
+        model: "virtio",
+        macAddress: nic.mac,
+        mtu: nic.mtu,
+        queues: nic.queues,
+        firewall: nic.firewall,
+      })),
+      initialization: {
+        datastoreId: vm.cloudInit.datastore,
+        // One ip_config per NIC, in NIC order: the provider matches them by position.
+        ipConfig: vm.nics.map((nic) => ({ ipv4: { address: `${nic.ip}/${nic.prefix}`, gateway: nic.gateway } })),
+        dns: props.dns && props.dns.servers.length ? { servers: [...props.dns.servers], domain: props.dns.domain } : undefined,
+        userAccount: { username: vm.cloudInit.user, keys: [...vm.cloudInit.sshKeys] },
+        networkDataFileId: props.networkData?.fileId,
+      },
+      // A new template must not silently rebuild running nodes: replace a node on purpose
+      // (terraform apply -replace=...).
+      lifecycle: clone ? { ignoreChanges: ["clone"] } : undefined,
+      dependsOn: props.networkData ? [props.networkData.file] : undefined,
+    });
+  }
+}
+
+function bootDisk(vm: VmPlan, imageFileId: string | undefined): VirtualEnvironmentVmDisk {
+  const { disk } = vm;
+  const bus = disk.interface.replace(/\d+$/, "");
+  return {
+    interface: disk.interface,
+    datastoreId: disk.datastore,
+    size: disk.size,
+    discard: disk.discard ? "on" : "ignore",
+    // iothread exists on scsi and virtio, SSD emulation on scsi and sata.
+    iothread: bus !== "sata" ? disk.iothread : undefined,
+    ssd: bus !== "virtio" ? disk.ssd : undefined,
+    importFromAttribute: imageFileId,
+  };
+}

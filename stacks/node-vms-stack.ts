@@ -1,0 +1,82 @@
+import { LocalProvider } from "@cdktf/provider-local/lib/provider";
+import { TerraformOutput, type TerraformStack } from "cdktf";
+import type { Construct } from "constructs";
+import { ProxmoxProvider } from "../.gen/providers/proxmox/provider";
+import type { ClusterPlan } from "../config/plan";
+import { CloudImage } from "../constructs/cloud-image";
+import { GeneratedFile } from "../constructs/generated-file";
+import { KubernetesNodeVm } from "../constructs/kubernetes-node-vm";
+import { NetworkDataSnippet } from "../constructs/network-data-snippet";
+import { renderNetworkData } from "../renderers/cloud-init";
+import { renderInventory } from "../renderers/inventory";
+import { renderKubeadmConfigs } from "../renderers/kubeadm";
+import { outputDirectory } from "./paths";
+import { PveDualnetStack } from "./pve-dualnet-stack";
+
+export interface NodeVmsStackProps {
+  readonly plan: ClusterPlan;
+  /** Stacks that must be deployed first (the host network). Default: none. */
+  readonly after?: readonly TerraformStack[];
+}
+
+/**
+ * Step 2 of the build order: the Kubernetes node VMs, their IPs as outputs, and the files of
+ * step 3 (Ansible inventory, kubeadm configuration).
+ *
+ * Credentials: the provider block holds only the endpoint; the API token and SSH settings
+ * come from PROXMOX_VE_API_TOKEN, PROXMOX_VE_SSH_* in the environment.
+ */
+export class NodeVmsStack extends PveDualnetStack {
+  readonly vms: readonly KubernetesNodeVm[];
+
+  constructor(scope: Construct, id: string, props: NodeVmsStackProps) {
+    super(scope, id);
+    const { plan } = props;
+    const { config } = plan;
+    for (const stack of props.after ?? []) this.addDependency(stack);
+
+    new ProxmoxProvider(this, "proxmox", { endpoint: config.proxmox.endpoint, insecure: config.proxmox.insecure });
+    new LocalProvider(this, "local");
+
+    // One download per Proxmox node and image: local storage is per node.
+    const images = new Map<string, CloudImage>();
+    const imageFor = (node: string, source: (typeof plan.vms)[number]["source"]) => {
+      if (!("image" in source)) return undefined;
+      const { url, datastore, fileName, checksum } = source.image;
+      const key = `${node} ${url}`;
+      if (!images.has(key)) {
+        images.set(key, new CloudImage(this, `image-${node}-${images.size}`, { node, url, datastore, fileName, checksum }));
+      }
+      return images.get(key)!;
+    };
+
+    const networkData = config.vmDefaults.cloudInit.networkData;
+    this.vms = plan.vms.map((vm) => {
+      const snippet = networkData.enabled
+        ? new NetworkDataSnippet(this, `network-data-${vm.name}`, {
+            node: vm.node,
+            datastore: networkData.datastore,
+            fileName: `pve-dualnet-${vm.name}-network.yaml`,
+            content: renderNetworkData(vm, config.networks),
+          })
+        : undefined;
+      return new KubernetesNodeVm(this, `vm-${vm.name}`, {
+        vm,
+        dns: { servers: config.networks.external.dns, domain: config.networks.external.searchDomain },
+        imageFileId: imageFor(vm.node, vm.source)?.file.id,
+        networkData: snippet,
+      });
+    });
+
+    const out = outputDirectory(config.output.directory);
+    new GeneratedFile(this, "inventory", { directory: `${out}/ansible`, name: "inventory.ini", content: renderInventory(plan) });
+    for (const [name, content] of Object.entries(renderKubeadmConfigs(plan))) {
+      new GeneratedFile(this, `kubeadm-${name}`, { directory: `${out}/kubeadm`, name, content });
+    }
+
+    new TerraformOutput(this, "node_ips", {
+      description: "External (SSH, apps) and internal (Kubernetes) address of every node VM",
+      value: Object.fromEntries(plan.vms.map((vm) => [vm.name, { external: vm.nics[0].ip, internal: vm.nics[1].ip, role: vm.role, node: vm.node }])),
+    });
+  }
+}
