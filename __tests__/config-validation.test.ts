@@ -291,3 +291,65 @@ describe("VM-specific problems", () => {
     expect(issueAt(issues, "vms[0].mac.internal").message).toMatch(/multicast/);
   });
 });
+
+describe("CNI combinations that cannot work", () => {
+  const secondNode = (c: any, internalPorts: string[]) => {
+    c.proxmox.nodes.push({
+      name: "pve2",
+      interfaces: [
+        { kind: "nic", name: "enp4s0" },
+        { kind: "nic", name: "enp5s0" },
+        { kind: "vlan", name: "enp5s0.200" },
+        { kind: "bridge", name: "vmbr0", network: "external", address: "192.168.0.3", ports: ["enp4s0"] },
+        { kind: "bridge", name: "vmbr1", network: "internal", address: "10.0.0.3", ports: internalPorts },
+      ],
+    });
+  };
+
+  it("rejects host-gw when a Proxmox node's internal bridge is local to it", () => {
+    const issues = issuesOf((c) => {
+      c.kubernetes.cni.flannel = { backend: "host-gw" };
+      secondNode(c, []);
+    });
+    expect(issueAt(issues, "kubernetes.cni.flannel.backend").message).toMatch(/one L2 segment, but the internal bridge vmbr1 of pve2 has no ports/);
+  });
+
+  it("rejects host-gw across internal bridges on different VLANs", () => {
+    const issues = issuesOf((c) => {
+      c.kubernetes.cni.flannel = { backend: "host-gw" };
+      secondNode(c, ["enp5s0.200"]);
+    });
+    expect(issueAt(issues, "kubernetes.cni.flannel.backend").message).toMatch(/different segments \(pve: untagged, pve2: VLAN 200\)/);
+  });
+
+  it("accepts host-gw on one L2 segment", () => {
+    expect(() => planWith((c) => {
+      c.kubernetes.cni.flannel = { backend: "host-gw" };
+      secondNode(c, ["enp5s0"]);
+    })).not.toThrow();
+  });
+
+  it("rejects NetworkPolicy enforcement with Flannel", () => {
+    const issues = issuesOf((c) => (c.kubernetes.networkPolicy = true));
+    expect(issueAt(issues, "kubernetes.networkPolicy").fix).toMatch(/calico/);
+  });
+
+  it("rejects Calico before v3.12 with the loose rp_filter of the node sysctl", () => {
+    const issues = issuesOf((c) => (c.kubernetes.cni = { plugin: "calico", calico: { version: "v3.11.2" } }));
+    expect(issueAt(issues, "kubernetes.cni.calico.version").message).toMatch(/refuses to start with rp_filter=2/);
+    expect(() => planWith((c) => {
+      c.kubernetes.cni = { plugin: "calico", calico: { version: "v3.11.2" } };
+      c.sysctl = { node: { rpFilter: 1 } };
+    })).not.toThrow();
+  });
+
+  it("rejects flannel interface selection that points at the external network", () => {
+    const issues = issuesOf((c) => (c.kubernetes.cni.flannel.interface = { canReach: "192.168.0.1" }));
+    expect(issueAt(issues, "kubernetes.cni.flannel.interface.canReach").message).toMatch(/external network/);
+  });
+
+  it("rejects DirectRouting outside vxlan", () => {
+    const issues = issuesOf((c) => (c.kubernetes.cni.flannel = { backend: "wireguard", directRouting: true }));
+    expect(issueAt(issues, "kubernetes.cni.flannel.directRouting").message).toMatch(/vxlan option/);
+  });
+});

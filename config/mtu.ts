@@ -24,23 +24,28 @@ export type Encapsulation = keyof typeof ENCAPSULATION_OVERHEAD;
 
 export const DEFAULT_MTU = 1500;
 
-/** The encapsulation the configured CNI puts on the internal network. */
-export function overlayEncapsulation(cni: ClusterConfig["kubernetes"]["cni"]): Encapsulation {
+/**
+ * The encapsulation the configured CNI puts on the internal network, and the bytes it costs.
+ * Flannel's WireGuard backend always reserves the IPv6 overhead (80), even over IPv4, so the
+ * plan uses what flannel really does.
+ */
+export function overlayEncapsulation(cni: ClusterConfig["kubernetes"]["cni"]): { encapsulation: Encapsulation; overhead: number } {
+  const of = (encapsulation: Encapsulation, overhead: number = ENCAPSULATION_OVERHEAD[encapsulation]) => ({ encapsulation, overhead });
   if (cni.plugin === "flannel") {
     switch (cni.flannel.backend) {
       case "vxlan":
-        return "vxlan";
+        return of("vxlan");
       case "wireguard":
-        return "wireguard";
+        return of("wireguard", WIREGUARD_IPV6_OVERHEAD);
       case "host-gw":
-        return "none";
+        return of("none");
     }
   }
   // Calico: the CrossSubnet modes still encapsulate between subnets, so plan for the worst case.
   const enc = cni.calico.encapsulation;
-  if (enc.startsWith("VXLAN")) return "vxlan";
-  if (enc.startsWith("IPIP")) return "ipip";
-  return "none";
+  if (enc.startsWith("VXLAN")) return of("vxlan");
+  if (enc.startsWith("IPIP")) return of("ipip");
+  return of("none");
 }
 
 /** Which interfaces sit directly above `name` (bridges over ports, VLANs over raw devices, bonds over slaves). */

@@ -6,7 +6,7 @@
  * decided in exactly one place.
  */
 import { parseSubnet, splitAddress, type Subnet } from "./ip";
-import { ENCAPSULATION_OVERHEAD, hostInterfaceMtus, overlayEncapsulation, vlanParts, type Encapsulation } from "./mtu";
+import { hostInterfaceMtus, overlayEncapsulation, vlanParts, type Encapsulation } from "./mtu";
 import type { ClusterConfig, HostInterface, NetworkRole, ProxmoxNodeConfig, VmConfig } from "./schema";
 
 /** Proxmox caps virtio multiqueue at 64 queues. */
@@ -85,12 +85,25 @@ export interface MtuPlan {
   readonly overlay: number;
 }
 
+type CniConfig = ClusterConfig["kubernetes"]["cni"];
+export type FlannelInterface = NonNullable<CniConfig["flannel"]["interface"]>;
+export type CalicoAutodetection = NonNullable<CniConfig["calico"]["autodetection"]>;
+
+export interface CniPlan {
+  readonly plugin: CniConfig["plugin"];
+  /** How flanneld picks the internal NIC in every node. */
+  readonly flannelInterface?: FlannelInterface;
+  /** How calico-node picks the node address. */
+  readonly calicoAutodetection: CalicoAutodetection;
+}
+
 export interface ClusterPlan {
   readonly config: ClusterConfig;
   readonly subnets: Readonly<Record<NetworkRole | "pod" | "service", Subnet>>;
   readonly hosts: readonly HostPlan[];
   readonly vms: readonly VmPlan[];
   readonly mtu: MtuPlan;
+  readonly cni: CniPlan;
   readonly controlPlaneEndpoint: string;
 }
 
@@ -230,6 +243,11 @@ export function planCluster(config: ClusterConfig): ClusterPlan {
   });
 
   const mtu = planMtu(config, vms.map((vm) => vm.nics[1].mtu));
+  const cni: CniPlan = {
+    plugin: config.kubernetes.cni.plugin,
+    flannelInterface: flannelInterface(config),
+    calicoAutodetection: config.kubernetes.cni.calico.autodetection ?? { cidrs: [subnets.internal.cidr] },
+  };
   const firstControlPlane = vms.find((vm) => vm.role === "control-plane");
   return {
     config,
@@ -237,14 +255,31 @@ export function planCluster(config: ClusterConfig): ClusterPlan {
     hosts,
     vms,
     mtu,
+    cni,
     controlPlaneEndpoint: config.kubernetes.controlPlaneEndpoint ?? `${firstControlPlane?.nics[1].ip}:6443`,
   };
 }
 
+/**
+ * Flannel's interface selection, surviving NIC renaming: the pinned guest name when the
+ * network-data snippet renames NICs, else the NIC that routes to a Proxmox host's internal
+ * address (never a node's own address: that routes via lo).
+ */
+export function flannelInterface(config: ClusterConfig): FlannelInterface | undefined {
+  const explicit = config.kubernetes.cni.flannel.interface;
+  if (explicit) return explicit;
+  const networkData = config.vmDefaults.cloudInit.networkData;
+  if (networkData.enabled) return { name: networkData.interfaceNames[1] };
+  for (const node of config.proxmox.nodes) {
+    const address = roleBridge(node, "internal")?.address;
+    if (address) return { canReach: splitAddress(address).ip };
+  }
+  return undefined;
+}
+
 /** The overlay rides on the internal NIC of every node, so the smallest one bounds it. */
 export function planMtu(config: ClusterConfig, internalNicMtus: readonly number[]): MtuPlan {
-  const encapsulation = overlayEncapsulation(config.kubernetes.cni);
-  const overhead = ENCAPSULATION_OVERHEAD[encapsulation];
+  const { encapsulation, overhead } = overlayEncapsulation(config.kubernetes.cni);
   const internalNic = internalNicMtus.length ? Math.min(...internalNicMtus) : config.networks.internal.mtu;
   const maxOverlay = internalNic - overhead;
   return {

@@ -387,6 +387,11 @@ const flannel = z.strictObject({
 });
 
 const calico = z.strictObject({
+  version: z
+    .string()
+    .regex(/^v?\d+\.\d+\.\d+$/, { message: "must be a Calico version such as v3.29.3" })
+    .default("v3.29.3")
+    .describe("Calico version the installed Tigera operator deploys; checked against the node sysctl (Felix before v3.12 refuses rp_filter=2). Default: v3.29.3."),
   encapsulation: z
     .enum(["VXLAN", "IPIP", "None", "VXLANCrossSubnet", "IPIPCrossSubnet"])
     .default("VXLAN")

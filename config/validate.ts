@@ -5,7 +5,7 @@
 import type { ConfigIssue } from "./errors";
 import { contains, isCanonicalSubnet, isReservedAddress, overlaps, parseSubnet, splitAddress, subnetCount, type Subnet } from "./ip";
 import { DEFAULT_MTU, hostInterfaceMtus, uppersOf, vlanParts } from "./mtu";
-import { derivedMac, hostGateway, planMtu, roleBridge, vcpusOf, vmPlacement } from "./plan";
+import { derivedMac, flannelInterface, hostGateway, planMtu, roleBridge, vcpusOf, vmPlacement } from "./plan";
 import { NETWORK_ROLES, type ClusterConfig, type NetworkRole, type ProxmoxNodeConfig } from "./schema";
 
 type Report = (path: string, message: string, fix?: string) => void;
@@ -412,6 +412,13 @@ function checkKubernetes(config: ClusterConfig, subnets: Subnets, internalNicMtu
 
   const flannel = k.cni.flannel;
   if (k.cni.plugin === "flannel") {
+    if (!flannelInterface(config)) {
+      report("kubernetes.cni.flannel.interface", "cannot tell which NIC is internal: no Proxmox host has an internal address and NIC names are not pinned", "set interface: { name: eth1 } with vmDefaults.cloudInit.networkData.enabled, or { canReach: <an internal address> }");
+    }
+    if (flannel.backend === "host-gw") {
+      const segment = internalSegments(config);
+      if (segment) report("kubernetes.cni.flannel.backend", `host-gw needs all nodes on one L2 segment, but ${segment}`, "use backend: vxlan, or bridge the internal networks of all Proxmox nodes into one segment");
+    }
     if (flannel.backend === "host-gw" && flannel.interface && "canReach" in flannel.interface && subnets.internal && !contains(subnets.internal, flannel.interface.canReach)) {
       report("kubernetes.cni.flannel.interface.canReach", `host-gw routes pod subnets via the selected interface, but ${flannel.interface.canReach} is not on the internal L2 network ${subnets.internal.cidr}`, "select the internal NIC (an address inside the internal network), or use the vxlan backend");
     }
@@ -423,6 +430,10 @@ function checkKubernetes(config: ClusterConfig, subnets: Subnets, internalNicMtu
     }
   }
   if (k.cni.plugin === "calico") {
+    const [major, minor] = k.cni.calico.version.replace(/^v/, "").split(".").map(Number) as [number, number];
+    if ((major < 3 || (major === 3 && minor < 12)) && config.sysctl.node.rpFilter === 2) {
+      report("kubernetes.cni.calico.version", `Calico ${k.cni.calico.version} (Felix before v3.12) refuses to start with rp_filter=2 (loose), which sysctl.node.rpFilter sets`, "use Calico v3.12 or later (it checks RPF with iptables itself), or set sysctl.node.rpFilter: 1");
+    }
     const auto = k.cni.calico.autodetection;
     if (auto && "cidrs" in auto && subnets.internal && !auto.cidrs.some((c) => overlaps(parseSubnet(c), subnets.internal!))) {
       report("kubernetes.cni.calico.autodetection.cidrs", `none of ${auto.cidrs.join(", ")} covers the internal network ${subnets.internal.cidr}`, `use cidrs: [${subnets.internal.cidr}]`);
@@ -431,4 +442,28 @@ function checkKubernetes(config: ClusterConfig, subnets: Subnets, internalNicMtu
       report("kubernetes.cni.calico.blockSize", `/${k.cni.calico.blockSize} blocks are larger than the pod network ${pod.cidr}`, `use a block size of at least /${pod.prefix}`);
     }
   }
+}
+
+/**
+ * Why the internal networks of the VMs' Proxmox nodes are not one L2 segment, if they are not:
+ * a portless internal bridge is local to its host, and bridges on different VLANs are apart.
+ */
+function internalSegments(config: ClusterConfig): string | undefined {
+  const used = new Set(vmPlacement(config));
+  const hosts = config.proxmox.nodes.filter((n) => used.has(n.name));
+  if (hosts.length < 2) return undefined;
+  const segments = new Map<string, string>();
+  for (const node of hosts) {
+    const bridge = roleBridge(node, "internal");
+    if (!bridge) continue;
+    if (bridge.ports.length === 0) return `the internal bridge ${bridge.name} of ${node.name} has no ports (it is local to the host)`;
+    const tags = bridge.ports.map((port) => {
+      const iface = node.interfaces.find((i) => i.name === port);
+      return iface?.kind === "vlan" ? `VLAN ${vlanParts(iface).id}` : "untagged";
+    });
+    segments.set(node.name, [...new Set(tags)].sort().join("+"));
+  }
+  const distinct = new Set(segments.values());
+  if (distinct.size > 1) return `the internal bridges are on different segments (${[...segments].map(([n, t]) => `${n}: ${t}`).join(", ")})`;
+  return undefined;
 }

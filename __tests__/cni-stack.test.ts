@@ -1,0 +1,142 @@
+import { planWith, resourcesOf, synthAll } from "./helpers";
+
+const jumbo = (c: any) => (c.networks.internal = { ...c.networks.internal, mtu: 9000, jumboFrames: true });
+const cniOf = (edit: (c: any) => void = () => {}) => synthAll(planWith(edit)).cni;
+const netConf = (stack: any) => JSON.parse(resourcesOf(stack, "kubernetes_config_map_v1")[0].data["net-conf.json"]);
+const flanneld = (stack: any) => resourcesOf(stack, "kubernetes_daemon_set_v1")[0].spec.template.spec.container[0];
+
+describe("Flannel (default)", () => {
+  const stack = cniOf();
+
+  it("synthesizes as before", () => {
+    expect(stack).toMatchSnapshot();
+  });
+
+  it("installs the upstream v0.28.9 set of resources as typed Kubernetes resources", () => {
+    expect(Object.keys(stack.resource).sort()).toEqual([
+      "kubernetes_cluster_role_binding_v1",
+      "kubernetes_cluster_role_v1",
+      "kubernetes_config_map_v1",
+      "kubernetes_daemon_set_v1",
+      "kubernetes_namespace_v1",
+      "kubernetes_service_account_v1",
+    ]);
+    expect(resourcesOf(stack, "kubernetes_namespace_v1")[0].metadata).toEqual({
+      name: "kube-flannel",
+      labels: { "k8s-app": "flannel", "pod-security.kubernetes.io/enforce": "privileged" },
+    });
+    const pod = resourcesOf(stack, "kubernetes_daemon_set_v1")[0].spec.template.spec;
+    expect(pod).toMatchObject({ host_network: true, priority_class_name: "system-node-critical", toleration: [{ operator: "Exists", effect: "NoSchedule" }] });
+    expect(pod.init_container.map((c: any) => [c.name, c.image])).toEqual([
+      ["install-cni-plugin", "ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel3"],
+      ["install-cni", "ghcr.io/flannel-io/flannel:v0.28.9"],
+    ]);
+    expect(pod.volume.map((v: any) => [v.name, v.host_path?.path ?? v.config_map.name])).toEqual([
+      ["run", "/run/flannel"],
+      ["cni-plugin", "/opt/cni/bin"],
+      ["cni", "/etc/cni/net.d"],
+      ["flannel-cfg", expect.stringMatching(/^\$\{kubernetes_config_map_v1\.flannel_config_[0-9A-F]+\.metadata\[0\]\.name\}$/)],
+      ["xtables-lock", "/run/xtables.lock"],
+    ]);
+    expect(flanneld(stack)).toMatchObject({
+      image: "ghcr.io/flannel-io/flannel:v0.28.9",
+      liveness_probe: { http_get: { path: "/healthz", port: "healthz" } },
+      readiness_probe: { http_get: { path: "/readyz", port: "healthz" } },
+      security_context: { privileged: false, capabilities: { add: ["NET_ADMIN", "NET_RAW"] } },
+    });
+  });
+
+  it("derives net-conf.json from the plan: pod CIDR, vxlan, and the underlay MTU flannel subtracts 50 from", () => {
+    expect(netConf(stack)).toEqual({
+      Network: "10.244.0.0/16",
+      SubnetLen: 24,
+      EnableNFTables: false,
+      Backend: { Type: "vxlan", VNI: 1, Port: 8472, MTU: 1500, DirectRouting: false },
+    });
+  });
+
+  it("follows a jumbo internal network: underlay 9000, overlay 9000 - 50 = 8950", () => {
+    const plan = planWith(jumbo);
+    expect(plan.mtu.overlay).toBe(8950);
+    expect(netConf(synthAll(plan).cni).Backend.MTU).toBe(9000);
+  });
+
+  it("honours a lower overlay MTU by lowering the backend MTU", () => {
+    expect(netConf(cniOf((c) => (c.kubernetes.cni.overlayMtu = 1400))).Backend.MTU).toBe(1450);
+  });
+
+  it("passes no --mtu flag (flanneld v0.28.9 has none) and selects the internal NIC by reachability by default", () => {
+    expect(flanneld(stack).args).toEqual(["--ip-masq", "--kube-subnet-mgr", "--healthz-port=8081", "--iface-can-reach=10.0.0.2"]);
+    expect(flanneld(stack).args.join(" ")).not.toMatch(/--mtu/);
+  });
+
+  it("uses the pinned guest name when the network-data snippet renames NICs", () => {
+    const named = cniOf((c) => (c.vmDefaults.cloudInit.networkData = { enabled: true, interfaceNames: ["ext0", "int0"] }));
+    expect(flanneld(named).args).toContain("--iface=int0");
+  });
+
+  it("accepts a regex or a reachable address instead", () => {
+    expect(flanneld(cniOf((c) => (c.kubernetes.cni.flannel.interface = { regex: "^(eth1|ens19)$" }))).args).toContain("--iface-regex=^(eth1|ens19)$");
+    expect(flanneld(cniOf((c) => (c.kubernetes.cni.flannel.interface = { canReach: "10.0.0.1" }))).args).toContain("--iface-can-reach=10.0.0.1");
+  });
+
+  it("configures host-gw without encapsulation: pods get the full NIC MTU", () => {
+    const plan = planWith((c) => (c.kubernetes.cni.flannel = { backend: "host-gw" }));
+    expect(plan.mtu).toMatchObject({ overhead: 0, overlay: 1500 });
+    expect(netConf(synthAll(plan).cni).Backend).toEqual({ Type: "host-gw" });
+  });
+
+  it("plans WireGuard with flannel's own 80-byte reservation", () => {
+    const plan = planWith((c) => (c.kubernetes.cni.flannel = { backend: "wireguard" }));
+    expect(plan.mtu).toMatchObject({ overhead: 80, overlay: 1420 });
+    expect(netConf(synthAll(plan).cni).Backend).toEqual({ Type: "wireguard", MTU: 1500 });
+  });
+
+  it("restarts flannel when its network configuration changes", () => {
+    const annotation = (s: any) => resourcesOf(s, "kubernetes_daemon_set_v1")[0].spec.template.metadata.annotations["pve-dualnet/net-conf-sha256"];
+    expect(annotation(cniOf(jumbo))).not.toBe(annotation(stack));
+  });
+
+  it("reads the kubeconfig from a path variable and embeds no credentials", () => {
+    expect(stack.provider.kubernetes).toEqual([{ config_path: "${var.kubeconfig_path}", config_context: '${var.kubeconfig_context == "" ? null : var.kubeconfig_context}' }]);
+    expect(stack.variable.kubeconfig_path.default).toBe("~/.kube/config");
+    expect(JSON.stringify(stack)).not.toMatch(/client_key|client_certificate|token|password/i);
+  });
+
+  it("outputs the MTU chain", () => {
+    expect(stack.output.mtu_chain.value).toEqual({ underlay: 1500, vm_nic: 1500, encapsulation: "vxlan", overhead: 50, overlay: 1450 });
+  });
+});
+
+describe("Calico (alternative)", () => {
+  const calico = (edit: (c: any) => void = () => {}) =>
+    resourcesOf(
+      cniOf((c) => {
+        c.kubernetes.cni.plugin = "calico";
+        edit(c);
+      }),
+      "kubernetes_manifest",
+    )[0].manifest;
+
+  it("autodetects node addresses on the internal subnet and pins the MTU from the plan", () => {
+    expect(calico(jumbo)).toEqual({
+      apiVersion: "operator.tigera.io/v1",
+      kind: "Installation",
+      metadata: { name: "default" },
+      spec: {
+        calicoNetwork: {
+          bgp: "Disabled",
+          mtu: 8950,
+          nodeAddressAutodetectionV4: { cidrs: ["10.0.0.0/24"] },
+          ipPools: [{ name: "default-ipv4-ippool", cidr: "10.244.0.0/16", blockSize: 26, encapsulation: "VXLAN", natOutgoing: "Enabled", nodeSelector: "all()" }],
+        },
+      },
+    });
+  });
+
+  it("offers interface and can-reach autodetection, and IPIP with BGP", () => {
+    expect(calico((c) => (c.kubernetes.cni.calico = { autodetection: { interface: "eth1" } })).spec.calicoNetwork.nodeAddressAutodetectionV4).toEqual({ interface: "eth1" });
+    const ipip = calico((c) => (c.kubernetes.cni.calico = { encapsulation: "IPIP", autodetection: { canReach: "10.0.0.2" } })).spec.calicoNetwork;
+    expect(ipip).toMatchObject({ bgp: "Enabled", mtu: 1480, nodeAddressAutodetectionV4: { canReach: "10.0.0.2" } });
+  });
+});

@@ -1,0 +1,138 @@
+import { ClusterRoleBindingV1 } from "@cdktf/provider-kubernetes/lib/cluster-role-binding-v1";
+import { ClusterRoleV1 } from "@cdktf/provider-kubernetes/lib/cluster-role-v1";
+import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
+import { DaemonSetV1 } from "@cdktf/provider-kubernetes/lib/daemon-set-v1";
+import { NamespaceV1 } from "@cdktf/provider-kubernetes/lib/namespace-v1";
+import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account-v1";
+import { Construct } from "constructs";
+import type { ClusterPlan } from "../config/plan";
+import { FLANNEL_HEALTHZ_PORT, flannelCniConf, flanneldArgs, flannelNetConf, jsonText } from "../renderers/flannel";
+import { sha256, terraformLiteral } from "./terraform-text";
+
+export interface FlannelProps {
+  /** The cluster plan: pod CIDR, backend, overlay MTU, interface selection, images. */
+  readonly plan: ClusterPlan;
+  /** Namespace for flannel. Default: kube-flannel. */
+  readonly namespace?: string;
+}
+
+const NAME = "flannel";
+
+/**
+ * Flannel as typed Kubernetes resources, equivalent to the upstream v0.28.9 manifest but
+ * derived from the plan: namespace (privileged pod security), RBAC, config map, and the
+ * daemon set on the host network with its two init containers.
+ */
+export class Flannel extends Construct {
+  readonly namespace: NamespaceV1;
+  readonly configMap: ConfigMapV1;
+  readonly daemonSet: DaemonSetV1;
+
+  constructor(scope: Construct, id: string, props: FlannelProps) {
+    super(scope, id);
+    const { plan } = props;
+    const f = plan.config.kubernetes.cni.flannel;
+    const namespaceName = props.namespace ?? "kube-flannel";
+    const labels = { "k8s-app": NAME };
+    const podLabels = { tier: "node", app: NAME };
+
+    this.namespace = new NamespaceV1(this, "namespace", {
+      metadata: { name: namespaceName, labels: { ...labels, "pod-security.kubernetes.io/enforce": "privileged" } },
+    });
+    const namespace = this.namespace.metadata.name;
+
+    const serviceAccount = new ServiceAccountV1(this, "service-account", { metadata: { name: NAME, namespace, labels } });
+    const role = new ClusterRoleV1(this, "cluster-role", {
+      metadata: { name: NAME, labels },
+      rule: [
+        { apiGroups: [""], resources: ["pods"], verbs: ["get"] },
+        { apiGroups: [""], resources: ["nodes"], verbs: ["get", "list", "watch"] },
+        { apiGroups: [""], resources: ["nodes/status"], verbs: ["patch"] },
+      ],
+    });
+    new ClusterRoleBindingV1(this, "cluster-role-binding", {
+      metadata: { name: NAME, labels },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role.metadata.name },
+      subject: [{ kind: "ServiceAccount", name: serviceAccount.metadata.name, namespace }],
+    });
+
+    this.configMap = new ConfigMapV1(this, "config", {
+      metadata: { name: "kube-flannel-cfg", namespace, labels: { ...podLabels, ...labels } },
+      data: {
+        "cni-conf.json": terraformLiteral(jsonText(flannelCniConf())),
+        "net-conf.json": terraformLiteral(jsonText(flannelNetConf(plan))),
+      },
+    });
+
+    const mount = (name: string, mountPath: string) => ({ name, mountPath });
+    this.daemonSet = new DaemonSetV1(this, "daemon-set", {
+      metadata: { name: "kube-flannel-ds", namespace, labels: { ...podLabels, ...labels } },
+      spec: {
+        selector: { matchLabels: { app: NAME } },
+        template: {
+          metadata: {
+            labels: podLabels,
+            // Roll the pods when the network configuration changes (flannel reads it only at start).
+            annotations: { "pve-dualnet/net-conf-sha256": sha256(jsonText(flannelNetConf(plan))).slice(0, 16) },
+          },
+          spec: {
+            affinity: {
+              nodeAffinity: {
+                requiredDuringSchedulingIgnoredDuringExecution: {
+                  nodeSelectorTerm: [{ matchExpressions: [{ key: "kubernetes.io/os", operator: "In", values: ["linux"] }] }],
+                },
+              },
+            },
+            hostNetwork: true,
+            priorityClassName: "system-node-critical",
+            toleration: [{ operator: "Exists", effect: "NoSchedule" }],
+            serviceAccountName: serviceAccount.metadata.name,
+            initContainer: [
+              {
+                name: "install-cni-plugin",
+                image: f.cniPluginImage,
+                command: ["cp"],
+                args: ["-f", "/flannel", "/opt/cni/bin/flannel"],
+                volumeMount: [mount("cni-plugin", "/opt/cni/bin")],
+              },
+              {
+                name: "install-cni",
+                image: f.image,
+                command: ["/opt/bin/install-conf"],
+                args: ["/etc/kube-flannel/cni-conf.json", "/etc/cni/net.d/10-flannel.conflist"],
+                volumeMount: [mount("cni", "/etc/cni/net.d"), mount("flannel-cfg", "/etc/kube-flannel/")],
+              },
+            ],
+            container: [
+              {
+                name: "kube-flannel",
+                image: f.image,
+                command: ["/opt/bin/flanneld"],
+                args: flanneldArgs(plan),
+                port: [{ name: "healthz", containerPort: FLANNEL_HEALTHZ_PORT, protocol: "TCP" }],
+                livenessProbe: { httpGet: { path: "/healthz", port: "healthz" }, initialDelaySeconds: 10, periodSeconds: 30 },
+                readinessProbe: { httpGet: { path: "/readyz", port: "healthz" }, initialDelaySeconds: 5, periodSeconds: 10 },
+                resources: { requests: { cpu: "100m", memory: "50Mi" } },
+                securityContext: { privileged: false, capabilities: { add: ["NET_ADMIN", "NET_RAW"] } },
+                env: [
+                  { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+                  { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+                  { name: "EVENT_QUEUE_DEPTH", value: "5000" },
+                  { name: "CONT_WHEN_CACHE_NOT_READY", value: "false" },
+                ],
+                volumeMount: [mount("run", "/run/flannel"), mount("flannel-cfg", "/etc/kube-flannel/"), mount("xtables-lock", "/run/xtables.lock")],
+              },
+            ],
+            volume: [
+              { name: "run", hostPath: { path: "/run/flannel" } },
+              { name: "cni-plugin", hostPath: { path: "/opt/cni/bin" } },
+              { name: "cni", hostPath: { path: "/etc/cni/net.d" } },
+              { name: "flannel-cfg", configMap: { name: this.configMap.metadata.name } },
+              { name: "xtables-lock", hostPath: { path: "/run/xtables.lock", type: "FileOrCreate" } },
+            ],
+          },
+        },
+      },
+    });
+  }
+}

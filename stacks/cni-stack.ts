@@ -1,0 +1,57 @@
+import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
+import { TerraformOutput, TerraformVariable, type TerraformStack } from "cdktf";
+import type { Construct } from "constructs";
+import type { ClusterPlan } from "../config/plan";
+import { Calico } from "../constructs/calico";
+import { Flannel } from "../constructs/flannel";
+import { PveDualnetStack } from "./pve-dualnet-stack";
+
+export interface CniStackProps {
+  readonly plan: ClusterPlan;
+  /** Stacks that must be deployed first (the node VMs). Default: none. */
+  readonly after?: readonly TerraformStack[];
+}
+
+/**
+ * Step 4 of the build order: the CNI, with node and overlay traffic on the internal network.
+ * Its own state; the kubeconfig is read at plan time from a path, never embedded.
+ */
+export class CniStack extends PveDualnetStack {
+  constructor(scope: Construct, id: string, props: CniStackProps) {
+    super(scope, id);
+    const { plan } = props;
+    const kube = plan.config.kubernetes.kubeconfig;
+    for (const stack of props.after ?? []) this.addDependency(stack);
+
+    const path = new TerraformVariable(this, "kubeconfig_path", {
+      type: "string",
+      default: kube.path,
+      description: "kubeconfig of the new cluster (TF_VAR_kubeconfig_path overrides)",
+    });
+    const context = new TerraformVariable(this, "kubeconfig_context", {
+      type: "string",
+      default: kube.context ?? "",
+      description: "kubeconfig context; empty for the current context (TF_VAR_kubeconfig_context overrides)",
+    });
+    path.overrideLogicalId("kubeconfig_path");
+    context.overrideLogicalId("kubeconfig_context");
+    new KubernetesProvider(this, "kubernetes", {
+      configPath: path.stringValue,
+      configContext: `\${var.kubeconfig_context == "" ? null : var.kubeconfig_context}`,
+    });
+
+    if (plan.cni.plugin === "flannel") new Flannel(this, "flannel", { plan });
+    else new Calico(this, "calico", { plan });
+
+    new TerraformOutput(this, "mtu_chain", {
+      description: "Underlay, VM NIC and overlay MTU of the internal network",
+      value: {
+        underlay: plan.mtu.underlay.internal,
+        vm_nic: Math.min(...plan.vms.map((vm) => vm.nics[1].mtu)),
+        encapsulation: plan.mtu.encapsulation,
+        overhead: plan.mtu.overhead,
+        overlay: plan.mtu.overlay,
+      },
+    });
+  }
+}
