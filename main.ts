@@ -8,20 +8,14 @@
  */
 import { App } from "cdktf";
 import { ConfigError } from "./config/errors";
-import { CONFIG_CONTEXT, CONFIG_ENV, EXAMPLE_CONFIG, loadClusterFile } from "./config/load";
+import { loadClusterFile, resolveConfigFile } from "./config/load";
 import type { ClusterPlan } from "./config/plan";
 import { buildStacks } from "./stacks";
-
-function configFile(): string {
-  const context = JSON.parse(process.env.CDKTF_CONTEXT_JSON || "{}") as Record<string, unknown>;
-  const fromContext = context[CONFIG_CONTEXT];
-  return process.env[CONFIG_ENV] || (typeof fromContext === "string" && fromContext) || EXAMPLE_CONFIG;
-}
 
 function main(): void {
   let plan: ClusterPlan;
   try {
-    plan = loadClusterFile(configFile());
+    plan = loadClusterFile(resolveConfigFile(process.env), process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n\nNothing was synthesized.\n`);

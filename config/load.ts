@@ -18,8 +18,45 @@ export const CONFIG_CONTEXT = "config";
 /** The built-in example: the seeds' topology. */
 export const EXAMPLE_CONFIG = path.join(__dirname, "..", "examples", "cluster.yaml");
 
+/**
+ * Terraform Cloud settings from the environment, over the file's: CI systems switch backends
+ * without editing the description. The token is never read here (Terraform reads TF_TOKEN_*).
+ */
+export const TFC_ENV = {
+  organization: "PVE_DUALNET_TFC_ORGANIZATION",
+  hostname: "PVE_DUALNET_TFC_HOSTNAME",
+  project: "PVE_DUALNET_TFC_PROJECT",
+  workspacePrefix: "PVE_DUALNET_TFC_WORKSPACE_PREFIX",
+  workspaceTags: "PVE_DUALNET_TFC_WORKSPACE_TAGS",
+} as const;
+
+export function withEnvironment(input: unknown, env: NodeJS.ProcessEnv): unknown {
+  const organization = env[TFC_ENV.organization];
+  if (!organization || typeof input !== "object" || input === null) return input;
+  const current = ((input as Record<string, unknown>).terraformCloud ?? {}) as Record<string, unknown>;
+  const tags = env[TFC_ENV.workspaceTags]?.split(",").map((t) => t.trim()).filter(Boolean);
+  const prefix = env[TFC_ENV.workspacePrefix];
+  return {
+    ...input,
+    terraformCloud: {
+      ...current,
+      organization,
+      ...(env[TFC_ENV.hostname] ? { hostname: env[TFC_ENV.hostname] } : {}),
+      ...(env[TFC_ENV.project] ? { project: env[TFC_ENV.project] } : {}),
+      ...(tags?.length ? { workspaces: { tags } } : prefix ? { workspaces: { prefix } } : {}),
+    },
+  };
+}
+
+/** The description file to use: $PVE_DUALNET_CONFIG, the cdktf context key `config`, or the built-in example. */
+export function resolveConfigFile(env: NodeJS.ProcessEnv): string {
+  const context = JSON.parse(env.CDKTF_CONTEXT_JSON || "{}") as Record<string, unknown>;
+  const fromContext = context[CONFIG_CONTEXT];
+  return env[CONFIG_ENV] || (typeof fromContext === "string" && fromContext) || EXAMPLE_CONFIG;
+}
+
 /** Reads and validates a cluster description file; throws ConfigError. */
-export function loadClusterFile(file: string): ClusterPlan {
+export function loadClusterFile(file: string, env: NodeJS.ProcessEnv = {}): ClusterPlan {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
@@ -27,11 +64,11 @@ export function loadClusterFile(file: string): ClusterPlan {
     const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : (err as Error).message;
     throw new ConfigError(file, [{ path: "", message: `cannot read the file: ${reason}`, fix: `check the path given in ${CONFIG_ENV} or --context ${CONFIG_CONTEXT}=...` }]);
   }
-  return parseCluster(text, file);
+  return parseCluster(text, file, env);
 }
 
 /** Parses YAML (a superset of JSON) text into a validated plan; throws ConfigError. */
-export function parseCluster(text: string, source = "<inline>"): ClusterPlan {
+export function parseCluster(text: string, source = "<inline>", env: NodeJS.ProcessEnv = {}): ClusterPlan {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(
@@ -43,7 +80,7 @@ export function parseCluster(text: string, source = "<inline>"): ClusterPlan {
       })),
     );
   }
-  return checkCluster(doc.toJS(), source);
+  return checkCluster(withEnvironment(doc.toJS(), env), source);
 }
 
 /** Validates an already-parsed description into a plan; throws ConfigError. */

@@ -121,14 +121,14 @@ export const BOND_MODES = [
 export const XMIT_HASH_POLICIES = ["layer2", "layer2+3", "layer3+4", "encap2+3", "encap3+4"] as const;
 
 const nicInterface = z.strictObject({
-  kind: z.literal("nic"),
+  kind: z.literal("nic").describe("Interface kind: nic, bond, vlan or bridge."),
   name: interfaceName.describe("Kernel name of the physical NIC, e.g. enp4s0. Required."),
   ...addressing,
   ...routing,
 });
 
 const bondInterface = z.strictObject({
-  kind: z.literal("bond"),
+  kind: z.literal("bond").describe("Interface kind: nic, bond, vlan or bridge."),
   name: interfaceName.describe("Bond name, e.g. bond0. Required."),
   slaves: z.array(interfaceName).min(1).describe("Member NICs. Required (at least one)."),
   mode: z.enum(BOND_MODES).default("active-backup").describe("Bonding mode (all seven Linux modes). Default: active-backup."),
@@ -148,7 +148,7 @@ const bondInterface = z.strictObject({
 });
 
 const vlanInterface = z.strictObject({
-  kind: z.literal("vlan"),
+  kind: z.literal("vlan").describe("Interface kind: nic, bond, vlan or bridge."),
   name: interfaceName.describe("VLAN interface name: `<raw>.<id>` (e.g. enp5s0.100) or any name with rawDevice and id. Required."),
   rawDevice: interfaceName.optional().describe("Parent interface. Default: the part of `name` before the dot."),
   id: z.number().int().optional().describe("VLAN id, 1-4094. Default: the part of `name` after the dot."),
@@ -157,7 +157,7 @@ const vlanInterface = z.strictObject({
 });
 
 const bridgeInterface = z.strictObject({
-  kind: z.literal("bridge"),
+  kind: z.literal("bridge").describe("Interface kind: nic, bond, vlan or bridge."),
   name: bridgeName.describe("Bridge name vmbrN. Required."),
   network: z
     .enum(NETWORK_ROLES)
@@ -274,7 +274,7 @@ const vmSource = z.union([
       vmId: z.number().int().min(100).max(999_999_999).describe("VM id of the template to clone. Required."),
       node: z.string().optional().describe("Node holding the template. Default: the target node."),
       full: z.boolean().default(true).describe("Full clone (independent of the template). Default: true."),
-    }),
+    }).describe("Clone a template VM."),
   }),
   z.strictObject({
     image: z.strictObject({
@@ -282,7 +282,7 @@ const vmSource = z.union([
       datastore: z.string().default("local").describe("Datastore for the downloaded image (content type iso/import). Default: local."),
       fileName: z.string().optional().describe("File name on the datastore. Default: derived from the URL."),
       checksum: z.string().optional().describe("sha256 checksum of the image. Default: none."),
-    }),
+    }).describe("Download a cloud image onto each Proxmox node and import it as the boot disk."),
   }),
 ]);
 
@@ -327,10 +327,12 @@ const vm = z.strictObject({
   id: z.number().int().min(100).max(999_999_999).describe("Proxmox VM id (100-999999999). Required."),
   role: z.enum(["control-plane", "worker"]).describe("Kubernetes role. Required."),
   node: z.string().optional().describe("Proxmox node. Default: spread round-robin over proxmox.nodes in order."),
-  ip: z.strictObject({
-    external: ipv4.describe("Address on the external network (vmbr0). Required."),
-    internal: ipv4.describe("Address on the internal network (vmbr1). Required."),
-  }),
+  ip: z
+    .strictObject({
+      external: ipv4.describe("Address on the external network (vmbr0). Required."),
+      internal: ipv4.describe("Address on the internal network (vmbr1). Required."),
+    })
+    .describe("The VM's two addresses. Required."),
   mac: z
     .strictObject({
       external: macAddress.optional().describe("Default: derived from the VM id and NIC index."),
@@ -346,15 +348,15 @@ const vm = z.strictObject({
     .optional()
     .describe("Guest NIC MTU overrides, never above the bridge. Default: the bridge MTU."),
   description: z.string().optional().describe("Proxmox description. Default: generated."),
-  cpu: vmCpu.partial().optional(),
-  memory: vmSettings.memory.unwrap().optional(),
-  disk: vmDisk.partial().optional(),
-  source: vmSource.optional(),
-  agent: z.boolean().optional(),
-  onBoot: z.boolean().optional(),
-  protection: z.boolean().optional(),
-  firewall: z.boolean().optional(),
-  tags: vmSettings.tags.unwrap().optional(),
+  cpu: vmCpu.partial().optional().describe("Overrides vmDefaults.cpu field by field."),
+  memory: vmSettings.memory.unwrap().optional().describe("Overrides vmDefaults.memory."),
+  disk: vmDisk.partial().optional().describe("Overrides vmDefaults.disk field by field."),
+  source: vmSource.optional().describe("Overrides vmDefaults.source."),
+  agent: z.boolean().optional().describe("Overrides vmDefaults.agent."),
+  onBoot: z.boolean().optional().describe("Overrides vmDefaults.onBoot."),
+  protection: z.boolean().optional().describe("Overrides vmDefaults.protection."),
+  firewall: z.boolean().optional().describe("Overrides vmDefaults.firewall."),
+  tags: vmSettings.tags.unwrap().optional().describe("Overrides vmDefaults.tags."),
 });
 
 // ---------------------------------------------------------------------------
@@ -400,9 +402,9 @@ const calico = z.strictObject({
   natOutgoing: z.boolean().default(true).describe("NAT pod traffic leaving the pool. Default: true."),
   autodetection: z
     .union([
-      z.strictObject({ cidrs: z.array(ipv4Cidr).min(1) }),
-      z.strictObject({ interface: z.string().min(1) }),
-      z.strictObject({ canReach: ipv4 }),
+      z.strictObject({ cidrs: z.array(ipv4Cidr).min(1).describe("Use the address inside these subnets.") }),
+      z.strictObject({ interface: z.string().min(1).describe("Use the address of the interface matching this regex.") }),
+      z.strictObject({ canReach: ipv4.describe("Use the address of the interface that routes to this address.") }),
     ])
     .optional()
     .describe("Node address autodetection. Default: cidrs = [internal network]."),
@@ -425,16 +427,18 @@ const kubernetes = z.strictObject({
     .strictObject({
       plugin: z.enum(["flannel", "calico"]).default("flannel").describe("CNI plugin. Default: flannel."),
       overlayMtu: z.number().int().optional().describe("Overlay MTU override, checked against the plan. Default: internal NIC MTU minus encapsulation overhead."),
-      flannel: flannel.prefault({}),
-      calico: calico.prefault({}),
+      flannel: flannel.prefault({}).describe("Flannel settings (plugin: flannel)."),
+      calico: calico.prefault({}).describe("Calico settings (plugin: calico; needs the Tigera operator on the cluster)."),
     })
-    .prefault({}),
+    .prefault({})
+    .describe("The CNI and its overlay."),
   kubeconfig: z
     .strictObject({
       path: z.string().default("~/.kube/config").describe("kubeconfig for the kubernetes provider. Default: ~/.kube/config (KUBE_CONFIG_PATH overrides)."),
       context: z.string().optional().describe("kubeconfig context. Default: the current context."),
     })
-    .prefault({}),
+    .prefault({})
+    .describe("How the cni stack reaches the new cluster."),
 });
 
 // ---------------------------------------------------------------------------
@@ -447,24 +451,44 @@ export const clusterSchema = z.strictObject({
     .regex(/^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/, { message: "must be a short DNS label" })
     .default("pve-dualnet")
     .describe("Cluster name, used in stack names, tags and the kubeadm config. Default: pve-dualnet."),
-  proxmox: z.strictObject({
+  proxmox: z
+    .strictObject({
     endpoint: z.url().describe("Proxmox API endpoint, e.g. https://192.168.0.2:8006/ (no /api2/json). Required."),
     insecure: z.boolean().default(false).describe("Skip TLS verification (self-signed certificates). Default: false."),
     nodes: z.array(proxmoxNode).min(1).describe("The Proxmox nodes and their host networks. Required (at least one)."),
-  }),
-  networks: z.strictObject({
-    external: physicalNetwork("external").describe("Management + application network (vmbr0): the only gateway."),
-    internal: physicalNetwork("internal").describe("Kubernetes internal network (vmbr1): node traffic, etcd, pod overlay; no gateway."),
-  }),
+    })
+    .describe("The Proxmox VE cluster. Required."),
+  networks: z
+    .strictObject({
+      external: physicalNetwork("external").describe("Management + application network (vmbr0): the only gateway."),
+      internal: physicalNetwork("internal").describe("Kubernetes internal network (vmbr1): node traffic, etcd, pod overlay; no gateway."),
+    })
+    .describe("The two physical networks. Required."),
   sysctl: sysctl.prefault({}).describe("Kernel parameters for hosts and nodes."),
   vmDefaults: vmDefaults.prefault({}).describe("Settings every VM gets unless it overrides them."),
   vms: z.array(vm).min(1).describe("The Kubernetes node VMs. Required (at least one control-plane node)."),
-  kubernetes: kubernetes.prefault({}),
+  kubernetes: kubernetes.prefault({}).describe("The Kubernetes cluster: subnets, version, CNI."),
+  terraformCloud: z
+    .strictObject({
+      organization: z.string().min(1).describe("Terraform Cloud / HCP Terraform organization. Required."),
+      hostname: z.string().default("app.terraform.io").describe("Terraform Cloud or Enterprise host. Default: app.terraform.io."),
+      project: z.string().optional().describe("Project the workspaces belong to. Default: the organization's default project."),
+      workspaces: z
+        .union([
+          z.strictObject({ prefix: z.string().min(1).describe("Workspace name = prefix + stack name (host-network, vms, cni).") }),
+          z.strictObject({ tags: z.array(z.string().min(1)).min(1).describe("Workspaces carrying these tags plus `pve-dualnet-<stack>`.") }),
+        ])
+        .optional()
+        .describe("One workspace per stack, by name prefix or by tags. Default: prefix `<cluster name>-`."),
+    })
+    .optional()
+    .describe("Keep state in Terraform Cloud instead of local files (the token comes only from the environment: TF_TOKEN_<host>). Also set by PVE_DUALNET_TFC_* variables. Default: local state."),
   output: z
     .strictObject({
       directory: z.string().default("generated").describe("Where the local provider writes rendered files, relative to the project. Default: generated."),
     })
-    .prefault({}),
+    .prefault({})
+    .describe("Rendered files for review and the node setup step."),
 });
 
 /** The cluster description as written by the user (defaults optional). */

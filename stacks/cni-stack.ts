@@ -18,7 +18,7 @@ export interface CniStackProps {
  */
 export class CniStack extends PveDualnetStack {
   constructor(scope: Construct, id: string, props: CniStackProps) {
-    super(scope, id);
+    super(scope, id, props.plan.config);
     const { plan } = props;
     const kube = plan.config.kubernetes.kubeconfig;
     for (const stack of props.after ?? []) this.addDependency(stack);

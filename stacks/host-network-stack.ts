@@ -24,7 +24,7 @@ export class HostNetworkStack extends PveDualnetStack {
   readonly hosts: readonly ProxmoxHostNetwork[];
 
   constructor(scope: Construct, id: string, props: HostNetworkStackProps) {
-    super(scope, id);
+    super(scope, id, props.plan.config);
     const { plan } = props;
     new LocalProvider(this, "local");
     new NullProvider(this, "null");

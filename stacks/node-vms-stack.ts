@@ -30,7 +30,7 @@ export class NodeVmsStack extends PveDualnetStack {
   readonly vms: readonly KubernetesNodeVm[];
 
   constructor(scope: Construct, id: string, props: NodeVmsStackProps) {
-    super(scope, id);
+    super(scope, id, props.plan.config);
     const { plan } = props;
     const { config } = plan;
     for (const stack of props.after ?? []) this.addDependency(stack);

@@ -1,13 +1,31 @@
-import { LocalBackend, TerraformStack } from "cdktf";
+import { CloudBackend, LocalBackend, NamedCloudWorkspace, TaggedCloudWorkspaces, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
+import type { ClusterConfig } from "../config/schema";
 
 /**
- * Base of every pve-dualnet stack: state in the project directory under a relative path
- * (cdktf's default is absolute, which would make the JSON differ between machines).
+ * Base of every pve-dualnet stack: where its state lives.
+ *
+ * - Local (default): in the project directory under a relative path (cdktf's default is
+ *   absolute, which would make the JSON differ between machines).
+ * - Terraform Cloud / HCP Terraform: one workspace per stack, by name prefix or by tags; the
+ *   token is never in the JSON (Terraform reads TF_TOKEN_<host> or the CLI credentials).
  */
 export class PveDualnetStack extends TerraformStack {
-  constructor(scope: Construct, id: string) {
+  constructor(scope: Construct, id: string, config: ClusterConfig) {
     super(scope, id);
-    new LocalBackend(this, { path: `../../../terraform.${id}.tfstate` });
+    const cloud = config.terraformCloud;
+    if (!cloud) {
+      new LocalBackend(this, { path: `../../../terraform.${id}.tfstate` });
+      return;
+    }
+    const workspaces = cloud.workspaces ?? { prefix: `${config.name}-` };
+    new CloudBackend(this, {
+      organization: cloud.organization,
+      hostname: cloud.hostname,
+      workspaces:
+        "tags" in workspaces
+          ? new TaggedCloudWorkspaces([...workspaces.tags, `pve-dualnet-${id}`], cloud.project)
+          : new NamedCloudWorkspace(`${workspaces.prefix}${id}`, cloud.project),
+    });
   }
 }

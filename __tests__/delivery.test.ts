@@ -1,0 +1,113 @@
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { parseCluster, EXAMPLE_CONFIG } from "../config/load";
+import { renderMermaid } from "../renderers/mermaid";
+import { renderReport } from "../renderers/report";
+import { generatedDocs, README, SCHEMA_FILE } from "../scripts/docs";
+import { planWith, synthAll } from "./helpers";
+
+const root = path.join(__dirname, "..");
+const exampleText = readFileSync(EXAMPLE_CONFIG, "utf8");
+
+describe("state backends", () => {
+  it("keeps state locally by default", () => {
+    for (const stack of Object.values(synthAll(planWith()))) expect(Object.keys(stack.terraform.backend)).toEqual(["local"]);
+  });
+
+  it("puts each stack in its own Terraform Cloud workspace by prefix", () => {
+    const stacks = synthAll(planWith((c) => (c.terraformCloud = { organization: "homelab", project: "k8s" })));
+    expect(stacks.vms.terraform.cloud).toEqual({ organization: "homelab", hostname: "app.terraform.io", workspaces: { name: "detectviz-vms", project: "k8s" } });
+    expect(stacks.cni.terraform.cloud.workspaces.name).toBe("detectviz-cni");
+    expect(stacks.vms.terraform).not.toHaveProperty("backend");
+  });
+
+  it("selects workspaces by tags", () => {
+    const stacks = synthAll(planWith((c) => (c.terraformCloud = { organization: "homelab", workspaces: { tags: ["pve"] } })));
+    expect(stacks.hostNetwork.terraform.cloud.workspaces).toEqual({ tags: ["pve", "pve-dualnet-host-network"] });
+  });
+
+  it("takes Terraform Cloud settings from the environment, and never a token", () => {
+    const plan = parseCluster(exampleText, "example", {
+      PVE_DUALNET_TFC_ORGANIZATION: "acme",
+      PVE_DUALNET_TFC_WORKSPACE_PREFIX: "lab-",
+      PVE_DUALNET_TFC_HOSTNAME: "tfe.example.internal",
+      TF_TOKEN_app_terraform_io: "secret-token-value",
+    });
+    const stack = synthAll(plan).vms;
+    expect(stack.terraform.cloud).toEqual({ organization: "acme", hostname: "tfe.example.internal", workspaces: { name: "lab-vms" } });
+    expect(JSON.stringify(stack)).not.toContain("secret-token-value");
+  });
+});
+
+describe("review report", () => {
+  const plan = planWith((c) => (c.networks.internal = { ...c.networks.internal, mtu: 9000, jumboFrames: true }));
+
+  it("shows bridges, VM NICs, the MTU chain and the CNI as Markdown", () => {
+    const md = renderReport(plan, "markdown");
+    expect(md).toContain("| pve | vmbr1 | bridge (internal) | enp5s0 | 10.0.0.2/24 |  | 9000 |");
+    expect(md).toContain("| master-1 | 111 | control-plane | pve | 4 | 8192 MiB | eth0 (external) | vmbr0 | 1500 | 4 | 02:00:00:00:00:6F | 192.168.0.11/24 via 192.168.0.1 |");
+    expect(md).toContain("|  |  |  |  |  |  | eth1 (internal) | vmbr1 | 9000 | 4 | 02:01:00:00:00:6F | 10.0.0.11/24 |");
+    expect(md).toContain("| overlay (pods) | 8950 | vxlan costs 50 bytes: 9000 - 50 |");
+    expect(md).toContain("| flannel | vxlan | --iface-can-reach=10.0.0.2 | 10.244.0.0/16 | 10.96.0.0/12 | /24 |");
+  });
+
+  it("renders the same content as aligned plain text", () => {
+    const text = renderReport(plan, "text");
+    expect(text).not.toContain("|");
+    expect(text).toMatch(/^overlay \(pods\)\s+8950\s+vxlan costs 50 bytes/m);
+  });
+});
+
+describe("topology diagram", () => {
+  const diagram = renderMermaid(planWith());
+
+  it("draws the hosts, bridges, both NICs of every VM and the overlay", () => {
+    expect(diagram).toMatch(/^flowchart TB\n/);
+    expect(diagram).toContain("  pve_enp5s0 --- pve_vmbr1");
+    expect(diagram).toContain("  master_1_eth0 --- pve_vmbr0");
+    expect(diagram).toContain("  master_1_eth1 --- pve_vmbr1");
+    expect(diagram).toContain("  pve_enp5s0 === internal");
+    expect(diagram).toContain('overlay{{"pod overlay 10.244.0.0/16<br/>vxlan, MTU 1450"}}');
+  });
+
+  it("is valid Mermaid (the real parser)", () => {
+    const result = spawnSync(process.execPath, [path.join(root, "scripts", "check-mermaid.mjs")], { input: diagram, encoding: "utf8" });
+    expect(result.stderr).toBe("");
+    expect(result.stdout.trim()).toBe("valid flowchart-v2");
+  });
+
+  it("rejects broken Mermaid (the check can fail)", () => {
+    const result = spawnSync(process.execPath, [path.join(root, "scripts", "check-mermaid.mjs")], { input: "flowchart TB\n  a[[x --- ", encoding: "utf8" });
+    expect(result.status).toBe(1);
+  });
+});
+
+describe("generated documentation", () => {
+  const docs = generatedDocs();
+  const readme = readFileSync(README, "utf8");
+
+  it("README shows the topology of the built-in example (run npm run docs after changing it)", () => {
+    expect(readme).toContain(docs.sections.topology);
+  });
+
+  it("README's config reference and cluster.schema.json match the schema (run npm run docs)", () => {
+    expect(readme).toContain(docs.sections["config-reference"]);
+    expect(readFileSync(SCHEMA_FILE, "utf8")).toBe(docs.schema);
+  });
+
+  it("documents every field with its default", () => {
+    const rows = docs.sections["config-reference"].split("\n").filter((l) => l.startsWith("| `"));
+    const undocumented = rows.filter((r) => /\|\s*\|$/.test(r));
+    expect(undocumented).toEqual([]);
+    expect(rows.find((r) => r.startsWith("| `networks.internal.mtu`"))).toMatch(/Default: 1500/);
+  });
+});
+
+describe("pull-request workflow", () => {
+  it("is valid for GitHub's workflow parser", () => {
+    const result = spawnSync(process.execPath, ["--import", "tsx", path.join(root, "scripts", "check-workflows.mjs")], { cwd: root, encoding: "utf8" });
+    expect(result.stderr).toBe("");
+    expect(result.stdout).toContain("plan-review.yml: valid");
+  });
+});

@@ -1,0 +1,98 @@
+/**
+ * The review report: what a reviewer needs to see of a plan without reading Terraform JSON.
+ * Pure: plan in, Markdown (for pull-request comments) or plain text out.
+ */
+import type { ClusterPlan } from "../config/plan";
+import { flannelInterfaceArg } from "./flannel";
+
+export type ReportFormat = "markdown" | "text";
+
+interface Table {
+  readonly title: string;
+  readonly head: readonly string[];
+  readonly rows: readonly (readonly (string | number)[])[];
+}
+
+function renderTable(table: Table, format: ReportFormat): string {
+  const cells = [table.head, ...table.rows].map((row) => row.map(String));
+  if (format === "markdown") {
+    const line = (row: string[]) => `| ${row.map((c) => c.replace(/\|/g, "\\|")).join(" | ")} |`;
+    return [`### ${table.title}`, "", line(cells[0]!), `|${cells[0]!.map(() => "---").join("|")}|`, ...cells.slice(1).map(line)].join("\n");
+  }
+  const widths = cells[0]!.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)));
+  const line = (row: string[]) => row.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+  return [table.title, "=".repeat(table.title.length), line(cells[0]!), line(widths.map((w) => "-".repeat(w))), ...cells.slice(1).map(line)].join("\n");
+}
+
+export function renderReport(plan: ClusterPlan, format: ReportFormat = "markdown"): string {
+  const { config, mtu } = plan;
+  const tables: Table[] = [];
+
+  tables.push({
+    title: "Proxmox host networks",
+    head: ["node", "interface", "kind", "ports / slaves", "address", "gateway", "MTU"],
+    rows: plan.hosts.flatMap((host) =>
+      host.interfaces.map((i) => {
+        const c = i.config;
+        const lower = c.kind === "bridge" ? c.ports.join(" ") || "none" : c.kind === "bond" ? `${c.slaves.join(" ")} (${c.mode})` : "";
+        const kind = c.kind === "bridge" && c.network ? `bridge (${c.network})` : c.kind;
+        return [host.name, i.name, kind, lower, i.address ?? "", i.gateway ?? "", i.mtu];
+      }),
+    ),
+  });
+
+  tables.push({
+    title: "Node VMs",
+    head: ["VM", "id", "role", "node", "vCPUs", "memory", "NIC", "bridge", "MTU", "queues", "MAC", "IP"],
+    rows: plan.vms.flatMap((vm) =>
+      vm.nics.map((nic, n) => [
+        n === 0 ? vm.name : "",
+        n === 0 ? vm.id : "",
+        n === 0 ? vm.role : "",
+        n === 0 ? vm.node : "",
+        n === 0 ? vm.vcpus : "",
+        n === 0 ? `${vm.memory} MiB` : "",
+        `${nic.guestName} (${nic.role})`,
+        nic.bridge,
+        nic.mtu,
+        nic.queues,
+        nic.mac,
+        `${nic.ip}/${nic.prefix}${nic.gateway ? ` via ${nic.gateway}` : ""}`,
+      ]),
+    ),
+  });
+
+  const internalNic = Math.min(...plan.vms.map((vm) => vm.nics[1].mtu));
+  tables.push({
+    title: "MTU chain (internal network)",
+    head: ["link", "MTU", "why"],
+    rows: [
+      ["underlay (switch path)", mtu.underlay.internal, config.networks.internal.jumboFrames ? "networks.internal.mtu, jumbo frames declared" : "networks.internal.mtu"],
+      ["host NIC and bridge", Math.min(...plan.hosts.map((h) => h.bridges.internal.mtu)), "derived from the underlay"],
+      ["VM NIC", internalNic, "the bridge MTU unless overridden, never above it"],
+      ["overlay (pods)", mtu.overlay, `${mtu.encapsulation} costs ${mtu.overhead} bytes: ${internalNic} - ${mtu.overhead}${mtu.overlay < mtu.maxOverlay ? `, lowered by kubernetes.cni.overlayMtu` : ""}`],
+    ],
+  });
+
+  const cni = config.kubernetes.cni;
+  tables.push({
+    title: "CNI",
+    head: ["plugin", "backend / encapsulation", "interface selection", "pod CIDR", "service CIDR", "node mask"],
+    rows: [
+      [
+        cni.plugin,
+        cni.plugin === "flannel" ? cni.flannel.backend : cni.calico.encapsulation,
+        cni.plugin === "flannel"
+          ? flannelInterfaceArg(plan.cni.flannelInterface!)
+          : Object.entries(plan.cni.calicoAutodetection).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(", ") : v}`).join(""),
+        plan.subnets.pod.cidr,
+        plan.subnets.service.cidr,
+        `/${config.kubernetes.nodeCidrMaskSize}`,
+      ],
+    ],
+  });
+
+  const title = `pve-dualnet plan: ${config.name}`;
+  const heading = format === "markdown" ? `## ${title}` : `${title}\n${"#".repeat(title.length)}`;
+  return [heading, ...tables.map((t) => renderTable(t, format))].join("\n\n") + "\n";
+}
