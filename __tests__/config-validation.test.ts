@@ -143,6 +143,11 @@ describe("addresses and gateways", () => {
     expect(issueAt(issues, "proxmox.nodes[0].interfaces[4].gateway").message).toMatch(/both set a default gateway/);
   });
 
+  it("needs an SSH address when the external bridge has none", () => {
+    const issues = issuesOf((c) => delete bridge(c, "vmbr0").address);
+    expect(issueAt(issues, "proxmox.nodes[0].ssh.host").fix).toMatch(/management address/);
+  });
+
   it("rejects a CIDR with host bits set", () => {
     const issues = issuesOf((c) => (c.networks.internal.cidr = "10.0.0.5/24"));
     expect(issueAt(issues, "networks.internal.cidr").fix).toMatch(/10\.0\.0\.0\/24/);
@@ -253,6 +258,14 @@ describe("reporting", () => {
     });
     expect(issues.length).toBeGreaterThanOrEqual(4);
     for (const issue of issues) expect(issue.fix).toBeTruthy();
+  });
+
+  it("reports typos and cross-field problems in the same run", () => {
+    const issues = issuesOf((c) => {
+      c.networks.internal.gatway = "10.0.0.1";
+      c.vms[1].ip.internal = "10.0.1.12";
+    });
+    expect(issues.map((i) => i.path)).toEqual(["networks.internal.gatway", "vms[1].ip.internal"]);
   });
 
   it("formats the list with the source file, paths and fixes", () => {

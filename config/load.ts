@@ -86,7 +86,16 @@ export function parseCluster(text: string, source = "<inline>", env: NodeJS.Proc
 /** Validates an already-parsed description into a plan; throws ConfigError. */
 export function checkCluster(input: unknown, source = "<inline>"): ClusterPlan {
   const parsed = clusterSchema.safeParse(input ?? {});
-  if (!parsed.success) throw new ConfigError(source, parsed.error.issues.flatMap(toConfigIssues));
+  if (!parsed.success) {
+    const issues = parsed.error.issues.flatMap(toConfigIssues);
+    // Typos alone do not hide the rest: without the unknown keys the description may parse,
+    // and then its cross-field problems are reported in the same run.
+    if (parsed.error.issues.every((i) => i.code === "unrecognized_keys")) {
+      const retry = clusterSchema.safeParse(withoutUnknownKeys(input, parsed.error.issues));
+      if (retry.success) issues.push(...validateCluster(retry.data));
+    }
+    throw new ConfigError(source, issues);
+  }
   const config: ClusterConfig = parsed.data;
   const issues = validateCluster(config);
   if (issues.length > 0) throw new ConfigError(source, issues);
@@ -128,6 +137,17 @@ function toConfigIssues(issue: z.core.$ZodIssue): ConfigIssue[] {
     default:
       return [{ path: where, message: issue.message }];
   }
+}
+
+/** A deep copy of `input` without the keys the schema did not recognize. */
+function withoutUnknownKeys(input: unknown, issues: readonly z.core.$ZodIssue[]): unknown {
+  const copy = structuredClone(input) as Record<PropertyKey, unknown>;
+  for (const issue of issues) {
+    if (issue.code !== "unrecognized_keys") continue;
+    const target = issue.path.reduce<unknown>((node, key) => (node as Record<PropertyKey, unknown>)?.[key], copy) as Record<string, unknown>;
+    for (const key of issue.keys) delete target[key];
+  }
+  return copy;
 }
 
 function describe(value: unknown): string {

@@ -206,6 +206,9 @@ function checkHostAddresses(config: ClusterConfig, node: ProxmoxNodeConfig, path
       }
     }
   }
+  if (!node.ssh.host && !roleBridge(node, "external")?.address) {
+    report(`${path}.ssh.host`, "no address to reach the node over SSH: the external bridge has no address", "set ssh.host to the node's management address");
+  }
   const gateways = node.interfaces.filter((i) => i.gateway);
   if (gateways.length > 1) {
     report(`${at(gateways[1]!.name)}.gateway`, `${gateways.map((g) => g.name).join(" and ")} both set a default gateway`, "keep exactly one default gateway per host, on the external side");
