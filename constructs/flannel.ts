@@ -33,6 +33,7 @@ export class Flannel extends Construct {
     const { plan } = props;
     const f = plan.config.kubernetes.cni.flannel;
     const namespaceName = props.namespace ?? "kube-flannel";
+    const netConf = jsonText(flannelNetConf(plan));
     const labels = { "k8s-app": NAME };
     const podLabels = { tier: "node", app: NAME };
 
@@ -60,7 +61,7 @@ export class Flannel extends Construct {
       metadata: { name: "kube-flannel-cfg", namespace, labels: { ...podLabels, ...labels } },
       data: {
         "cni-conf.json": terraformLiteral(jsonText(flannelCniConf())),
-        "net-conf.json": terraformLiteral(jsonText(flannelNetConf(plan))),
+        "net-conf.json": terraformLiteral(netConf),
       },
     });
 
@@ -73,7 +74,7 @@ export class Flannel extends Construct {
           metadata: {
             labels: podLabels,
             // Roll the pods when the network configuration changes (flannel reads it only at start).
-            annotations: { "pve-dualnet/net-conf-sha256": sha256(jsonText(flannelNetConf(plan))).slice(0, 16) },
+            annotations: { "pve-dualnet/net-conf-sha256": sha256(netConf).slice(0, 16) },
           },
           spec: {
             affinity: {
