@@ -77,6 +77,8 @@ export interface VmPlan {
 
 export interface MtuPlan {
   readonly underlay: Readonly<Record<NetworkRole, number>>;
+  /** The smallest internal VM NIC MTU: the link the overlay rides on. */
+  readonly internalNic: number;
   readonly encapsulation: Encapsulation;
   readonly overhead: number;
   /** The largest overlay MTU the internal network allows. */
@@ -284,6 +286,7 @@ export function planMtu(config: ClusterConfig, internalNicMtus: readonly number[
   const maxOverlay = internalNic - overhead;
   return {
     underlay: { external: config.networks.external.mtu, internal: config.networks.internal.mtu },
+    internalNic,
     encapsulation,
     overhead,
     maxOverlay,

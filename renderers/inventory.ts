@@ -24,7 +24,7 @@ export function renderInventory(plan: ClusterPlan): string {
     "[k8s_cluster:vars]",
     `ansible_user=${plan.config.vmDefaults.cloudInit.user}`,
     `cluster_network=${plan.subnets.internal.cidr}`,
-    `network_mtu=${Math.min(...plan.vms.map((vm) => vm.nics[1].mtu))}`,
+    `network_mtu=${plan.mtu.internalNic}`,
     `overlay_mtu=${plan.mtu.overlay}`,
     `k8s_overlay_bridge=${internalBridges.join(",")}`,
     `pod_cidr=${plan.subnets.pod.cidr}`,

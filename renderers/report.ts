@@ -62,7 +62,7 @@ export function renderReport(plan: ClusterPlan, format: ReportFormat = "markdown
     ),
   });
 
-  const internalNic = Math.min(...plan.vms.map((vm) => vm.nics[1].mtu));
+  const { internalNic } = mtu;
   tables.push({
     title: "MTU chain (internal network)",
     head: ["link", "MTU", "why"],

@@ -47,7 +47,7 @@ export class CniStack extends PveDualnetStack {
       description: "Underlay, VM NIC and overlay MTU of the internal network",
       value: {
         underlay: plan.mtu.underlay.internal,
-        vm_nic: Math.min(...plan.vms.map((vm) => vm.nics[1].mtu)),
+        vm_nic: plan.mtu.internalNic,
         encapsulation: plan.mtu.encapsulation,
         overhead: plan.mtu.overhead,
         overlay: plan.mtu.overlay,
