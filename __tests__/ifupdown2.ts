@@ -1,9 +1,8 @@
 /** The real ifupdown2 (Debian package `ifupdown2`), used to check rendered files. */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import * as path from "node:path";
+import { writeFileSync } from "node:fs";
 import { TOLERATED_SYNTAX_WARNINGS } from "../renderers/apply-scripts";
+import { Sandbox } from "./lab/sandbox";
 
 const which = (cmd: string) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
 const isRoot = process.getuid?.() === 0;
@@ -18,13 +17,16 @@ export function ifupdown2(): boolean {
   return available;
 }
 
-/** `ifup -a -s -i FILE`: the parser and value checks of ifupdown2. Returns the problems it reports. */
+/**
+ * `ifup -a -s -i FILE`: the parser and value checks of ifupdown2. Returns the problems it reports.
+ * Even a syntax check takes ifupdown2's machine-wide lock, so it runs in a private sandbox.
+ */
 export function syntaxCheck(text: string): string[] {
-  const dir = mkdtempSync(path.join(tmpdir(), "ifupdown2-"));
-  const file = path.join(dir, "interfaces");
+  const sandbox = new Sandbox("pvdn-syntax-");
+  const file = sandbox.file("/etc/network", "interfaces.checked");
   writeFileSync(file, text);
-  mkdirSync("/run/network", { recursive: true });
-  const result = spawnSync("ifup", ["-a", "-s", "-i", file], { encoding: "utf8" });
+  const result = sandbox.run("exec ifup -a -s -i /etc/network/interfaces.checked");
+  sandbox.remove();
   const output = `${result.stdout}${result.stderr}`.split("\n").filter((l) => l.trim());
   if (result.status !== 0 && output.length === 0) return [`ifup exited ${result.status} without a message`];
   // Exit status 1 with nothing but tolerated warnings is a pass.

@@ -1,3 +1,4 @@
+import { spawn, spawnSync } from "node:child_process";
 import { renderInterfaces } from "../renderers/interfaces";
 import { planWith } from "./helpers";
 import { ifupdown2, knownAttributes, stanzas, syntaxCheck } from "./ifupdown2";
@@ -29,6 +30,20 @@ describe.each(Object.entries(layouts))("layout: %s", (_name, edit) => {
   withIfupdown2("uses only attributes ifupdown2 knows", () => {
     const used = Object.values(stanzas(text)).flatMap((s) => s.options.map((o) => o.split(/\s+/)[0]!));
     expect(used.filter((a) => !knownAttributes().has(a))).toEqual([]);
+  });
+});
+
+describe("isolation from the machine", () => {
+  withIfupdown2("checks syntax while another ifupdown2 holds the machine-wide lock", () => {
+    // What a Proxmox host, a second checkout or a parallel CI job does to /run/network/.lock.
+    const holder = spawn("flock", ["--exclusive", "/run/network/.lock", "sleep", "30"], { stdio: "ignore" });
+    try {
+      spawnSync("sleep", ["0.2"]);
+      expect(spawnSync("flock", ["--nonblock", "/run/network/.lock", "true"]).status).not.toBe(0);
+      expect(syntaxCheck(render(layouts["dual bridge (default)"]!))).toEqual([]);
+    } finally {
+      holder.kill("SIGKILL");
+    }
   });
 });
 

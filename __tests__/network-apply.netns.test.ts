@@ -1,46 +1,31 @@
 /**
- * The apply script against the real ifupdown2, in throwaway network namespaces: a "host"
- * whose enp4s0/enp5s0 are veth pairs into a "lan" namespace that plays the gateway and the
- * internal switch. /etc/network and /run/network are private mounts, so the machine's own
- * network is never touched.
+ * The apply script against the real ifupdown2, in a throw-away network lab (see lab/netlab.ts):
+ * private namespaces and private /etc/network, /run/network and /var/tmp/network, so the
+ * machine's own network and any other ifupdown2 run are never touched.
  */
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import type { ClusterPlan } from "../config/plan";
 import { renderNetworkApplyScript } from "../renderers/apply-scripts";
 import { renderInterfaces } from "../renderers/interfaces";
 import { planWith } from "./helpers";
 import { ifupdown2 } from "./ifupdown2";
+import { canRunLabs, NetLab } from "./lab/netlab";
 
-const run = (script: string) => spawnSync("bash", ["-c", script], { encoding: "utf8" });
-const canRun = ifupdown2() && run("command -v unshare && command -v ping && ip netns list").status === 0;
-const suffix = `${process.pid}`;
-const HOST = `pvdn-host-${suffix}`;
-const LAN = `pvdn-lan-${suffix}`;
-const inHost = (cmd: string) => run(`ip netns exec ${HOST} ${cmd}`);
+const canRun = ifupdown2() && canRunLabs();
 
 (canRun ? describe : describe.skip)("applying the dual-bridge layout with ifupdown2", () => {
-  const etc = mkdtempSync(path.join(tmpdir(), "pvdn-etc-"));
+  let lab: NetLab;
+  let etc: string;
+  const inHost = (cmd: string) => lab.inHost(cmd);
 
   beforeAll(() => {
-    const setup = run(`set -e
-      ip netns add ${HOST}; ip netns add ${LAN}
-      ip link add enp4s0 netns ${HOST} type veth peer name lan4 netns ${LAN}
-      ip link add enp5s0 netns ${HOST} type veth peer name lan5 netns ${LAN}
-      ip -n ${LAN} link set lan4 up; ip -n ${LAN} link set lan5 up
-      ip -n ${LAN} addr add 192.168.0.1/24 dev lan4
-      ip -n ${LAN} addr add 10.0.0.3/24 dev lan5`);
-    expect(setup.stderr).toBe("");
-    // ifupdown2's own configuration lives under /etc/network too.
-    run(`cp -a /etc/network/. ${etc}/`);
+    lab = new NetLab();
+    etc = lab.sandbox.dir("/etc/network");
     writeFileSync(path.join(etc, "interfaces"), "auto lo\niface lo inet loopback\n");
   });
 
-  afterAll(() => {
-    run(`ip netns del ${HOST}; ip netns del ${LAN}`);
-  });
+  afterAll(() => lab?.destroy());
 
   /** Stages the plan's file as interfaces.new and runs the apply script the way the host does. */
   const apply = (plan: ClusterPlan) => {
@@ -48,7 +33,8 @@ const inHost = (cmd: string) => run(`ip netns exec ${HOST} ${cmd}`);
     writeFileSync(path.join(etc, "interfaces.new"), renderInterfaces(host, plan.config.name));
     const script = path.join(etc, "apply-network.sh");
     writeFileSync(script, renderNetworkApplyScript(host, { verifySeconds: 4 }));
-    return run(`unshare -m sh -c 'mount --bind ${etc} /etc/network && mkdir -p /run/network && mount -t tmpfs tmpfs /run/network && ip netns exec ${HOST} sh ${script}' 2>&1`);
+    const result = lab.run(`sh ${script} 2>&1`);
+    return result;
   };
 
   it("brings up both bridges with their addresses and MTUs, and one default route via the external bridge", () => {
@@ -81,7 +67,7 @@ const inHost = (cmd: string) => run(`ip netns exec ${HOST} ${cmd}`);
   });
 
   it("raises the internal side to jumbo frames in place", () => {
-    run(`ip -n ${LAN} link set lan5 mtu 9000`);
+    lab.inLan("ip link set lan5 mtu 9000");
     const result = apply(planWith((c) => (c.networks.internal = { ...c.networks.internal, mtu: 9000, jumboFrames: true })));
     expect(result.stdout).toMatch(/network verified/);
     const links = JSON.parse(inHost("ip -j link show").stdout) as any[];

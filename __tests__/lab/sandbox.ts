@@ -1,0 +1,106 @@
+/**
+ * Private copies of the machine-wide places that host tools keep state in, for tests.
+ *
+ * ifupdown2 takes a machine-wide lock (/run/network/.lock) even for a syntax check, keeps state
+ * under /var/tmp/network and reads its configuration from /etc/network; the apply scripts keep
+ * their lock, backups and run logs under /run/pve-dualnet and /var/lib/pve-dualnet; sysctl reads
+ * /etc/sysctl.d. A Sandbox gives each test its own empty or copied directories and runs commands
+ * in a private mount namespace (unshare -m) where those directories are bound over the real
+ * paths. Two tests, or a test and a real ifupdown2 on the machine, never see each other.
+ */
+import { spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+
+/** Real path -> how its private copy starts: empty, or a copy of the machine's directory. */
+const PRIVATE_PATHS = {
+  "/etc/network": "copy",
+  "/run/network": "empty",
+  "/var/tmp/network": "empty",
+  "/run/pve-dualnet": "empty",
+  "/var/lib/pve-dualnet": "empty",
+  "/etc/sysctl.d": "empty",
+  "/etc/modules-load.d": "empty",
+} as const;
+
+export type PrivatePath = keyof typeof PRIVATE_PATHS;
+
+export interface RunResult {
+  readonly status: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+export class Sandbox {
+  /** The sandbox's own directory on the machine; everything private lives below it. */
+  readonly root: string;
+
+  constructor(prefix = "pvdn-sandbox-") {
+    this.root = mkdtempSync(path.join(tmpdir(), prefix));
+    for (const [real, start] of Object.entries(PRIVATE_PATHS)) {
+      const copy = this.dir(real as PrivatePath);
+      mkdirSync(copy, { recursive: true });
+      if (start === "copy") cpSync(real, copy, { recursive: true, verbatimSymlinks: true });
+    }
+  }
+
+  /** Where a private directory lives on the machine (for reading results from outside). */
+  dir(real: PrivatePath): string {
+    return path.join(this.root, real.replace(/\//g, "_"));
+  }
+
+  /** The machine path of a file inside a private directory, e.g. file("/etc/network", "interfaces"). */
+  file(real: PrivatePath, name: string): string {
+    return path.join(this.dir(real), name);
+  }
+
+  /**
+   * argv that runs `script` (sh) with the private directories bound over the real ones, and in
+   * network namespace `netns` when given. The mount points are created if missing (empty
+   * directories, as ifupdown2 itself creates them).
+   */
+  argv(script: string, netns?: string): string[] {
+    const binds = Object.keys(PRIVATE_PATHS)
+      .map((real) => `mkdir -p ${real} && mount --bind ${shellQuote(this.dir(real as PrivatePath))} ${real}`)
+      .join(" && ");
+    const prelude = `set -e; ${binds}; set +e\n`;
+    const inner = ["unshare", "--mount", "--propagation", "private", "sh", "-c", prelude + script];
+    return netns ? ["ip", "netns", "exec", netns, ...inner] : inner;
+  }
+
+  run(script: string, options: { netns?: string; input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): RunResult {
+    const [cmd, ...args] = this.argv(script, options.netns);
+    const result: SpawnSyncReturns<string> = spawnSync(cmd!, args, {
+      encoding: "utf8",
+      input: options.input,
+      env: options.env ?? process.env,
+      timeout: options.timeoutMs,
+    });
+    return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr };
+  }
+
+  /** As run, without blocking the test process (so scenarios can overlap their waits). */
+  runAsync(script: string, options: { netns?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> & { pid?: number } {
+    const [cmd, ...args] = this.argv(script, options.netns);
+    const child = spawn(cmd!, args, { env: options.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    const done = new Promise<RunResult>((resolve) => child.on("close", (status, signal) => resolve({ status, signal, stdout, stderr })));
+    return Object.assign(done, { pid: child.pid });
+  }
+
+  remove(): void {
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+/** A short name no other run or test uses: network namespace and file name suffixes. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}${process.pid.toString(36)}${Math.random().toString(36).slice(2, 7)}`;
+}
