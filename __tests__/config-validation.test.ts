@@ -299,6 +299,20 @@ describe("VM-specific problems", () => {
     expect(issueAt(issues, "vms[0].source").fix).toMatch(/clone: \{ vmId \}/);
   });
 
+  it("rejects a cloud image whose file name Proxmox would not import, once, with a name that works", () => {
+    const issues = issuesOf((c) => (c.vmDefaults.source = { image: { url: "https://cloud-images.ubuntu.com/noble/current/noble-server-cloudimg-amd64.img" } }));
+    const issue = issueAt(issues, "vmDefaults.source.image.fileName");
+    expect(issue.message).toMatch(/"noble-server-cloudimg-amd64\.img" does not end in \.qcow2, \.raw, \.vmdk/);
+    expect(issue.fix).toMatch(/noble-server-cloudimg-amd64\.qcow2/);
+    expect(issues.filter((i) => i.path.endsWith("fileName"))).toHaveLength(1);
+    expect(() => planWith((c) => (c.vmDefaults.source = { image: { url: "https://example.com/x.img", fileName: "x.qcow2" } }))).not.toThrow();
+  });
+
+  it("rejects an image checksum that is not sha256", () => {
+    const issues = issuesOf((c) => (c.vmDefaults.source = { image: { url: "https://example.com/x.qcow2", checksum: "abc" } }));
+    expect(issueAt(issues, "vmDefaults.source.image.checksum").message).toMatch(/64 hexadecimal digits/);
+  });
+
   it("rejects a multicast MAC override", () => {
     const issues = issuesOf((c) => (c.vms[0].mac = { internal: "01:00:5e:00:00:01" }));
     expect(issueAt(issues, "vms[0].mac.internal").message).toMatch(/multicast/);

@@ -6,9 +6,9 @@ import { planWith, resourcesOf, synthAll } from "./helpers";
 const plan = planWith();
 const stack = synthAll(plan).hostNetwork;
 const files = resourcesOf(stack, "local_file");
-const applies = stack.resource.null_resource as Record<string, any>;
+const applies = stack.resource.terraform_data as Record<string, any>;
 const fileNamed = (suffix: string) => files.find((f) => f.filename.endsWith(suffix));
-/** The null_resource of one apply, by its construct path (host-pve/<name>/apply). */
+/** The terraform_data of one apply, by its construct path (host-pve/<name>/apply). */
 const applyIn = (resources: Record<string, any>, name: string) => Object.entries(resources).find(([key]) => key.startsWith(`host-pve_${name}_apply_`))![1];
 const applyOf = (name: "network" | "sysctl") => applyIn(applies, name);
 
@@ -30,7 +30,7 @@ describe("host network stack", () => {
   });
 
   it("triggers the network apply on the content hashes of its files only", () => {
-    expect(applyOf("network").triggers).toEqual({
+    expect(applyOf("network").triggers_replace).toEqual({
       interfaces: sha256(renderInterfaces(plan.hosts[0]!, "detectviz")),
       "apply-network": sha256(renderNetworkApplyScript(plan.hosts[0]!)),
     });
@@ -38,9 +38,9 @@ describe("host network stack", () => {
 
   it("changes the network trigger when the interfaces change, and nothing else", () => {
     const jumbo = synthAll(planWith((c) => (c.networks.internal = { ...c.networks.internal, mtu: 9000, jumboFrames: true }))).hostNetwork;
-    const after = (name: string) => applyIn(jumbo.resource.null_resource, name);
-    expect(after("network").triggers.interfaces).not.toBe(applyOf("network").triggers.interfaces);
-    expect(after("sysctl").triggers).toEqual(applyOf("sysctl").triggers);
+    const after = (name: string) => applyIn(jumbo.resource.terraform_data, name);
+    expect(after("network").triggers_replace.interfaces).not.toBe(applyOf("network").triggers_replace.interfaces);
+    expect(after("sysctl").triggers_replace).toEqual(applyOf("sysctl").triggers_replace);
   });
 
   it("stages the file as interfaces.new and runs the apply detached with systemd-run", () => {
@@ -50,7 +50,7 @@ describe("host network stack", () => {
   });
 
   it("applies sysctl after the network", () => {
-    expect(applyOf("sysctl").depends_on).toEqual([expect.stringMatching(/^null_resource\.host-pve_network_apply_/)]);
+    expect(applyOf("sysctl").depends_on).toEqual([expect.stringMatching(/^terraform_data\.host-pve_network_apply_/)]);
   });
 
   it("connects over SSH with the agent or the sensitive variable, never a literal key", () => {

@@ -1,6 +1,7 @@
 import { parse } from "yaml";
 import { planWith, resourcesOf, synthAll } from "./helpers";
-import { proxmoxProblems } from "./provider-schema";
+import { networkDeviceElement } from "../constructs/kubernetes-node-vm";
+import { proxmoxSchema } from "./terraform/provider-schemas";
 
 const plan = planWith();
 const stack = synthAll(plan).vms;
@@ -15,9 +16,22 @@ describe("node VM stack", () => {
     expect(stack).toMatchSnapshot();
   });
 
-  it("emits only attributes of bpg/proxmox 0.111.1, with their types, nothing deprecated", () => {
-    expect(proxmoxProblems(stack)).toEqual([]);
+  it("pins bpg/proxmox 0.111.1 (terraform.test.ts has Terraform judge the stack against its schema)", () => {
     expect(stack.terraform.required_providers.proxmox).toEqual({ source: "bpg/proxmox", version: "0.111.1" });
+  });
+
+  it("writes every network_device element with exactly the provider's eleven keys (Terraform drops unknown keys silently)", () => {
+    const type = proxmoxSchema().resource_schemas.proxmox_virtual_environment_vm.block.attributes.network_device.type;
+    expect(type[0]).toBe("list");
+    const keys = Object.keys(type[1][1]).sort();
+    expect(keys).toHaveLength(11);
+    for (const vm of vms) for (const nic of vm.network_device) expect(Object.keys(nic).sort()).toEqual(keys);
+    // Unset keys are null, and the deprecated `enabled` is never set.
+    expect(vms[0].network_device[0]).toMatchObject({ enabled: null, disconnected: null, vlan_id: null, trunks: null, rate_limit: null });
+  });
+
+  it("fails loudly if the binding ever stops naming a key (the element helper is the only writer)", () => {
+    expect(Object.keys(networkDeviceElement({})).sort()).toEqual(Object.keys(vms[0].network_device[0]).sort());
   });
 
   it("builds three control-plane nodes and one worker with the seeds' addresses", () => {
@@ -119,7 +133,6 @@ describe("cloud-init network-data snippet", () => {
   it("is referenced by a literal id, so a changed snippet never forces the VM to be replaced", () => {
     expect(master1.initialization.network_data_file_id).toBe("local:snippets/pve-dualnet-master-1-network.yaml");
     expect(master1.depends_on).toEqual([expect.stringMatching(/^proxmox_virtual_environment_file\.network-data-master-1_snippet_/)]);
-    expect(proxmoxProblems(withSnippet)).toEqual([]);
   });
 });
 
@@ -128,14 +141,15 @@ describe("cloud image source", () => {
     planWith((c) => (c.vmDefaults.source = { image: { url: "https://cloud-images.ubuntu.com/noble/current/noble-server-cloudimg-amd64.img", fileName: "noble.qcow2" } })),
   ).vms;
 
-  it("downloads the image once per Proxmox node and imports it as the boot disk", () => {
-    const images = resourcesOf(imaged, "proxmox_virtual_environment_file");
+  it("has each Proxmox node download the image once (download-url) and imports it as the boot disk", () => {
+    const images = resourcesOf(imaged, "proxmox_download_file");
     expect(images).toHaveLength(1);
-    expect(images[0]).toMatchObject({ content_type: "import", datastore_id: "local", node_name: "pve", source_file: { file_name: "noble.qcow2" } });
+    expect(images[0]).toEqual({ content_type: "import", datastore_id: "local", node_name: "pve", file_name: "noble.qcow2", url: "https://cloud-images.ubuntu.com/noble/current/noble-server-cloudimg-amd64.img" });
     const vm = vmNamed("master-1", imaged);
-    expect(vm.disk[0].import_from).toMatch(/^\$\{proxmox_virtual_environment_file\.image-pve-0_image_[0-9A-F]+\.id\}$/);
+    // A literal id, like the snippet's: import_from is read only at creation.
+    expect(vm.disk[0].import_from).toBe("local:import/noble.qcow2");
+    expect(vm.depends_on).toEqual([expect.stringMatching(/^proxmox_download_file\.image-pve-0_image_[0-9A-F]+$/)]);
     expect(vm).not.toHaveProperty("clone");
-    expect(proxmoxProblems(imaged)).toEqual([]);
   });
 });
 

@@ -149,6 +149,14 @@ export function hostGateway(node: ProxmoxNodeConfig, config: ClusterConfig): { i
   return { interface: external.name, ip: gw };
 }
 
+/** Extensions Proxmox accepts for the `import` content type. */
+export const IMPORT_EXTENSIONS = [".qcow2", ".raw", ".vmdk"] as const;
+
+/** The image's file name on the datastore: as configured, or the URL's last path segment. */
+export function imageFileName(image: { url: string; fileName?: string }): string {
+  return image.fileName ?? decodeURIComponent(new URL(image.url).pathname.split("/").pop() ?? "");
+}
+
 /** VMs without an explicit node are spread over the Proxmox nodes in order. */
 export function vmPlacement(config: ClusterConfig): string[] {
   const nodes = config.proxmox.nodes.map((n) => n.name);

@@ -280,9 +280,17 @@ const vmSource = z.union([
     image: z.strictObject({
       url: z.url().describe("Cloud image to download onto each Proxmox node, e.g. an Ubuntu cloud image. Required."),
       datastore: z.string().default("local").describe("Datastore for the downloaded image (content type iso/import). Default: local."),
-      fileName: z.string().optional().describe("File name on the datastore. Default: derived from the URL."),
-      checksum: z.string().optional().describe("sha256 checksum of the image. Default: none."),
-    }).describe("Download a cloud image onto each Proxmox node and import it as the boot disk."),
+      fileName: z
+        .string()
+        .regex(/^[\w.+-]+$/, { message: "must be a plain file name (letters, digits, '.', '_', '+', '-')" })
+        .optional()
+        .describe("File name on the datastore, ending in .qcow2, .raw or .vmdk (the extensions Proxmox imports). Default: the URL's last path segment."),
+      checksum: z
+        .string()
+        .regex(/^[0-9a-fA-F]{64}$/, { message: "must be a sha256 checksum: 64 hexadecimal digits" })
+        .optional()
+        .describe("sha256 checksum of the image, verified by the Proxmox node after the download. Default: not checked."),
+    }).describe("Have each Proxmox node download a cloud image (Proxmox VE 8.4 or later) and import it as the boot disk."),
   }),
 ]);
 

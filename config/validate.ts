@@ -5,7 +5,7 @@
 import type { ConfigIssue } from "./errors";
 import { contains, isCanonicalSubnet, isReservedAddress, overlaps, parseSubnet, splitAddress, subnetCount, type Subnet } from "./ip";
 import { DEFAULT_MTU, hostInterfaceMtus, uppersOf, vlanParts } from "./mtu";
-import { derivedMac, flannelInterface, hostGateway, planMtu, roleBridge, vcpusOf, vmPlacement } from "./plan";
+import { derivedMac, flannelInterface, hostGateway, imageFileName, IMPORT_EXTENSIONS, planMtu, roleBridge, vcpusOf, vmPlacement } from "./plan";
 import { NETWORK_ROLES, type ClusterConfig, type NetworkRole, type ProxmoxNodeConfig } from "./schema";
 
 type Report = (path: string, message: string, fix?: string) => void;
@@ -313,6 +313,7 @@ function checkVms(config: ClusterConfig, subnets: Subnets, report: Report): numb
   }
   const placement = vmPlacement(config);
   const internalNicMtus: number[] = [];
+  const reportedImages = new Set<string>();
 
   config.vms.forEach((vm, i) => {
     const p = `vms[${i}]`;
@@ -346,8 +347,16 @@ function checkVms(config: ClusterConfig, subnets: Subnets, report: Report): numb
     if (vcpus > 512) {
       report(`${p}.cpu`, `${vcpus} vCPUs (sockets x cores) exceeds Proxmox's limit of 512`, "lower cores or sockets");
     }
-    if (!(vm.source ?? config.vmDefaults.source)) {
+    const source = vm.source ?? config.vmDefaults.source;
+    if (!source) {
       report(`${p}.source`, "no source: the VM needs a template to clone or a cloud image", "set vmDefaults.source (or this VM's source) to { clone: { vmId } } or { image: { url } }");
+    } else if ("image" in source) {
+      const where = vm.source ? `${p}.source.image` : "vmDefaults.source.image";
+      const name = imageFileName(source.image);
+      if (!IMPORT_EXTENSIONS.some((ext) => name.endsWith(ext)) && !reportedImages.has(where)) {
+        reportedImages.add(where);
+        report(`${where}.fileName`, `"${name}" does not end in ${IMPORT_EXTENSIONS.join(", ")}: Proxmox refuses to import it`, `set fileName, e.g. ${name.replace(/\.[^.]*$/, "") || "image"}.qcow2 (cloud images named .img are qcow2)`);
+      }
     }
     const disk = { ...config.vmDefaults.disk, ...vm.disk };
     if (disk.interface.startsWith("sata") && disk.iothread) {

@@ -1,15 +1,21 @@
 import { Construct } from "constructs";
 import type { VmPlan } from "../config/plan";
+import type { CloudImage } from "./cloud-image";
 import type { NetworkDataSnippet } from "./network-data-snippet";
-import { VirtualEnvironmentVm, type VirtualEnvironmentVmDisk } from "../.gen/providers/proxmox/virtual-environment-vm";
+import {
+  VirtualEnvironmentVm,
+  virtualEnvironmentVmNetworkDeviceToTerraform,
+  type VirtualEnvironmentVmDisk,
+  type VirtualEnvironmentVmNetworkDevice,
+} from "../.gen/providers/proxmox/virtual-environment-vm";
 
 export interface KubernetesNodeVmProps {
   /** The planned VM: placement, CPU, memory, disk, NICs, cloud-init. */
   readonly vm: VmPlan;
   /** DNS servers and search domain for cloud-init. Default: none. */
   readonly dns?: { readonly servers: readonly string[]; readonly domain?: string };
-  /** File id of an imported cloud image (`image` sources). Default: none (clone). */
-  readonly imageFileId?: string;
+  /** The downloaded cloud image the boot disk is imported from (`image` sources). Default: none (clone). */
+  readonly image?: CloudImage;
   /** The cloud-init network-data snippet. Default: none (Proxmox derives network config from ip_config). */
   readonly networkData?: NetworkDataSnippet;
 }
@@ -26,6 +32,8 @@ export class KubernetesNodeVm extends Construct {
     super(scope, id);
     const { vm } = props;
     const clone = "clone" in vm.source ? vm.source.clone : undefined;
+    // Files the VM names by literal id (so their replacement never replaces the VM) come first.
+    const dependencies = [props.image?.file, props.networkData?.file].filter((f) => f !== undefined);
 
     this.resource = new VirtualEnvironmentVm(this, "vm", {
       nodeName: vm.node,
@@ -48,15 +56,7 @@ export class KubernetesNodeVm extends Construct {
       // iothread on SCSI needs one controller per disk.
       scsiHardware: "virtio-scsi-single",
       clone: clone && { vmId: clone.vmId, nodeName: clone.node, full: clone.full },
-      disk: [bootDisk(vm, props.imageFileId)],
-      networkDevice: vm.nics.map((nic) => ({
-        bridge: nic.bridge,
-        model: "virtio",
-        macAddress: nic.mac,
-        mtu: nic.mtu,
-        queues: nic.queues,
-        firewall: nic.firewall,
-      })),
+      disk: [bootDisk(vm, props.image?.fileId)],
       initialization: {
         datastoreId: vm.cloudInit.datastore,
         // One ip_config per NIC, in NIC order: the provider matches them by position.
@@ -68,9 +68,28 @@ export class KubernetesNodeVm extends Construct {
       // A new template must not silently rebuild running nodes: replace a node on purpose
       // (terraform apply -replace=...).
       lifecycle: clone ? { ignoreChanges: ["clone"] } : undefined,
-      dependsOn: props.networkData ? [props.networkData.file] : undefined,
+      dependsOn: dependencies.length ? dependencies : undefined,
     });
+    // Both NICs, always, in this order: leaving network_device out would keep a cloned
+    // template's NICs, and removing a middle NIC would shift the later ones.
+    this.resource.addOverride(
+      "network_device",
+      vm.nics.map((nic) =>
+        networkDeviceElement({ bridge: nic.bridge, model: "virtio", macAddress: nic.mac, mtu: nic.mtu, queues: nic.queues, firewall: nic.firewall }),
+      ),
+    );
   }
+}
+
+/**
+ * One element of `network_device`. In bpg/proxmox 0.111.1 it is an attribute of type
+ * list(object) (the SDK's attribute config mode), not a block: in Terraform JSON every element
+ * needs all eleven keys, null where unset, and an unknown key would be dropped without a word.
+ * The binding's own converter names the keys; unset ones (and the deprecated `enabled`) are null.
+ */
+export function networkDeviceElement(nic: VirtualEnvironmentVmNetworkDevice): Record<string, unknown> {
+  const element = virtualEnvironmentVmNetworkDeviceToTerraform(nic) as Record<string, unknown>;
+  return Object.fromEntries(Object.entries(element).map(([key, value]) => [key, value ?? null]));
 }
 
 function bootDisk(vm: VmPlan, imageFileId: string | undefined): VirtualEnvironmentVmDisk {

@@ -1,5 +1,4 @@
-import { Resource as NullResource } from "@cdktf/provider-null/lib/resource";
-import type { ITerraformDependable, SSHProvisionerConnection } from "cdktf";
+import { DataResource, type ITerraformDependable, type SSHProvisionerConnection } from "cdktf";
 import { Construct } from "constructs";
 import type { GeneratedFile } from "./generated-file";
 import { terraformLiteral } from "./terraform-text";
@@ -22,13 +21,14 @@ export interface RemoteApplyProps {
  * a file's content changes.
  */
 export class RemoteApply extends Construct {
-  readonly resource: NullResource;
+  /** Terraform's built-in terraform_data: no provider to install, its schema judged by Terraform itself. */
+  readonly resource: DataResource;
 
   constructor(scope: Construct, id: string, props: RemoteApplyProps) {
     super(scope, id);
     const triggers = Object.fromEntries(props.files.map((f) => [f.node.id, f.sha256]));
-    this.resource = new NullResource(this, "apply", {
-      triggers,
+    this.resource = new DataResource(this, "apply", {
+      triggersReplace: triggers,
       dependsOn: props.dependsOn ? [...props.dependsOn] : undefined,
       connection: props.connection,
       provisioners: [

@@ -1,5 +1,4 @@
 import { LocalProvider } from "@cdktf/provider-local/lib/provider";
-import { NullProvider } from "@cdktf/provider-null/lib/provider";
 import { TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
 import type { ClusterPlan } from "../config/plan";
@@ -27,7 +26,6 @@ export class HostNetworkStack extends PveDualnetStack {
     super(scope, id, props.plan.config);
     const { plan } = props;
     new LocalProvider(this, "local");
-    new NullProvider(this, "null");
     const ssh = new SshAccess(this, "ssh");
     const out = outputDirectory(plan.config.output.directory);
 

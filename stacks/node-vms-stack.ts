@@ -2,7 +2,7 @@ import { LocalProvider } from "@cdktf/provider-local/lib/provider";
 import { TerraformOutput, type TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import { ProxmoxProvider } from "../.gen/providers/proxmox/provider";
-import type { ClusterPlan } from "../config/plan";
+import { imageFileName, type ClusterPlan } from "../config/plan";
 import { CloudImage } from "../constructs/cloud-image";
 import { GeneratedFile } from "../constructs/generated-file";
 import { KubernetesNodeVm } from "../constructs/kubernetes-node-vm";
@@ -42,8 +42,9 @@ export class NodeVmsStack extends PveDualnetStack {
     const images = new Map<string, CloudImage>();
     const imageFor = (node: string, source: (typeof plan.vms)[number]["source"]) => {
       if (!("image" in source)) return undefined;
-      const { url, datastore, fileName, checksum } = source.image;
-      const key = `${node} ${url}`;
+      const { url, datastore, checksum } = source.image;
+      const fileName = imageFileName(source.image);
+      const key = `${node} ${datastore} ${fileName}`;
       if (!images.has(key)) {
         images.set(key, new CloudImage(this, `image-${node}-${images.size}`, { node, url, datastore, fileName, checksum }));
       }
@@ -63,7 +64,7 @@ export class NodeVmsStack extends PveDualnetStack {
       return new KubernetesNodeVm(this, `vm-${vm.name}`, {
         vm,
         dns: { servers: config.networks.external.dns, domain: config.networks.external.searchDomain },
-        imageFileId: imageFor(vm.node, vm.source)?.file.id,
+        image: imageFor(vm.node, vm.source),
         networkData: snippet,
       });
     });

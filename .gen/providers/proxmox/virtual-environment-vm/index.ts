@@ -93,6 +93,12 @@ export interface VirtualEnvironmentVmConfig extends cdktf.TerraformMetaArguments
   */
   readonly name?: string;
   /**
+  * The network devices
+  *
+  * Docs at Terraform Registry: {@link https://registry.terraform.io/providers/bpg/proxmox/0.111.1/docs/resources/virtual_environment_vm#network_device VirtualEnvironmentVm#network_device}
+  */
+  readonly networkDevice?: VirtualEnvironmentVmNetworkDevice[] | cdktf.IResolvable;
+  /**
   * The node name
   *
   * Docs at Terraform Registry: {@link https://registry.terraform.io/providers/bpg/proxmox/0.111.1/docs/resources/virtual_environment_vm#node_name VirtualEnvironmentVm#node_name}
@@ -291,12 +297,6 @@ export interface VirtualEnvironmentVmConfig extends cdktf.TerraformMetaArguments
   */
   readonly memory?: VirtualEnvironmentVmMemory;
   /**
-  * network_device block
-  *
-  * Docs at Terraform Registry: {@link https://registry.terraform.io/providers/bpg/proxmox/0.111.1/docs/resources/virtual_environment_vm#network_device VirtualEnvironmentVm#network_device}
-  */
-  readonly networkDevice?: VirtualEnvironmentVmNetworkDevice[] | cdktf.IResolvable;
-  /**
   * numa block
   *
   * Docs at Terraform Registry: {@link https://registry.terraform.io/providers/bpg/proxmox/0.111.1/docs/resources/virtual_environment_vm#numa VirtualEnvironmentVm#numa}
@@ -362,6 +362,452 @@ export interface VirtualEnvironmentVmConfig extends cdktf.TerraformMetaArguments
   * Docs at Terraform Registry: {@link https://registry.terraform.io/providers/bpg/proxmox/0.111.1/docs/resources/virtual_environment_vm#watchdog VirtualEnvironmentVm#watchdog}
   */
   readonly watchdog?: VirtualEnvironmentVmWatchdog;
+}
+export interface VirtualEnvironmentVmNetworkDevice {
+  /**
+  * Docs at Terraform Registry: {@link https://registry.terraform.io/providers/bpg/proxmox/0.111.1/docs/resources/virtual_environment_vm#bridge VirtualEnvironmentVm#bridge}
+  */
+  readonly bridge?: string;
+  /**
+  * Docs at Terraform Registry: {@link https://registry.terraform.io/providers/bpg/proxmox/0.111.1/docs/resources/virtual_environment_vm#disconnected VirtualEnvironmentVm#disconnected}
+  */
+  readonly disconnected?: boolean | cdktf.IResolvable;
+  /**
+  * Docs at Terraform Registry: {@link https://registry.terraform.io/providers/bpg/proxmox/0.111.1/docs/resources/virtual_environment_vm#enabled VirtualEnvironmentVm#enabled}
+  */
+  readonly enabled?: boolean | cdktf.IResolvable;
+  /**
+  * Docs at Terraform Registry: {@link https://registry.terraform.io/providers/bpg/proxmox/0.111.1/docs/resources/virtual_environment_vm#firewall VirtualEnvironmentVm#firewall}
+  */
+  readonly firewall?: boolean | cdktf.IResolvable;
+  /**
+  * Docs at Terraform Registry: {@link https://registry.terraform.io/providers/bpg/proxmox/0.111.1/docs/resources/virtual_environment_vm#mac_address VirtualEnvironmentVm#mac_address}
+  */
+  readonly macAddress?: string;
+  /**
+  * Docs at Terraform Registry: {@link https://registry.terraform.io/providers/bpg/proxmox/0.111.1/docs/resources/virtual_environment_vm#model VirtualEnvironmentVm#model}
+  */
+  readonly model?: string;
+  /**
+  * Docs at Terraform Registry: {@link https://registry.terraform.io/providers/bpg/proxmox/0.111.1/docs/resources/virtual_environment_vm#mtu VirtualEnvironmentVm#mtu}
+  */
+  readonly mtu?: number;
+  /**
+  * Docs at Terraform Registry: {@link https://registry.terraform.io/providers/bpg/proxmox/0.111.1/docs/resources/virtual_environment_vm#queues VirtualEnvironmentVm#queues}
+  */
+  readonly queues?: number;
+  /**
+  * Docs at Terraform Registry: {@link https://registry.terraform.io/providers/bpg/proxmox/0.111.1/docs/resources/virtual_environment_vm#rate_limit VirtualEnvironmentVm#rate_limit}
+  */
+  readonly rateLimit?: number;
+  /**
+  * Docs at Terraform Registry: {@link https://registry.terraform.io/providers/bpg/proxmox/0.111.1/docs/resources/virtual_environment_vm#trunks VirtualEnvironmentVm#trunks}
+  */
+  readonly trunks?: string;
+  /**
+  * Docs at Terraform Registry: {@link https://registry.terraform.io/providers/bpg/proxmox/0.111.1/docs/resources/virtual_environment_vm#vlan_id VirtualEnvironmentVm#vlan_id}
+  */
+  readonly vlanId?: number;
+}
+
+export function virtualEnvironmentVmNetworkDeviceToTerraform(struct?: VirtualEnvironmentVmNetworkDevice | cdktf.IResolvable): any {
+  if (!cdktf.canInspect(struct) || cdktf.Tokenization.isResolvable(struct)) { return struct; }
+  if (cdktf.isComplexElement(struct)) {
+    throw new Error("A complex element was used as configuration, this is not supported: https://cdk.tf/complex-object-as-configuration");
+  }
+  return {
+    bridge: cdktf.stringToTerraform(struct!.bridge),
+    disconnected: cdktf.booleanToTerraform(struct!.disconnected),
+    enabled: cdktf.booleanToTerraform(struct!.enabled),
+    firewall: cdktf.booleanToTerraform(struct!.firewall),
+    mac_address: cdktf.stringToTerraform(struct!.macAddress),
+    model: cdktf.stringToTerraform(struct!.model),
+    mtu: cdktf.numberToTerraform(struct!.mtu),
+    queues: cdktf.numberToTerraform(struct!.queues),
+    rate_limit: cdktf.numberToTerraform(struct!.rateLimit),
+    trunks: cdktf.stringToTerraform(struct!.trunks),
+    vlan_id: cdktf.numberToTerraform(struct!.vlanId),
+  }
+}
+
+
+export function virtualEnvironmentVmNetworkDeviceToHclTerraform(struct?: VirtualEnvironmentVmNetworkDevice | cdktf.IResolvable): any {
+  if (!cdktf.canInspect(struct) || cdktf.Tokenization.isResolvable(struct)) { return struct; }
+  if (cdktf.isComplexElement(struct)) {
+    throw new Error("A complex element was used as configuration, this is not supported: https://cdk.tf/complex-object-as-configuration");
+  }
+  const attrs = {
+    bridge: {
+      value: cdktf.stringToHclTerraform(struct!.bridge),
+      isBlock: false,
+      type: "simple",
+      storageClassType: "string",
+    },
+    disconnected: {
+      value: cdktf.booleanToHclTerraform(struct!.disconnected),
+      isBlock: false,
+      type: "simple",
+      storageClassType: "boolean",
+    },
+    enabled: {
+      value: cdktf.booleanToHclTerraform(struct!.enabled),
+      isBlock: false,
+      type: "simple",
+      storageClassType: "boolean",
+    },
+    firewall: {
+      value: cdktf.booleanToHclTerraform(struct!.firewall),
+      isBlock: false,
+      type: "simple",
+      storageClassType: "boolean",
+    },
+    mac_address: {
+      value: cdktf.stringToHclTerraform(struct!.macAddress),
+      isBlock: false,
+      type: "simple",
+      storageClassType: "string",
+    },
+    model: {
+      value: cdktf.stringToHclTerraform(struct!.model),
+      isBlock: false,
+      type: "simple",
+      storageClassType: "string",
+    },
+    mtu: {
+      value: cdktf.numberToHclTerraform(struct!.mtu),
+      isBlock: false,
+      type: "simple",
+      storageClassType: "number",
+    },
+    queues: {
+      value: cdktf.numberToHclTerraform(struct!.queues),
+      isBlock: false,
+      type: "simple",
+      storageClassType: "number",
+    },
+    rate_limit: {
+      value: cdktf.numberToHclTerraform(struct!.rateLimit),
+      isBlock: false,
+      type: "simple",
+      storageClassType: "number",
+    },
+    trunks: {
+      value: cdktf.stringToHclTerraform(struct!.trunks),
+      isBlock: false,
+      type: "simple",
+      storageClassType: "string",
+    },
+    vlan_id: {
+      value: cdktf.numberToHclTerraform(struct!.vlanId),
+      isBlock: false,
+      type: "simple",
+      storageClassType: "number",
+    },
+  };
+
+  // remove undefined attributes
+  return Object.fromEntries(Object.entries(attrs).filter(([_, value]) => value !== undefined && value.value !== undefined));
+}
+
+export class VirtualEnvironmentVmNetworkDeviceOutputReference extends cdktf.ComplexObject {
+  private isEmptyObject = false;
+  private resolvableValue?: cdktf.IResolvable;
+
+  /**
+  * @param terraformResource The parent resource
+  * @param terraformAttribute The attribute on the parent resource this class is referencing
+  * @param complexObjectIndex the index of this item in the list
+  * @param complexObjectIsFromSet whether the list is wrapping a set (will add tolist() to be able to access an item via an index)
+  */
+  public constructor(terraformResource: cdktf.IInterpolatingParent, terraformAttribute: string, complexObjectIndex: number, complexObjectIsFromSet: boolean) {
+    super(terraformResource, terraformAttribute, complexObjectIsFromSet, complexObjectIndex);
+  }
+
+  public get internalValue(): VirtualEnvironmentVmNetworkDevice | cdktf.IResolvable | undefined {
+    if (this.resolvableValue) {
+      return this.resolvableValue;
+    }
+    let hasAnyValues = this.isEmptyObject;
+    const internalValueResult: any = {};
+    if (this._bridge !== undefined) {
+      hasAnyValues = true;
+      internalValueResult.bridge = this._bridge;
+    }
+    if (this._disconnected !== undefined) {
+      hasAnyValues = true;
+      internalValueResult.disconnected = this._disconnected;
+    }
+    if (this._enabled !== undefined) {
+      hasAnyValues = true;
+      internalValueResult.enabled = this._enabled;
+    }
+    if (this._firewall !== undefined) {
+      hasAnyValues = true;
+      internalValueResult.firewall = this._firewall;
+    }
+    if (this._macAddress !== undefined) {
+      hasAnyValues = true;
+      internalValueResult.macAddress = this._macAddress;
+    }
+    if (this._model !== undefined) {
+      hasAnyValues = true;
+      internalValueResult.model = this._model;
+    }
+    if (this._mtu !== undefined) {
+      hasAnyValues = true;
+      internalValueResult.mtu = this._mtu;
+    }
+    if (this._queues !== undefined) {
+      hasAnyValues = true;
+      internalValueResult.queues = this._queues;
+    }
+    if (this._rateLimit !== undefined) {
+      hasAnyValues = true;
+      internalValueResult.rateLimit = this._rateLimit;
+    }
+    if (this._trunks !== undefined) {
+      hasAnyValues = true;
+      internalValueResult.trunks = this._trunks;
+    }
+    if (this._vlanId !== undefined) {
+      hasAnyValues = true;
+      internalValueResult.vlanId = this._vlanId;
+    }
+    return hasAnyValues ? internalValueResult : undefined;
+  }
+
+  public set internalValue(value: VirtualEnvironmentVmNetworkDevice | cdktf.IResolvable | undefined) {
+    if (value === undefined) {
+      this.isEmptyObject = false;
+      this.resolvableValue = undefined;
+      this._bridge = undefined;
+      this._disconnected = undefined;
+      this._enabled = undefined;
+      this._firewall = undefined;
+      this._macAddress = undefined;
+      this._model = undefined;
+      this._mtu = undefined;
+      this._queues = undefined;
+      this._rateLimit = undefined;
+      this._trunks = undefined;
+      this._vlanId = undefined;
+    }
+    else if (cdktf.Tokenization.isResolvable(value)) {
+      this.isEmptyObject = false;
+      this.resolvableValue = value;
+    }
+    else {
+      this.isEmptyObject = Object.keys(value).length === 0;
+      this.resolvableValue = undefined;
+      this._bridge = value.bridge;
+      this._disconnected = value.disconnected;
+      this._enabled = value.enabled;
+      this._firewall = value.firewall;
+      this._macAddress = value.macAddress;
+      this._model = value.model;
+      this._mtu = value.mtu;
+      this._queues = value.queues;
+      this._rateLimit = value.rateLimit;
+      this._trunks = value.trunks;
+      this._vlanId = value.vlanId;
+    }
+  }
+
+  // bridge - computed: true, optional: true, required: false
+  private _bridge?: string; 
+  public get bridge() {
+    return this.getStringAttribute('bridge');
+  }
+  public set bridge(value: string) {
+    this._bridge = value;
+  }
+  public resetBridge() {
+    this._bridge = undefined;
+  }
+  // Temporarily expose input value. Use with caution.
+  public get bridgeInput() {
+    return this._bridge;
+  }
+
+  // disconnected - computed: true, optional: true, required: false
+  private _disconnected?: boolean | cdktf.IResolvable; 
+  public get disconnected() {
+    return this.getBooleanAttribute('disconnected');
+  }
+  public set disconnected(value: boolean | cdktf.IResolvable) {
+    this._disconnected = value;
+  }
+  public resetDisconnected() {
+    this._disconnected = undefined;
+  }
+  // Temporarily expose input value. Use with caution.
+  public get disconnectedInput() {
+    return this._disconnected;
+  }
+
+  // enabled - computed: true, optional: true, required: false
+  private _enabled?: boolean | cdktf.IResolvable; 
+  public get enabled() {
+    return this.getBooleanAttribute('enabled');
+  }
+  public set enabled(value: boolean | cdktf.IResolvable) {
+    this._enabled = value;
+  }
+  public resetEnabled() {
+    this._enabled = undefined;
+  }
+  // Temporarily expose input value. Use with caution.
+  public get enabledInput() {
+    return this._enabled;
+  }
+
+  // firewall - computed: true, optional: true, required: false
+  private _firewall?: boolean | cdktf.IResolvable; 
+  public get firewall() {
+    return this.getBooleanAttribute('firewall');
+  }
+  public set firewall(value: boolean | cdktf.IResolvable) {
+    this._firewall = value;
+  }
+  public resetFirewall() {
+    this._firewall = undefined;
+  }
+  // Temporarily expose input value. Use with caution.
+  public get firewallInput() {
+    return this._firewall;
+  }
+
+  // mac_address - computed: true, optional: true, required: false
+  private _macAddress?: string; 
+  public get macAddress() {
+    return this.getStringAttribute('mac_address');
+  }
+  public set macAddress(value: string) {
+    this._macAddress = value;
+  }
+  public resetMacAddress() {
+    this._macAddress = undefined;
+  }
+  // Temporarily expose input value. Use with caution.
+  public get macAddressInput() {
+    return this._macAddress;
+  }
+
+  // model - computed: true, optional: true, required: false
+  private _model?: string; 
+  public get model() {
+    return this.getStringAttribute('model');
+  }
+  public set model(value: string) {
+    this._model = value;
+  }
+  public resetModel() {
+    this._model = undefined;
+  }
+  // Temporarily expose input value. Use with caution.
+  public get modelInput() {
+    return this._model;
+  }
+
+  // mtu - computed: true, optional: true, required: false
+  private _mtu?: number; 
+  public get mtu() {
+    return this.getNumberAttribute('mtu');
+  }
+  public set mtu(value: number) {
+    this._mtu = value;
+  }
+  public resetMtu() {
+    this._mtu = undefined;
+  }
+  // Temporarily expose input value. Use with caution.
+  public get mtuInput() {
+    return this._mtu;
+  }
+
+  // queues - computed: true, optional: true, required: false
+  private _queues?: number; 
+  public get queues() {
+    return this.getNumberAttribute('queues');
+  }
+  public set queues(value: number) {
+    this._queues = value;
+  }
+  public resetQueues() {
+    this._queues = undefined;
+  }
+  // Temporarily expose input value. Use with caution.
+  public get queuesInput() {
+    return this._queues;
+  }
+
+  // rate_limit - computed: true, optional: true, required: false
+  private _rateLimit?: number; 
+  public get rateLimit() {
+    return this.getNumberAttribute('rate_limit');
+  }
+  public set rateLimit(value: number) {
+    this._rateLimit = value;
+  }
+  public resetRateLimit() {
+    this._rateLimit = undefined;
+  }
+  // Temporarily expose input value. Use with caution.
+  public get rateLimitInput() {
+    return this._rateLimit;
+  }
+
+  // trunks - computed: true, optional: true, required: false
+  private _trunks?: string; 
+  public get trunks() {
+    return this.getStringAttribute('trunks');
+  }
+  public set trunks(value: string) {
+    this._trunks = value;
+  }
+  public resetTrunks() {
+    this._trunks = undefined;
+  }
+  // Temporarily expose input value. Use with caution.
+  public get trunksInput() {
+    return this._trunks;
+  }
+
+  // vlan_id - computed: true, optional: true, required: false
+  private _vlanId?: number; 
+  public get vlanId() {
+    return this.getNumberAttribute('vlan_id');
+  }
+  public set vlanId(value: number) {
+    this._vlanId = value;
+  }
+  public resetVlanId() {
+    this._vlanId = undefined;
+  }
+  // Temporarily expose input value. Use with caution.
+  public get vlanIdInput() {
+    return this._vlanId;
+  }
+}
+
+export class VirtualEnvironmentVmNetworkDeviceList extends cdktf.ComplexList {
+  public internalValue? : VirtualEnvironmentVmNetworkDevice[] | cdktf.IResolvable
+
+  /**
+  * @param terraformResource The parent resource
+  * @param terraformAttribute The attribute on the parent resource this class is referencing
+  * @param wrapsSet whether the list is wrapping a set (will add tolist() to be able to access an item via an index)
+  */
+  constructor(protected terraformResource: cdktf.IInterpolatingParent, protected terraformAttribute: string, protected wrapsSet: boolean) {
+    super(terraformResource, terraformAttribute, wrapsSet)
+  }
+
+  /**
+  * @param index the index of the item to return
+  */
+  public get(index: number): VirtualEnvironmentVmNetworkDeviceOutputReference {
+    return new VirtualEnvironmentVmNetworkDeviceOutputReference(this.terraformResource, this.terraformAttribute, index, this.wrapsSet);
+  }
 }
 export interface VirtualEnvironmentVmAgentWaitForIp {
   /**
@@ -4836,474 +5282,6 @@ export class VirtualEnvironmentVmMemoryOutputReference extends cdktf.ComplexObje
     return this._shared;
   }
 }
-export interface VirtualEnvironmentVmNetworkDevice {
-  /**
-  * The bridge
-  *
-  * Docs at Terraform Registry: {@link https://registry.terraform.io/providers/bpg/proxmox/0.111.1/docs/resources/virtual_environment_vm#bridge VirtualEnvironmentVm#bridge}
-  */
-  readonly bridge?: string;
-  /**
-  * Whether the network device should be disconnected from the network
-  *
-  * Docs at Terraform Registry: {@link https://registry.terraform.io/providers/bpg/proxmox/0.111.1/docs/resources/virtual_environment_vm#disconnected VirtualEnvironmentVm#disconnected}
-  */
-  readonly disconnected?: boolean | cdktf.IResolvable;
-  /**
-  * Whether to enable the network device
-  *
-  * Docs at Terraform Registry: {@link https://registry.terraform.io/providers/bpg/proxmox/0.111.1/docs/resources/virtual_environment_vm#enabled VirtualEnvironmentVm#enabled}
-  */
-  readonly enabled?: boolean | cdktf.IResolvable;
-  /**
-  * Whether this interface's firewall rules should be used
-  *
-  * Docs at Terraform Registry: {@link https://registry.terraform.io/providers/bpg/proxmox/0.111.1/docs/resources/virtual_environment_vm#firewall VirtualEnvironmentVm#firewall}
-  */
-  readonly firewall?: boolean | cdktf.IResolvable;
-  /**
-  * The MAC address
-  *
-  * Docs at Terraform Registry: {@link https://registry.terraform.io/providers/bpg/proxmox/0.111.1/docs/resources/virtual_environment_vm#mac_address VirtualEnvironmentVm#mac_address}
-  */
-  readonly macAddress?: string;
-  /**
-  * The model
-  *
-  * Docs at Terraform Registry: {@link https://registry.terraform.io/providers/bpg/proxmox/0.111.1/docs/resources/virtual_environment_vm#model VirtualEnvironmentVm#model}
-  */
-  readonly model?: string;
-  /**
-  * Maximum transmission unit (MTU)
-  *
-  * Docs at Terraform Registry: {@link https://registry.terraform.io/providers/bpg/proxmox/0.111.1/docs/resources/virtual_environment_vm#mtu VirtualEnvironmentVm#mtu}
-  */
-  readonly mtu?: number;
-  /**
-  * Number of packet queues to be used on the device
-  *
-  * Docs at Terraform Registry: {@link https://registry.terraform.io/providers/bpg/proxmox/0.111.1/docs/resources/virtual_environment_vm#queues VirtualEnvironmentVm#queues}
-  */
-  readonly queues?: number;
-  /**
-  * The rate limit in megabytes per second
-  *
-  * Docs at Terraform Registry: {@link https://registry.terraform.io/providers/bpg/proxmox/0.111.1/docs/resources/virtual_environment_vm#rate_limit VirtualEnvironmentVm#rate_limit}
-  */
-  readonly rateLimit?: number;
-  /**
-  * List of VLAN trunks for the network interface
-  *
-  * Docs at Terraform Registry: {@link https://registry.terraform.io/providers/bpg/proxmox/0.111.1/docs/resources/virtual_environment_vm#trunks VirtualEnvironmentVm#trunks}
-  */
-  readonly trunks?: string;
-  /**
-  * The VLAN identifier
-  *
-  * Docs at Terraform Registry: {@link https://registry.terraform.io/providers/bpg/proxmox/0.111.1/docs/resources/virtual_environment_vm#vlan_id VirtualEnvironmentVm#vlan_id}
-  */
-  readonly vlanId?: number;
-}
-
-export function virtualEnvironmentVmNetworkDeviceToTerraform(struct?: VirtualEnvironmentVmNetworkDevice | cdktf.IResolvable): any {
-  if (!cdktf.canInspect(struct) || cdktf.Tokenization.isResolvable(struct)) { return struct; }
-  if (cdktf.isComplexElement(struct)) {
-    throw new Error("A complex element was used as configuration, this is not supported: https://cdk.tf/complex-object-as-configuration");
-  }
-  return {
-    bridge: cdktf.stringToTerraform(struct!.bridge),
-    disconnected: cdktf.booleanToTerraform(struct!.disconnected),
-    enabled: cdktf.booleanToTerraform(struct!.enabled),
-    firewall: cdktf.booleanToTerraform(struct!.firewall),
-    mac_address: cdktf.stringToTerraform(struct!.macAddress),
-    model: cdktf.stringToTerraform(struct!.model),
-    mtu: cdktf.numberToTerraform(struct!.mtu),
-    queues: cdktf.numberToTerraform(struct!.queues),
-    rate_limit: cdktf.numberToTerraform(struct!.rateLimit),
-    trunks: cdktf.stringToTerraform(struct!.trunks),
-    vlan_id: cdktf.numberToTerraform(struct!.vlanId),
-  }
-}
-
-
-export function virtualEnvironmentVmNetworkDeviceToHclTerraform(struct?: VirtualEnvironmentVmNetworkDevice | cdktf.IResolvable): any {
-  if (!cdktf.canInspect(struct) || cdktf.Tokenization.isResolvable(struct)) { return struct; }
-  if (cdktf.isComplexElement(struct)) {
-    throw new Error("A complex element was used as configuration, this is not supported: https://cdk.tf/complex-object-as-configuration");
-  }
-  const attrs = {
-    bridge: {
-      value: cdktf.stringToHclTerraform(struct!.bridge),
-      isBlock: false,
-      type: "simple",
-      storageClassType: "string",
-    },
-    disconnected: {
-      value: cdktf.booleanToHclTerraform(struct!.disconnected),
-      isBlock: false,
-      type: "simple",
-      storageClassType: "boolean",
-    },
-    enabled: {
-      value: cdktf.booleanToHclTerraform(struct!.enabled),
-      isBlock: false,
-      type: "simple",
-      storageClassType: "boolean",
-    },
-    firewall: {
-      value: cdktf.booleanToHclTerraform(struct!.firewall),
-      isBlock: false,
-      type: "simple",
-      storageClassType: "boolean",
-    },
-    mac_address: {
-      value: cdktf.stringToHclTerraform(struct!.macAddress),
-      isBlock: false,
-      type: "simple",
-      storageClassType: "string",
-    },
-    model: {
-      value: cdktf.stringToHclTerraform(struct!.model),
-      isBlock: false,
-      type: "simple",
-      storageClassType: "string",
-    },
-    mtu: {
-      value: cdktf.numberToHclTerraform(struct!.mtu),
-      isBlock: false,
-      type: "simple",
-      storageClassType: "number",
-    },
-    queues: {
-      value: cdktf.numberToHclTerraform(struct!.queues),
-      isBlock: false,
-      type: "simple",
-      storageClassType: "number",
-    },
-    rate_limit: {
-      value: cdktf.numberToHclTerraform(struct!.rateLimit),
-      isBlock: false,
-      type: "simple",
-      storageClassType: "number",
-    },
-    trunks: {
-      value: cdktf.stringToHclTerraform(struct!.trunks),
-      isBlock: false,
-      type: "simple",
-      storageClassType: "string",
-    },
-    vlan_id: {
-      value: cdktf.numberToHclTerraform(struct!.vlanId),
-      isBlock: false,
-      type: "simple",
-      storageClassType: "number",
-    },
-  };
-
-  // remove undefined attributes
-  return Object.fromEntries(Object.entries(attrs).filter(([_, value]) => value !== undefined && value.value !== undefined));
-}
-
-export class VirtualEnvironmentVmNetworkDeviceOutputReference extends cdktf.ComplexObject {
-  private isEmptyObject = false;
-  private resolvableValue?: cdktf.IResolvable;
-
-  /**
-  * @param terraformResource The parent resource
-  * @param terraformAttribute The attribute on the parent resource this class is referencing
-  * @param complexObjectIndex the index of this item in the list
-  * @param complexObjectIsFromSet whether the list is wrapping a set (will add tolist() to be able to access an item via an index)
-  */
-  public constructor(terraformResource: cdktf.IInterpolatingParent, terraformAttribute: string, complexObjectIndex: number, complexObjectIsFromSet: boolean) {
-    super(terraformResource, terraformAttribute, complexObjectIsFromSet, complexObjectIndex);
-  }
-
-  public get internalValue(): VirtualEnvironmentVmNetworkDevice | cdktf.IResolvable | undefined {
-    if (this.resolvableValue) {
-      return this.resolvableValue;
-    }
-    let hasAnyValues = this.isEmptyObject;
-    const internalValueResult: any = {};
-    if (this._bridge !== undefined) {
-      hasAnyValues = true;
-      internalValueResult.bridge = this._bridge;
-    }
-    if (this._disconnected !== undefined) {
-      hasAnyValues = true;
-      internalValueResult.disconnected = this._disconnected;
-    }
-    if (this._enabled !== undefined) {
-      hasAnyValues = true;
-      internalValueResult.enabled = this._enabled;
-    }
-    if (this._firewall !== undefined) {
-      hasAnyValues = true;
-      internalValueResult.firewall = this._firewall;
-    }
-    if (this._macAddress !== undefined) {
-      hasAnyValues = true;
-      internalValueResult.macAddress = this._macAddress;
-    }
-    if (this._model !== undefined) {
-      hasAnyValues = true;
-      internalValueResult.model = this._model;
-    }
-    if (this._mtu !== undefined) {
-      hasAnyValues = true;
-      internalValueResult.mtu = this._mtu;
-    }
-    if (this._queues !== undefined) {
-      hasAnyValues = true;
-      internalValueResult.queues = this._queues;
-    }
-    if (this._rateLimit !== undefined) {
-      hasAnyValues = true;
-      internalValueResult.rateLimit = this._rateLimit;
-    }
-    if (this._trunks !== undefined) {
-      hasAnyValues = true;
-      internalValueResult.trunks = this._trunks;
-    }
-    if (this._vlanId !== undefined) {
-      hasAnyValues = true;
-      internalValueResult.vlanId = this._vlanId;
-    }
-    return hasAnyValues ? internalValueResult : undefined;
-  }
-
-  public set internalValue(value: VirtualEnvironmentVmNetworkDevice | cdktf.IResolvable | undefined) {
-    if (value === undefined) {
-      this.isEmptyObject = false;
-      this.resolvableValue = undefined;
-      this._bridge = undefined;
-      this._disconnected = undefined;
-      this._enabled = undefined;
-      this._firewall = undefined;
-      this._macAddress = undefined;
-      this._model = undefined;
-      this._mtu = undefined;
-      this._queues = undefined;
-      this._rateLimit = undefined;
-      this._trunks = undefined;
-      this._vlanId = undefined;
-    }
-    else if (cdktf.Tokenization.isResolvable(value)) {
-      this.isEmptyObject = false;
-      this.resolvableValue = value;
-    }
-    else {
-      this.isEmptyObject = Object.keys(value).length === 0;
-      this.resolvableValue = undefined;
-      this._bridge = value.bridge;
-      this._disconnected = value.disconnected;
-      this._enabled = value.enabled;
-      this._firewall = value.firewall;
-      this._macAddress = value.macAddress;
-      this._model = value.model;
-      this._mtu = value.mtu;
-      this._queues = value.queues;
-      this._rateLimit = value.rateLimit;
-      this._trunks = value.trunks;
-      this._vlanId = value.vlanId;
-    }
-  }
-
-  // bridge - computed: false, optional: true, required: false
-  private _bridge?: string; 
-  public get bridge() {
-    return this.getStringAttribute('bridge');
-  }
-  public set bridge(value: string) {
-    this._bridge = value;
-  }
-  public resetBridge() {
-    this._bridge = undefined;
-  }
-  // Temporarily expose input value. Use with caution.
-  public get bridgeInput() {
-    return this._bridge;
-  }
-
-  // disconnected - computed: false, optional: true, required: false
-  private _disconnected?: boolean | cdktf.IResolvable; 
-  public get disconnected() {
-    return this.getBooleanAttribute('disconnected');
-  }
-  public set disconnected(value: boolean | cdktf.IResolvable) {
-    this._disconnected = value;
-  }
-  public resetDisconnected() {
-    this._disconnected = undefined;
-  }
-  // Temporarily expose input value. Use with caution.
-  public get disconnectedInput() {
-    return this._disconnected;
-  }
-
-  // enabled - computed: false, optional: true, required: false
-  private _enabled?: boolean | cdktf.IResolvable; 
-  public get enabled() {
-    return this.getBooleanAttribute('enabled');
-  }
-  public set enabled(value: boolean | cdktf.IResolvable) {
-    this._enabled = value;
-  }
-  public resetEnabled() {
-    this._enabled = undefined;
-  }
-  // Temporarily expose input value. Use with caution.
-  public get enabledInput() {
-    return this._enabled;
-  }
-
-  // firewall - computed: false, optional: true, required: false
-  private _firewall?: boolean | cdktf.IResolvable; 
-  public get firewall() {
-    return this.getBooleanAttribute('firewall');
-  }
-  public set firewall(value: boolean | cdktf.IResolvable) {
-    this._firewall = value;
-  }
-  public resetFirewall() {
-    this._firewall = undefined;
-  }
-  // Temporarily expose input value. Use with caution.
-  public get firewallInput() {
-    return this._firewall;
-  }
-
-  // mac_address - computed: true, optional: true, required: false
-  private _macAddress?: string; 
-  public get macAddress() {
-    return this.getStringAttribute('mac_address');
-  }
-  public set macAddress(value: string) {
-    this._macAddress = value;
-  }
-  public resetMacAddress() {
-    this._macAddress = undefined;
-  }
-  // Temporarily expose input value. Use with caution.
-  public get macAddressInput() {
-    return this._macAddress;
-  }
-
-  // model - computed: false, optional: true, required: false
-  private _model?: string; 
-  public get model() {
-    return this.getStringAttribute('model');
-  }
-  public set model(value: string) {
-    this._model = value;
-  }
-  public resetModel() {
-    this._model = undefined;
-  }
-  // Temporarily expose input value. Use with caution.
-  public get modelInput() {
-    return this._model;
-  }
-
-  // mtu - computed: false, optional: true, required: false
-  private _mtu?: number; 
-  public get mtu() {
-    return this.getNumberAttribute('mtu');
-  }
-  public set mtu(value: number) {
-    this._mtu = value;
-  }
-  public resetMtu() {
-    this._mtu = undefined;
-  }
-  // Temporarily expose input value. Use with caution.
-  public get mtuInput() {
-    return this._mtu;
-  }
-
-  // queues - computed: false, optional: true, required: false
-  private _queues?: number; 
-  public get queues() {
-    return this.getNumberAttribute('queues');
-  }
-  public set queues(value: number) {
-    this._queues = value;
-  }
-  public resetQueues() {
-    this._queues = undefined;
-  }
-  // Temporarily expose input value. Use with caution.
-  public get queuesInput() {
-    return this._queues;
-  }
-
-  // rate_limit - computed: false, optional: true, required: false
-  private _rateLimit?: number; 
-  public get rateLimit() {
-    return this.getNumberAttribute('rate_limit');
-  }
-  public set rateLimit(value: number) {
-    this._rateLimit = value;
-  }
-  public resetRateLimit() {
-    this._rateLimit = undefined;
-  }
-  // Temporarily expose input value. Use with caution.
-  public get rateLimitInput() {
-    return this._rateLimit;
-  }
-
-  // trunks - computed: false, optional: true, required: false
-  private _trunks?: string; 
-  public get trunks() {
-    return this.getStringAttribute('trunks');
-  }
-  public set trunks(value: string) {
-    this._trunks = value;
-  }
-  public resetTrunks() {
-    this._trunks = undefined;
-  }
-  // Temporarily expose input value. Use with caution.
-  public get trunksInput() {
-    return this._trunks;
-  }
-
-  // vlan_id - computed: false, optional: true, required: false
-  private _vlanId?: number; 
-  public get vlanId() {
-    return this.getNumberAttribute('vlan_id');
-  }
-  public set vlanId(value: number) {
-    this._vlanId = value;
-  }
-  public resetVlanId() {
-    this._vlanId = undefined;
-  }
-  // Temporarily expose input value. Use with caution.
-  public get vlanIdInput() {
-    return this._vlanId;
-  }
-}
-
-export class VirtualEnvironmentVmNetworkDeviceList extends cdktf.ComplexList {
-  public internalValue? : VirtualEnvironmentVmNetworkDevice[] | cdktf.IResolvable
-
-  /**
-  * @param terraformResource The parent resource
-  * @param terraformAttribute The attribute on the parent resource this class is referencing
-  * @param wrapsSet whether the list is wrapping a set (will add tolist() to be able to access an item via an index)
-  */
-  constructor(protected terraformResource: cdktf.IInterpolatingParent, protected terraformAttribute: string, protected wrapsSet: boolean) {
-    super(terraformResource, terraformAttribute, wrapsSet)
-  }
-
-  /**
-  * @param index the index of the item to return
-  */
-  public get(index: number): VirtualEnvironmentVmNetworkDeviceOutputReference {
-    return new VirtualEnvironmentVmNetworkDeviceOutputReference(this.terraformResource, this.terraformAttribute, index, this.wrapsSet);
-  }
-}
 export interface VirtualEnvironmentVmNuma {
   /**
   * CPUs accessing this NUMA node
@@ -7336,6 +7314,7 @@ export class VirtualEnvironmentVm extends cdktf.TerraformResource {
     this._machine = config.machine;
     this._migrate = config.migrate;
     this._name = config.name;
+    this._networkDevice.internalValue = config.networkDevice;
     this._nodeName = config.nodeName;
     this._onBoot = config.onBoot;
     this._poolId = config.poolId;
@@ -7369,7 +7348,6 @@ export class VirtualEnvironmentVm extends cdktf.TerraformResource {
     this._hostpci.internalValue = config.hostpci;
     this._initialization.internalValue = config.initialization;
     this._memory.internalValue = config.memory;
-    this._networkDevice.internalValue = config.networkDevice;
     this._numa.internalValue = config.numa;
     this._operatingSystem.internalValue = config.operatingSystem;
     this._rng.internalValue = config.rng;
@@ -7621,6 +7599,22 @@ export class VirtualEnvironmentVm extends cdktf.TerraformResource {
   // Temporarily expose input value. Use with caution.
   public get nameInput() {
     return this._name;
+  }
+
+  // network_device - computed: true, optional: true, required: false
+  private _networkDevice = new VirtualEnvironmentVmNetworkDeviceList(this, "network_device", false);
+  public get networkDevice() {
+    return this._networkDevice;
+  }
+  public putNetworkDevice(value: VirtualEnvironmentVmNetworkDevice[] | cdktf.IResolvable) {
+    this._networkDevice.internalValue = value;
+  }
+  public resetNetworkDevice() {
+    this._networkDevice.internalValue = undefined;
+  }
+  // Temporarily expose input value. Use with caution.
+  public get networkDeviceInput() {
+    return this._networkDevice.internalValue;
   }
 
   // network_interface_names - computed: true, optional: false, required: false
@@ -8153,22 +8147,6 @@ export class VirtualEnvironmentVm extends cdktf.TerraformResource {
     return this._memory.internalValue;
   }
 
-  // network_device - computed: false, optional: true, required: false
-  private _networkDevice = new VirtualEnvironmentVmNetworkDeviceList(this, "network_device", false);
-  public get networkDevice() {
-    return this._networkDevice;
-  }
-  public putNetworkDevice(value: VirtualEnvironmentVmNetworkDevice[] | cdktf.IResolvable) {
-    this._networkDevice.internalValue = value;
-  }
-  public resetNetworkDevice() {
-    this._networkDevice.internalValue = undefined;
-  }
-  // Temporarily expose input value. Use with caution.
-  public get networkDeviceInput() {
-    return this._networkDevice.internalValue;
-  }
-
   // numa - computed: false, optional: true, required: false
   private _numa = new VirtualEnvironmentVmNumaList(this, "numa", false);
   public get numa() {
@@ -8365,6 +8343,7 @@ export class VirtualEnvironmentVm extends cdktf.TerraformResource {
       machine: cdktf.stringToTerraform(this._machine),
       migrate: cdktf.booleanToTerraform(this._migrate),
       name: cdktf.stringToTerraform(this._name),
+      network_device: cdktf.listMapper(virtualEnvironmentVmNetworkDeviceToTerraform, false)(this._networkDevice.internalValue),
       node_name: cdktf.stringToTerraform(this._nodeName),
       on_boot: cdktf.booleanToTerraform(this._onBoot),
       pool_id: cdktf.stringToTerraform(this._poolId),
@@ -8398,7 +8377,6 @@ export class VirtualEnvironmentVm extends cdktf.TerraformResource {
       hostpci: cdktf.listMapper(virtualEnvironmentVmHostpciToTerraform, true)(this._hostpci.internalValue),
       initialization: virtualEnvironmentVmInitializationToTerraform(this._initialization.internalValue),
       memory: virtualEnvironmentVmMemoryToTerraform(this._memory.internalValue),
-      network_device: cdktf.listMapper(virtualEnvironmentVmNetworkDeviceToTerraform, true)(this._networkDevice.internalValue),
       numa: cdktf.listMapper(virtualEnvironmentVmNumaToTerraform, true)(this._numa.internalValue),
       operating_system: virtualEnvironmentVmOperatingSystemToTerraform(this._operatingSystem.internalValue),
       rng: cdktf.listMapper(virtualEnvironmentVmRngToTerraform, true)(this._rng.internalValue),
@@ -8498,6 +8476,12 @@ export class VirtualEnvironmentVm extends cdktf.TerraformResource {
         isBlock: false,
         type: "simple",
         storageClassType: "string",
+      },
+      network_device: {
+        value: cdktf.listMapperHcl(virtualEnvironmentVmNetworkDeviceToHclTerraform, false)(this._networkDevice.internalValue),
+        isBlock: true,
+        type: "list",
+        storageClassType: "VirtualEnvironmentVmNetworkDeviceList",
       },
       node_name: {
         value: cdktf.stringToHclTerraform(this._nodeName),
@@ -8696,12 +8680,6 @@ export class VirtualEnvironmentVm extends cdktf.TerraformResource {
         isBlock: true,
         type: "list",
         storageClassType: "VirtualEnvironmentVmMemoryList",
-      },
-      network_device: {
-        value: cdktf.listMapperHcl(virtualEnvironmentVmNetworkDeviceToHclTerraform, true)(this._networkDevice.internalValue),
-        isBlock: true,
-        type: "list",
-        storageClassType: "VirtualEnvironmentVmNetworkDeviceList",
       },
       numa: {
         value: cdktf.listMapperHcl(virtualEnvironmentVmNumaToHclTerraform, true)(this._numa.internalValue),

@@ -1,0 +1,110 @@
+/**
+ * Terraform itself judges every stack pve-dualnet synthesizes: `terraform init`, `validate` and
+ * `plan -refresh=false` against the providers' schemas, offline (see terraform/terraform.ts).
+ * Every layout and option the other tests synthesize is here, and each kind of mistake the
+ * checks exist for is shown failing on a mutated stack.
+ */
+import { readFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { App } from "cdktf";
+import { buildStacks } from "../stacks";
+import { planWith } from "./helpers";
+import { layouts } from "./layouts";
+import { resourceTypes, TerraformJudge, terraformAvailable } from "./terraform/terraform";
+
+type Edit = (c: any) => void;
+const STACKS = ["host-network", "vms", "cni"] as const;
+type StackName = (typeof STACKS)[number];
+
+/** Synthesizes a description the way `cdktf synth` does (App.synth), returning each stack's cdk.tf.json. */
+function synthesize(edit: Edit): Record<StackName, any> {
+  const outdir = mkdtempSync(path.join(tmpdir(), "pvdn-synth-"));
+  try {
+    const app = new App({ outdir });
+    buildStacks(app, planWith(edit));
+    app.synth();
+    return Object.fromEntries(STACKS.map((s) => [s, JSON.parse(readFileSync(path.join(outdir, "stacks", s, "cdk.tf.json"), "utf8"))])) as Record<StackName, any>;
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+interface Variant {
+  readonly name: string;
+  readonly edit: Edit;
+  readonly stacks: readonly StackName[];
+  /** Plan as well as validate (not for remote backends, which need credentials). */
+  readonly plan: boolean;
+}
+
+const variants: Variant[] = [
+  { name: "built-in example", edit: () => {}, stacks: STACKS, plan: true },
+  ...Object.entries(layouts)
+    .filter(([name]) => name !== "dual bridge (default)")
+    .map(([name, edit]) => ({ name: `layout: ${name}`, edit, stacks: ["host-network"] as const, plan: true })),
+  { name: "jumbo internal network", edit: layouts["jumbo internal network"]!, stacks: ["vms", "cni"], plan: true },
+  { name: "network-data snippet", edit: (c) => (c.vmDefaults.cloudInit.networkData = { enabled: true }), stacks: ["vms"], plan: true },
+  {
+    name: "cloud image source",
+    edit: (c) => (c.vmDefaults.source = { image: { url: "https://cloud-images.ubuntu.com/noble/current/noble-server-cloudimg-amd64.img", fileName: "noble.qcow2", checksum: "a".repeat(64) } }),
+    stacks: ["vms"],
+    plan: true,
+  },
+  { name: "calico", edit: (c) => (c.kubernetes.cni = { plugin: "calico" }), stacks: ["cni"], plan: true },
+  { name: "flannel wireguard", edit: (c) => (c.kubernetes.cni.flannel = { backend: "wireguard" }), stacks: ["cni"], plan: true },
+  { name: "sysctl tuning and IPv6 off", edit: (c) => (c.sysctl = { disableIpv6: true, tuning: {} }), stacks: ["host-network"], plan: true },
+  { name: "Terraform Cloud backend", edit: (c) => (c.terraformCloud = { organization: "homelab", workspaces: { tags: ["pve"] } }), stacks: STACKS, plan: false },
+];
+
+const cases = variants.flatMap((v) => {
+  const stacks = synthesize(v.edit);
+  return v.stacks.map((stack) => ({ label: `${v.name} / ${stack}`, json: stacks[stack], plan: v.plan }));
+});
+
+const available = terraformAvailable();
+
+(available ? describe : describe.skip)("terraform validate and plan, against the providers' schemas", () => {
+  // Concurrent tests start before beforeAll hooks run, so they share one started judge instead.
+  let started: Promise<TerraformJudge> | undefined;
+  const judgeOf = () => (started ??= TerraformJudge.start(cases.flatMap((c) => resourceTypes(c.json))));
+  afterAll(async () => (await started)?.stop());
+
+  it.concurrent.each(cases.map((c, i) => [c.label, c, i] as const))("accepts %s", async (_label, c, i) => {
+    const judge = await judgeOf();
+    const result = await judge.check(judge.stackDir(`case-${i}`, c.json), { plan: c.plan });
+    if (!result.ok) throw new Error(`terraform ${result.failed} failed:\n${result.output}`);
+    if (c.plan) expect(result.output).toMatch(/Plan: \d+ to add, 0 to change, 0 to destroy\./);
+  });
+
+  describe("rejects a stack with", () => {
+    const example = cases[1]!.json; // built-in example / vms
+    const vm = () => Object.values<any>(example.resource.proxmox_virtual_environment_vm)[0];
+    const mutated = (mutate: (stack: any, vm: any) => void) => {
+      const copy = structuredClone(example);
+      mutate(copy, Object.values<any>(copy.resource.proxmox_virtual_environment_vm)[0]);
+      return copy;
+    };
+    const mutations: [string, (stack: any, vm: any) => void, RegExp][] = [
+      ["an unknown attribute", (_s, v) => (v.cpu_cores = 4), /Extraneous JSON object property[\s\S]*No argument or block type is named "cpu_cores"/],
+      // cdktf writes a block of at most one as an object, a list of blocks as an array.
+      ["a wrong type", (_s, v) => (v.memory.dedicated = "lots"), /Inappropriate value for attribute "dedicated": a number is required/],
+      ["a missing required attribute", (_s, v) => delete v.node_name, /The argument "node_name" is required/],
+      ["too many blocks", (_s, v) => (v.agent = [v.agent, v.agent]), /No more than 1 "agent" blocks are allowed/],
+      ["a network_device element missing keys", (_s, v) => delete v.network_device[0].trunks, /element 0: attribute\s+"trunks" is required/],
+      ["a deprecated attribute (a warning fails the check)", (_s, v) => (v.timeout_move_disk = 1800), /Warning: Argument is deprecated[\s\S]*timeout_move_disk is deprecated/],
+    ];
+
+    it("the example it mutates is the VM stack", () => {
+      expect(vm()).toHaveProperty("network_device");
+    });
+
+    it.concurrent.each(mutations.map(([label, mutate, message], i) => [label, mutate, message, i] as const))("%s", async (_label, mutate, message, i) => {
+      const judge = await judgeOf();
+      const result = await judge.check(judge.stackDir(`mutant-${i}`, mutated(mutate)), { plan: false });
+      expect(result.failed).toBe("validate");
+      expect(result.output).toMatch(message);
+    });
+  });
+});

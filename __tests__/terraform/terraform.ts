@@ -1,0 +1,138 @@
+/**
+ * The real `terraform` (1.11) judging synthesized stacks offline: providers are served by the
+ * schema-only stub (stub/stub-provider.mjs) through TF_REATTACH_PROVIDERS, so `terraform init`
+ * installs nothing and `validate` and `plan` check every resource against the provider's schema:
+ * bpg/proxmox's real schema (schemas/, kept equal to the reference schema by a test), and
+ * hashicorp/local and hashicorp/kubernetes rebuilt from their pinned bindings (binding-schema.ts).
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { bindingSchema } from "./binding-schema";
+import { PROXMOX_SCHEMA } from "./provider-schemas";
+
+const PROVIDERS = {
+  "registry.terraform.io/bpg/proxmox": { schema: () => JSON.parse(readFileSync(PROXMOX_SCHEMA, "utf8")) },
+  "registry.terraform.io/hashicorp/local": { binding: "@cdktf/provider-local" },
+  "registry.terraform.io/hashicorp/kubernetes": { binding: "@cdktf/provider-kubernetes" },
+} as const;
+type ProviderAddress = keyof typeof PROVIDERS;
+
+/**
+ * Whether `terraform` is on PATH. CI must run these checks (.ci/run fails earlier with a clear
+ * message when it is missing); elsewhere they are skipped.
+ */
+export function terraformAvailable(): boolean {
+  const found = spawnSync("sh", ["-c", "command -v terraform"]).status === 0;
+  if (!found && process.env.CI) throw new Error("CI must run the Terraform checks: put terraform 1.11 on PATH (see .ci/run)");
+  return found;
+}
+
+export interface TerraformResult {
+  readonly ok: boolean;
+  /** Which step failed, if one did. */
+  readonly failed?: "init" | "validate" | "plan";
+  /** Terraform's warnings (deprecated attributes and resources among them): a pass has none. */
+  readonly warnings: string[];
+  readonly output: string;
+}
+
+function runAsync(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{ status: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn("terraform", args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (d) => (output += d));
+    child.stderr.on("data", (d) => (output += d));
+    child.on("close", (status) => resolve({ status, output }));
+  });
+}
+
+/** A stub provider process and the environment that points Terraform at it. */
+export class TerraformJudge {
+  private constructor(
+    private readonly process: ChildProcess,
+    private readonly env: NodeJS.ProcessEnv,
+    readonly workDir: string,
+  ) {}
+
+  /** Starts one stub process serving every provider; `resourceTypes` lists what the stacks use. */
+  static async start(resourceTypes: Iterable<string>): Promise<TerraformJudge> {
+    const workDir = mkdtempSync(path.join(tmpdir(), "pvdn-terraform-"));
+    const types = [...new Set(resourceTypes)];
+    const specs = Object.entries(PROVIDERS).map(([address, source], i) => {
+      const prefix = address.split("/").pop()!;
+      const document =
+        "schema" in source ? source.schema() : bindingSchema(source.binding, address, types.filter((t) => t.startsWith(`${prefix}_`)));
+      const file = path.join(workDir, `schema-${i}.json`);
+      writeFileSync(file, JSON.stringify(document));
+      return `${address as ProviderAddress}=${file}`;
+    });
+    const stub = spawn(process.execPath, [path.join(__dirname, "stub", "stub-provider.mjs"), workDir, ...specs], { stdio: ["pipe", "pipe", "pipe"] });
+    const reattach = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      let err = "";
+      stub.stdout!.on("data", (d) => {
+        out += d;
+        if (out.includes("\n")) resolve(out.trim());
+      });
+      stub.stderr!.on("data", (d) => (err += d));
+      stub.on("exit", (code) => reject(new Error(`stub provider exited ${code}: ${err}`)));
+    });
+    const cliConfig = path.join(workDir, "terraformrc");
+    writeFileSync(cliConfig, "");
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      TF_REATTACH_PROVIDERS: reattach,
+      TF_CLI_CONFIG_FILE: cliConfig,
+      TF_IN_AUTOMATION: "1",
+      TF_INPUT: "0",
+      CHECKPOINT_DISABLE: "1",
+    };
+    delete env.TF_LOG;
+    delete env.TF_DATA_DIR;
+    delete env.TF_PLUGIN_CACHE_DIR;
+    return new TerraformJudge(stub, env, workDir);
+  }
+
+  /**
+   * init, validate and (with `plan`) plan -refresh=false of one stack directory. A stack is
+   * planned with its own backend, so a local backend's relative path must point into a
+   * throw-away directory; without `plan`, init skips the backend (for Terraform Cloud stacks).
+   */
+  async check(dir: string, options: { plan: boolean }): Promise<TerraformResult> {
+    const steps: [TerraformResult["failed"] & string, string[]][] = [
+      ["init", ["init", "-no-color", "-input=false", ...(options.plan ? [] : ["-backend=false"])]],
+      ["validate", ["validate", "-no-color"]],
+      ...(options.plan ? ([["plan", ["plan", "-no-color", "-input=false", "-refresh=false", "-lock=false"]]] as [TerraformResult["failed"] & string, string[]][]) : []),
+    ];
+    let output = "";
+    for (const [step, args] of steps) {
+      const result = await runAsync(args, dir, this.env);
+      output += `$ terraform ${args.join(" ")}\n${result.output}\n`;
+      if (result.status !== 0) return { ok: false, failed: step, output, warnings: warningsIn(output) };
+    }
+    const warnings = warningsIn(output);
+    return { ok: warnings.length === 0, failed: warnings.length ? "validate" : undefined, output, warnings };
+  }
+
+  /** Writes a stack's JSON into a fresh directory laid out like cdktf.out (for relative state paths). */
+  stackDir(name: string, json: unknown): string {
+    const dir = path.join(this.workDir, name, "cdktf.out", "stacks", "stack");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, "cdk.tf.json"), JSON.stringify(json, null, 2));
+    return dir;
+  }
+
+  stop(): void {
+    this.process.kill("SIGTERM");
+    rmSync(this.workDir, { recursive: true, force: true });
+  }
+}
+
+const warningsIn = (output: string) => [...output.matchAll(/^Warning: (.*)$/gm)].map((m) => m[1]!);
+
+/** Every resource type of a stack's JSON. */
+export function resourceTypes(stack: any): string[] {
+  return Object.keys(stack.resource ?? {});
+}
