@@ -112,6 +112,32 @@ describe("node VM stack", () => {
   });
 });
 
+describe("what replaces a VM stays put when users tune it", () => {
+  /** The attributes bpg/proxmox 0.111.1 marks ForceNew (clone.*, initialization.*_file_id, disk.file_id) or replaces on (vm_id). */
+  const replacing = (stack: any) =>
+    vmsOf(stack).map((vm) => ({
+      vm_id: vm.vm_id,
+      node_name: vm.node_name,
+      clone: vm.clone,
+      file_ids: Object.fromEntries(Object.entries(vm.initialization).filter(([k]) => k.endsWith("_file_id"))),
+      disk_file_ids: vm.disk.map((d: any) => d.file_id ?? null),
+    }));
+  const snippet = (c: any) => (c.vmDefaults.cloudInit.networkData = { enabled: true });
+  const base = JSON.stringify(replacing(synthAll(planWith(snippet)).vms));
+
+  it.each<[string, (c: any) => void]>([
+    ["memory", (c) => (c.vmDefaults.memory = 16384)],
+    ["tags", (c) => (c.vmDefaults.tags = ["k8s", "prod"])],
+    ["MTUs (jumbo frames)", (c) => (c.networks.internal = { ...c.networks.internal, mtu: 9000, jumboFrames: true })],
+    ["the snippet's content (DNS servers)", (c) => (c.networks.external.dns = ["1.1.1.1"])],
+    ["vCPUs and queues", (c) => (c.vmDefaults.cpu = { cores: 8 })],
+  ])("changing %s leaves them byte-identical", (_what, edit) => {
+    const changed = synthAll(planWith((c) => (snippet(c), edit(c)))).vms;
+    expect(JSON.stringify(replacing(changed))).toBe(base);
+    expect(JSON.stringify(changed)).not.toBe(JSON.stringify(synthAll(planWith(snippet)).vms));
+  });
+});
+
 describe("cloud-init network-data snippet", () => {
   const withSnippet = synthAll(planWith((c) => (c.vmDefaults.cloudInit.networkData = { enabled: true }))).vms;
   const snippets = resourcesOf(withSnippet, "proxmox_virtual_environment_file");
@@ -123,7 +149,7 @@ describe("cloud-init network-data snippet", () => {
     expect(data).toEqual({
       version: 2,
       ethernets: {
-        eth0: { match: { macaddress: "02:00:00:00:00:6f" }, "set-name": "eth0", mtu: 1500, addresses: ["192.168.0.11/24"], routes: [{ to: "default", via: "192.168.0.1" }], nameservers: { addresses: ["8.8.8.8"] } },
+        eth0: { match: { macaddress: "02:00:00:00:00:6f" }, "set-name": "eth0", mtu: 1500, addresses: ["192.168.0.11/24"], routes: [{ to: "0.0.0.0/0", via: "192.168.0.1" }], nameservers: { addresses: ["8.8.8.8"] } },
         eth1: { match: { macaddress: "02:01:00:00:00:6f" }, "set-name": "eth1", mtu: 1500, addresses: ["10.0.0.11/24"] },
       },
     });

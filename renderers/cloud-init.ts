@@ -16,8 +16,10 @@ export function renderNetworkData(vm: VmPlan, networks: ClusterConfig["networks"
         "set-name": nic.guestName,
         mtu: nic.mtu,
         addresses: [`${nic.ip}/${nic.prefix}`],
-        // The default route lives on the external NIC only.
-        ...(nic.gateway ? { routes: [{ to: "default", via: nic.gateway }] } : {}),
+        // The default route lives on the external NIC only. Written as 0.0.0.0/0, not netplan's
+        // `default`: cloud-init's ENI, networkd and sysconfig renderers (Debian, RHEL guests)
+        // reject `default` as "not a valid ip address".
+        ...(nic.gateway ? { routes: [{ to: "0.0.0.0/0", via: nic.gateway }] } : {}),
         ...(nic.role === "external" && networks.external.dns.length
           ? { nameservers: { addresses: networks.external.dns, ...(networks.external.searchDomain ? { search: [networks.external.searchDomain] } : {}) } }
           : {}),
