@@ -4,6 +4,7 @@ module.exports = {
   // Some tests run real tools (ifupdown2 in namespaces, the Mermaid parser); slow CI machines need headroom.
   testTimeout: 30000,
   roots: ["<rootDir>/__tests__"],
+  setupFiles: ["<rootDir>/__tests__/setup.ts"],
   testMatch: ["**/*.test.ts"],
   transform: { "^.+\\.ts$": ["@swc/jest", { jsc: { parser: { syntax: "typescript" }, target: "es2022" }, module: { type: "commonjs" } }] },
   moduleFileExtensions: ["ts", "js", "json"],

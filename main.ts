@@ -11,8 +11,10 @@ import { ConfigError } from "./config/errors";
 import { loadClusterFile, resolveConfigFile } from "./config/load";
 import type { ClusterPlan } from "./config/plan";
 import { buildStacks } from "./stacks";
+import { skipCreationStacks } from "./stacks/creation-stacks";
 
 function main(): void {
+  skipCreationStacks(process.env);
   let plan: ClusterPlan;
   try {
     plan = loadClusterFile(resolveConfigFile(process.env), process.env);

@@ -273,6 +273,24 @@ describe("reporting", () => {
   });
 });
 
+describe("host apply times", () => {
+  it("leaves time to confirm after verifying", () => {
+    const issue = issueAt(issuesOf((c) => (c.proxmox.apply = { confirmTimeout: 30, verifyTimeout: 25 })), "proxmox.apply.confirmTimeout");
+    expect(issue.message).toMatch(/30 s leaves no time to confirm after up to 25 s of verification/);
+    expect(issue.fix).toMatch(/at least 40/);
+  });
+
+  it("waits long enough for a bridge with STP to forward", () => {
+    const issue = issueAt(
+      issuesOf((c) => Object.assign(bridge(c, "vmbr1"), { stp: true, forwardDelay: 15 })),
+      "proxmox.nodes[0].interfaces[3].forwardDelay",
+    );
+    expect(issue.message).toMatch(/forwards only after 2 x 15 s, longer than proxmox.apply.verifyTimeout \(30 s\)/);
+    expect(issue.fix).toMatch(/at least 35/);
+    expect(() => planWith((c) => (Object.assign(bridge(c, "vmbr1"), { stp: true, forwardDelay: 15 }), (c.proxmox.apply = { verifyTimeout: 35 })))).not.toThrow();
+  });
+});
+
 describe("VM-specific problems", () => {
   it.each([0, 257])("rejects %s cores", (cores) => {
     const issues = issuesOf((c) => (c.vms[0].cpu = { cores }));

@@ -1,4 +1,5 @@
-import { renderNetworkApplyScript } from "../renderers/apply-scripts";
+import { hostProgram } from "../constructs/host-programs";
+import { renderNetworkEnv } from "../renderers/host-apply-env";
 import { renderInterfaces } from "../renderers/interfaces";
 import { sha256 } from "../constructs/terraform-text";
 import { planWith, resourcesOf, synthAll } from "./helpers";
@@ -20,19 +21,21 @@ describe("host network stack", () => {
   it("writes each host's files into its own directory under the output path", () => {
     expect(files.map((f) => f.filename).sort()).toEqual([
       "../../../generated/hosts/pve/99-proxmox-network.conf",
-      "../../../generated/hosts/pve/apply-network.sh",
-      "../../../generated/hosts/pve/apply-sysctl.sh",
       "../../../generated/hosts/pve/interfaces",
+      "../../../generated/hosts/pve/network.env",
+      "../../../generated/hosts/pve/sysctl.env",
       "../../../generated/nodes/sysctl.d/99-k8s.conf",
     ]);
     expect(fileNamed("/interfaces").content).toBe(renderInterfaces(plan.hosts[0]!, "detectviz"));
-    expect(fileNamed("apply-network.sh").file_permission).toBe("0755");
+    expect(fileNamed("/network.env").content).toBe(renderNetworkEnv(plan.hosts[0]!, { confirmTimeout: 60, verifyTimeout: 30 }));
   });
 
-  it("triggers the network apply on the content hashes of its files only", () => {
+  it("triggers the network apply on the content hashes of what it uploads only", () => {
     expect(applyOf("network").triggers_replace).toEqual({
+      "pve-dualnet-network.sh": sha256(hostProgram("pve-dualnet-network.sh").content),
+      "pve-dualnet-network-guard.service": sha256(hostProgram("pve-dualnet-network-guard.service").content),
+      "network.env": sha256(fileNamed("/network.env").content),
       interfaces: sha256(renderInterfaces(plan.hosts[0]!, "detectviz")),
-      "apply-network": sha256(renderNetworkApplyScript(plan.hosts[0]!)),
     });
   });
 
@@ -43,10 +46,24 @@ describe("host network stack", () => {
     expect(after("sysctl").triggers_replace).toEqual(applyOf("sysctl").triggers_replace);
   });
 
-  it("stages the file as interfaces.new and runs the apply detached with systemd-run", () => {
-    const commands = applyOf("network").provisioner.at(-1)["remote-exec"].inline.join("\n");
-    expect(commands).toContain("install -m 0644 /root/.pve-dualnet/interfaces /etc/network/interfaces.new");
-    expect(commands).toMatch(/systemd-run .*--wait .*apply-network\.sh/);
+  it("uploads into a directory named by the content, applies, then confirms over a second connection", () => {
+    const provisioners = applyOf("network").provisioner;
+    const uploads = provisioners.filter((p: any) => p.file).map((p: any) => p.file.destination);
+    const dir = uploads[0].slice(0, uploads[0].lastIndexOf("/"));
+    expect(dir).toMatch(/^\/root\/\.pve-dualnet\/network-[0-9a-f]{16}$/);
+    expect(uploads.map((u: string) => u.slice(dir.length + 1))).toEqual(["pve-dualnet-network.sh", "pve-dualnet-network-guard.service", "network.env", "interfaces"]);
+    const commands = provisioners.filter((p: any) => p["remote-exec"]).map((p: any) => p["remote-exec"].inline);
+    expect(commands).toEqual([
+      [`umask 077 && mkdir -p ${dir}`],
+      [`/bin/sh ${dir}/pve-dualnet-network.sh apply ${dir}/network.env ${dir}/interfaces`],
+      [expect.stringMatching(new RegExp(`^/bin/sh ${dir}/pve-dualnet-network.sh confirm ${dir}/network.env ${sha256(renderInterfaces(plan.hosts[0]!, "detectviz"))} && find /root/.pve-dualnet `))],
+    ]);
+  });
+
+  it("uses sudo for a non-root SSH user, and that user's staging directory", () => {
+    const stack2 = synthAll(planWith((c) => (c.proxmox.nodes[0].ssh = { user: "deploy" }))).hostNetwork;
+    const commands = applyIn(stack2.resource.terraform_data, "network").provisioner.filter((p: any) => p["remote-exec"]).map((p: any) => p["remote-exec"].inline[0]);
+    expect(commands[1]).toMatch(/^sudo -n \/bin\/sh \/home\/deploy\/\.pve-dualnet\/network-/);
   });
 
   it("applies sysctl after the network", () => {

@@ -1,8 +1,16 @@
 /** The real ifupdown2 (Debian package `ifupdown2`), used to check rendered files. */
 import { spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
-import { TOLERATED_SYNTAX_WARNINGS } from "../renderers/apply-scripts";
+import { readFileSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
 import { Sandbox } from "./lab/sandbox";
+
+/**
+ * The syntax-check warnings the host apply program tolerates (see TOLERATED in
+ * host/pve-dualnet-network.sh): the tests judge rendered files exactly as the host will.
+ */
+export const TOLERATED_SYNTAX_WARNINGS = /^TOLERATED='([^']*)'$/m
+  .exec(readFileSync(path.join(__dirname, "..", "host", "pve-dualnet-network.sh"), "utf8"))![1]!
+  .split("\n");
 
 const which = (cmd: string) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
 const isRoot = process.getuid?.() === 0;

@@ -62,8 +62,10 @@ export const layouts: Record<string, Edit> = {
     );
   },
 
-  /** The internal bridge on a tagged sub-interface (VLAN 100 on a trunk port). */
+  /** The internal bridge on a tagged sub-interface (VLAN 100 on a trunk port), with STP. */
   "vlan sub-interface as bridge port": (c) => {
+    // STP listens and learns for 2 x 15 s before the bridge forwards: verification must wait that long.
+    c.proxmox.apply = { verifyTimeout: 40, confirmTimeout: 60 };
     node(c).interfaces = [
       { kind: "nic", name: "enp4s0" },
       { kind: "nic", name: "enp5s0" },

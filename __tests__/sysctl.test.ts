@@ -1,4 +1,4 @@
-import { renderSysctlApplyScript } from "../renderers/apply-scripts";
+import { renderSysctlEnv } from "../renderers/host-apply-env";
 import { renderSysctlFile, requiredModules, sysctlFiles } from "../renderers/sysctl";
 import { planWith } from "./helpers";
 
@@ -52,23 +52,22 @@ describe("optional files", () => {
   });
 });
 
-describe("apply script", () => {
+describe("the apply program's environment (sysctl.env)", () => {
   const files = sysctlFiles(sysctlOf((c) => (c.sysctl = { disableIpv6: true })), "host");
-  const script = renderSysctlApplyScript("pve", "/root/.pve-dualnet", files);
+  const env = renderSysctlEnv("pve", files);
+  /** The variables as the program's shell reads them. */
+  const vars = (name: string) =>
+    require("node:child_process").spawnSync("sh", ["-c", `eval "$(cat)"; printf '%s' "$${name}"`], { input: env, encoding: "utf8" }).stdout as string;
 
-  it("loads br_netfilter first, now and at boot, because net.bridge keys need it", () => {
+  it("lists the files, every value to read back, and the module the net.bridge keys need", () => {
     expect(requiredModules(files)).toEqual(["br_netfilter"]);
-    expect(script.indexOf("modprobe br_netfilter")).toBeLessThan(script.indexOf("sysctl --system"));
-    expect(script).toContain("/etc/modules-load.d/pve-dualnet.conf");
+    expect(vars("FILES")).toBe("99-proxmox-network.conf disable-ipv6.conf");
+    expect(vars("CHECKS").split("\n")).toEqual(files.flatMap((f) => f.entries.map((e) => `${e.key}=${e.value}`)));
+    expect(vars("MODULES")).toBe("br_netfilter net.bridge.bridge-nf-call-iptables");
   });
 
-  it("installs every file, runs sysctl --system and reads every value back", () => {
-    for (const f of files) expect(script).toContain(`install -m 0644 /root/.pve-dualnet/${f.name} /etc/sysctl.d/${f.name}`);
-    const checks = script.split("\n").filter((l) => l.startsWith("check "));
-    expect(checks).toEqual(files.flatMap((f) => f.entries.map((e) => `check ${e.key} ${e.value}`)));
-  });
-
-  it("is valid POSIX sh", () => {
-    expect(require("node:child_process").spawnSync("sh", ["-n"], { input: script }).status).toBe(0);
+  it("needs no module when bridge netfilter is off", () => {
+    const off = sysctlFiles(sysctlOf((c) => (c.sysctl = { host: { bridgeNfCallIptables: false } })), "host");
+    expect(renderSysctlEnv("pve", off)).toMatch(/^MODULES=''$/m);
   });
 });

@@ -8,7 +8,9 @@ import { readFileSync } from "node:fs";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { App } from "cdktf";
+import { LocalProvider } from "@cdktf/provider-local/lib/provider";
+import { App, TerraformStack, Testing } from "cdktf";
+import { GeneratedFile } from "../constructs/generated-file";
 import { buildStacks } from "../stacks";
 import { planWith } from "./helpers";
 import { layouts } from "./layouts";
@@ -76,6 +78,17 @@ const available = terraformAvailable();
     const result = await judge.check(judge.stackDir(`case-${i}`, c.json), { plan: c.plan });
     if (!result.ok) throw new Error(`terraform ${result.failed} failed:\n${result.output}`);
     if (c.plan) expect(result.output).toMatch(/Plan: \d+ to add, 0 to change, 0 to destroy\./);
+  });
+
+  it.concurrent("writes a rendered file's ${...}, %{...} and $${...} exactly as rendered (Terraform unescapes what terraformLiteral escaped)", async () => {
+    const text = "a=${HOME} b=%{x} c=$${y} d=$$ e=%%{z} f=$\n";
+    const app = Testing.app();
+    const stack = new TerraformStack(app, "literal");
+    new LocalProvider(stack, "local");
+    new GeneratedFile(stack, "file", { directory: "out", name: "f.txt", content: text });
+    const judge = await judgeOf();
+    const planned = await judge.plannedValues(judge.stackDir("literal", JSON.parse(Testing.synth(stack))));
+    expect(planned.root_module.resources[0].values.content).toBe(text);
   });
 
   describe("rejects a stack with", () => {

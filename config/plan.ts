@@ -31,8 +31,10 @@ export interface HostPlan {
   readonly gateway?: { readonly interface: string; readonly ip: string };
   /** This host's address on the internal network. */
   readonly internalAddress?: string;
-  /** Addresses the network check must reach after a change: the gateway and the other hosts' internal addresses. */
-  readonly probes: readonly string[];
+  /** The other Proxmox nodes' internal addresses: the network check pings them at the internal MTU. */
+  readonly peers: readonly string[];
+  /** Interfaces that must have a carrier once up: NICs in use, bonds, VLANs, bridges with ports. */
+  readonly carrier: ReadonlySet<string>;
 }
 
 export interface PlannedNic {
@@ -157,6 +159,22 @@ export function imageFileName(image: { url: string; fileName?: string }): string
   return image.fileName ?? decodeURIComponent(new URL(image.url).pathname.split("/").pop() ?? "");
 }
 
+/**
+ * Interfaces a working host has a link on: a NIC that carries something (a port, a slave, a
+ * VLAN's parent, an address), every bond and VLAN, and a bridge with ports. A portless bridge
+ * (routed, NAT) and an unused NIC need none.
+ */
+function carrierInterfaces(interfaces: readonly HostInterface[]): Set<string> {
+  const lowers = new Set(
+    interfaces.flatMap((i) => (i.kind === "bridge" ? i.ports : i.kind === "bond" ? i.slaves : i.kind === "vlan" ? [vlanParts(i).rawDevice ?? ""] : [])),
+  );
+  return new Set(
+    interfaces
+      .filter((i) => (i.kind === "nic" ? lowers.has(i.name) || i.address !== undefined : i.kind === "bridge" ? i.ports.length > 0 : true))
+      .map((i) => i.name),
+  );
+}
+
 /** VMs without an explicit node are spread over the Proxmox nodes in order. */
 export function vmPlacement(config: ClusterConfig): string[] {
   const nodes = config.proxmox.nodes.map((n) => n.name);
@@ -202,7 +220,8 @@ export function planCluster(config: ClusterConfig): ClusterPlan {
       bridges: { external: bridgeFor("external"), internal: bridgeFor("internal") },
       gateway,
       internalAddress: internalAddresses.get(node.name),
-      probes: [...(gateway ? [gateway.ip] : []), ...peers],
+      peers,
+      carrier: carrierInterfaces(node.interfaces),
     };
   });
 

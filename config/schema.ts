@@ -464,6 +464,25 @@ export const clusterSchema = z.strictObject({
     endpoint: z.url().describe("Proxmox API endpoint, e.g. https://192.168.0.2:8006/ (no /api2/json). Required."),
     insecure: z.boolean().default(false).describe("Skip TLS verification (self-signed certificates). Default: false."),
     nodes: z.array(proxmoxNode).min(1).describe("The Proxmox nodes and their host networks. Required (at least one)."),
+    apply: z
+      .strictObject({
+        confirmTimeout: z
+          .number()
+          .int()
+          .min(20)
+          .max(3600)
+          .default(60)
+          .describe("Seconds from switching a host's network until the previous file is restored unless Terraform confirms the change over a new SSH connection. Default: 60."),
+        verifyTimeout: z
+          .number()
+          .int()
+          .min(5)
+          .max(3000)
+          .default(30)
+          .describe("Seconds a host's new network gets to pass its checks (links, addresses, MTUs, the default route, gateway and peers) before it is rolled back. Default: 30."),
+      })
+      .prefault({})
+      .describe("How host network changes are applied (commit-confirmed, with automatic rollback)."),
     })
     .describe("The Proxmox VE cluster. Required."),
   networks: z

@@ -17,6 +17,7 @@ export function validateCluster(config: ClusterConfig): ConfigIssue[] {
   const subnets = checkSubnets(config, report);
   checkNetworks(config, subnets, report);
   config.proxmox.nodes.forEach((node, i) => checkHost(config, node, `proxmox.nodes[${i}]`, subnets, report));
+  checkApplyTimes(config, report);
   checkHostAcrossNodes(config, report);
   const internalNicMtus = checkVms(config, subnets, report);
   checkKubernetes(config, subnets, internalNicMtus, report);
@@ -269,6 +270,26 @@ function checkCycles(node: ProxmoxNodeConfig, at: (n: string) => string, report:
       }
     }
   }
+}
+
+/** Margin for Terraform's second SSH connection, which confirms a verified change. */
+const CONFIRM_MARGIN = 15;
+
+function checkApplyTimes(config: ClusterConfig, report: Report) {
+  const { confirmTimeout, verifyTimeout } = config.proxmox.apply;
+  if (verifyTimeout + CONFIRM_MARGIN > confirmTimeout) {
+    report("proxmox.apply.confirmTimeout", `${confirmTimeout} s leaves no time to confirm after up to ${verifyTimeout} s of verification`, `use at least ${verifyTimeout + CONFIRM_MARGIN} (verifyTimeout + ${CONFIRM_MARGIN} s for the confirming SSH connection)`);
+  }
+  // With STP a bridge listens and learns for two forward delays before it forwards anything.
+  config.proxmox.nodes.forEach((node, n) =>
+    node.interfaces.forEach((iface, i) => {
+      if (iface.kind !== "bridge" || !iface.stp) return;
+      const needed = 2 * iface.forwardDelay + 5;
+      if (needed > verifyTimeout) {
+        report(`proxmox.nodes[${n}].interfaces[${i}].forwardDelay`, `with STP, ${iface.name} forwards only after 2 x ${iface.forwardDelay} s, longer than proxmox.apply.verifyTimeout (${verifyTimeout} s): every change would be rolled back`, `raise proxmox.apply.verifyTimeout to at least ${needed}, or lower forwardDelay`);
+      }
+    }),
+  );
 }
 
 function checkHostAcrossNodes(config: ClusterConfig, report: Report) {

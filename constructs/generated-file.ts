@@ -1,5 +1,6 @@
 import { File } from "@cdktf/provider-local/lib/file";
 import { Construct } from "constructs";
+import type { Upload } from "./host-programs";
 import { sha256, terraformLiteral } from "./terraform-text";
 
 export interface GeneratedFileProps {
@@ -17,7 +18,9 @@ export interface GeneratedFileProps {
  * A rendered file written by the local provider, so that operators can review exactly what
  * is applied (and use it by hand) next to the Terraform state.
  */
-export class GeneratedFile extends Construct {
+export class GeneratedFile extends Construct implements Upload {
+  /** File name (the same when it is uploaded to a host). */
+  readonly name: string;
   /** The literal content. */
   readonly content: string;
   /** sha256 of the content, for triggers. */
@@ -28,6 +31,7 @@ export class GeneratedFile extends Construct {
 
   constructor(scope: Construct, id: string, props: GeneratedFileProps) {
     super(scope, id);
+    this.name = props.name;
     this.content = props.content;
     this.sha256 = sha256(props.content);
     this.path = `${props.directory}/${props.name}`;

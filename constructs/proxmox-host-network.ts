@@ -1,32 +1,37 @@
 import { Construct } from "constructs";
 import type { HostPlan } from "../config/plan";
 import type { ClusterConfig } from "../config/schema";
-import { renderNetworkApplyScript, renderSysctlApplyScript, STAGED_INTERFACES } from "../renderers/apply-scripts";
+import { renderNetworkEnv, renderSysctlEnv, type NetworkApplyTimes } from "../renderers/host-apply-env";
 import { renderInterfaces } from "../renderers/interfaces";
 import { renderSysctlFile, sysctlFiles } from "../renderers/sysctl";
 import { GeneratedFile } from "./generated-file";
+import { hostProgram, NETWORK_GUARD_UNIT, NETWORK_PROGRAM, SYSCTL_PROGRAM } from "./host-programs";
 import { RemoteApply } from "./remote-apply";
 import type { SshAccess } from "./ssh-access";
 
 export interface ProxmoxHostNetworkProps {
-  /** The planned host: interfaces, MTUs, gateway, probes. */
+  /** The planned host: interfaces, MTUs, gateway, peers. */
   readonly host: HostPlan;
   /** Cluster name, for file headers. */
   readonly clusterName: string;
   /** sysctl settings of the cluster. */
   readonly sysctl: ClusterConfig["sysctl"];
-  /** Directory (relative to the stack's Terraform working directory) for this host's files. */
+  /** Directory (relative to the stack's Terraform working directory) for this host's review copies. */
   readonly outputDir: string;
   /** SSH access to the host. */
   readonly ssh: SshAccess;
-  /** Seconds the gateway and peers get to answer before a rollback. Default: 60. */
-  readonly verifySeconds?: number;
+  /** Confirm and verify timeouts of a network change. */
+  readonly times: NetworkApplyTimes;
 }
 
 /**
  * The host side of one Proxmox node: its /etc/network/interfaces and sysctl files, written
- * locally for review and applied over SSH (network first, then sysctl), each only when its
- * content changes.
+ * locally for review and applied over SSH (network first, then sysctl), each only when what it
+ * applies changes.
+ *
+ * The network change is commit-confirmed: host/pve-dualnet-network.sh switches, verifies and
+ * leaves the change pending under a dead-man switch; a second SSH connection confirms it. If
+ * that connection cannot be made (the change cut Terraform off), the host rolls back by itself.
  */
 export class ProxmoxHostNetwork extends Construct {
   readonly interfaces: GeneratedFile;
@@ -36,36 +41,35 @@ export class ProxmoxHostNetwork extends Construct {
   constructor(scope: Construct, id: string, props: ProxmoxHostNetworkProps) {
     super(scope, id);
     const { host, outputDir } = props;
-    const file = (fileId: string, name: string, content: string, permission?: string) =>
-      new GeneratedFile(this, fileId, { directory: outputDir, name, content, permission });
+    const file = (name: string, content: string) => new GeneratedFile(this, name, { directory: outputDir, name, content });
 
-    const stagingDir = host.ssh.user === "root" ? "/root/.pve-dualnet" : `/home/${host.ssh.user}/.pve-dualnet`;
+    const stagingRoot = host.ssh.user === "root" ? "/root/.pve-dualnet" : `/home/${host.ssh.user}/.pve-dualnet`;
     const sudo = host.ssh.user === "root" ? "" : "sudo -n ";
     const connection = props.ssh.connection(host.ssh);
 
-    this.interfaces = file("interfaces", "interfaces", renderInterfaces(host, props.clusterName));
-    const networkScript = file("apply-network", "apply-network.sh", renderNetworkApplyScript(host, { verifySeconds: props.verifySeconds }), "0755");
+    this.interfaces = file("interfaces", renderInterfaces(host, props.clusterName));
+    const networkEnv = file("network.env", renderNetworkEnv(host, props.times));
+    const program = `${sudo}/bin/sh`;
     this.networkApply = new RemoteApply(this, "network", {
       connection,
-      stagingDir,
-      files: [this.interfaces, networkScript],
-      commands: [
-        `${sudo}install -m 0644 ${stagingDir}/interfaces ${STAGED_INTERFACES}`,
-        // A transient unit outlives the SSH session: a connection lost mid-change cannot stop the rollback.
-        `${sudo}systemd-run --quiet --wait --collect --unit=pve-dualnet-network --property=StandardOutput=truncate:${stagingDir}/apply-network.log --property=StandardError=inherit /bin/sh ${stagingDir}/apply-network.sh || true`,
-        `cat ${stagingDir}/apply-network.log`,
-        `tail -n 1 ${stagingDir}/apply-network.log | grep -q 'network verified'`,
+      stagingRoot,
+      label: "network",
+      uploads: [hostProgram(NETWORK_PROGRAM), hostProgram(NETWORK_GUARD_UNIT), networkEnv, this.interfaces],
+      steps: [
+        (dir) => `${program} ${dir}/${NETWORK_PROGRAM} apply ${dir}/network.env ${dir}/interfaces`,
+        (dir) => `${program} ${dir}/${NETWORK_PROGRAM} confirm ${dir}/network.env ${this.interfaces.sha256}`,
       ],
     });
 
     const sysctl = sysctlFiles(props.sysctl, "host");
-    const sysctlConfFiles = sysctl.map((f) => file(f.name, f.name, renderSysctlFile(f)));
-    const sysctlScript = file("apply-sysctl", "apply-sysctl.sh", renderSysctlApplyScript(host.name, stagingDir, sysctl), "0755");
+    const sysctlConfFiles = sysctl.map((f) => file(f.name, renderSysctlFile(f)));
+    const sysctlEnv = file("sysctl.env", renderSysctlEnv(host.name, sysctl));
     this.sysctlApply = new RemoteApply(this, "sysctl", {
       connection,
-      stagingDir,
-      files: [...sysctlConfFiles, sysctlScript],
-      commands: [`${sudo}/bin/sh ${stagingDir}/apply-sysctl.sh`],
+      stagingRoot,
+      label: "sysctl",
+      uploads: [hostProgram(SYSCTL_PROGRAM), sysctlEnv, ...sysctlConfFiles],
+      steps: [(dir) => `${program} ${dir}/${SYSCTL_PROGRAM} apply ${dir}/sysctl.env ${dir}`],
       dependsOn: [this.networkApply.resource],
     });
   }

@@ -1,49 +1,55 @@
-import { DataResource, type ITerraformDependable, type SSHProvisionerConnection } from "cdktf";
+import type { ITerraformDependable, SSHProvisionerConnection } from "cdktf";
 import { Construct } from "constructs";
-import type { GeneratedFile } from "./generated-file";
-import { terraformLiteral } from "./terraform-text";
+import type { Upload } from "./host-programs";
+import { TerraformData } from "./terraform-data";
+import { sha256, terraformLiteral } from "./terraform-text";
 
 export interface RemoteApplyProps {
   /** SSH connection to the host. */
   readonly connection: SSHProvisionerConnection;
-  /** Files to upload into `stagingDir`. Their hashes are the triggers: nothing reruns unless one changes. */
-  readonly files: readonly GeneratedFile[];
-  /** Directory on the host the files are uploaded to (created 0700). */
-  readonly stagingDir: string;
-  /** Shell commands run after the upload, in one script with `set -e`. */
-  readonly commands: readonly string[];
+  /** Files to upload. Their hashes are the triggers: nothing reruns unless one changes. */
+  readonly uploads: readonly Upload[];
+  /** Directory on the host under which each set of uploads gets its own directory (both created 0700). */
+  readonly stagingRoot: string;
+  /** Names this apply's staging directories: `<label>-<hash of the uploads>`. */
+  readonly label: string;
+  /**
+   * Commands run after the upload, each over its own SSH connection (a new connection proves
+   * the host is still reachable); each gets the staging directory and must exit 0.
+   */
+  readonly steps: readonly ((dir: string) => string)[];
   /** Applies that must finish first. Default: none. */
   readonly dependsOn?: readonly ITerraformDependable[];
 }
 
 /**
- * Uploads rendered files to a host over SSH and runs the commands that apply them, whenever
- * a file's content changes.
+ * Uploads files to a host over SSH and runs the steps that apply them, whenever a file's
+ * content changes. The upload directory is named by the content, so two deployers applying
+ * different changes never share staging files; older directories are removed after success.
+ * A failing step fails the deploy with its output.
  */
 export class RemoteApply extends Construct {
-  /** Terraform's built-in terraform_data: no provider to install, its schema judged by Terraform itself. */
-  readonly resource: DataResource;
+  readonly resource: TerraformData;
+  /** Where the uploads land on the host. */
+  readonly dir: string;
 
   constructor(scope: Construct, id: string, props: RemoteApplyProps) {
     super(scope, id);
-    const triggers = Object.fromEntries(props.files.map((f) => [f.node.id, f.sha256]));
-    this.resource = new DataResource(this, "apply", {
-      triggersReplace: triggers,
+    const hashes = Object.fromEntries(props.uploads.map((u) => [u.name, sha256(u.content)]));
+    const digest = sha256(Object.entries(hashes).map(([name, hash]) => `${hash}  ${name}\n`).join("")).slice(0, 16);
+    this.dir = `${props.stagingRoot}/${props.label}-${digest}`;
+    const cleanup = `find ${props.stagingRoot} -maxdepth 1 -name '${props.label}-*' ! -name '${props.label}-${digest}' -exec rm -rf {} +`;
+    const steps = props.steps.map((step) => step(this.dir));
+    steps[steps.length - 1] = `${steps[steps.length - 1]} && ${cleanup}`;
+    this.resource = new TerraformData(this, "apply", {
+      triggersReplace: hashes,
       dependsOn: props.dependsOn ? [...props.dependsOn] : undefined,
       connection: props.connection,
       provisioners: [
-        { type: "remote-exec", inline: [`mkdir -p -m 0700 ${props.stagingDir}`] },
-        ...props.files.map((f) => ({
-          type: "file" as const,
-          content: terraformLiteral(f.content),
-          destination: `${props.stagingDir}/${fileName(f)}`,
-        })),
-        { type: "remote-exec", inline: ["set -e", ...props.commands.map(terraformLiteral)] },
+        { type: "remote-exec", inline: [`umask 077 && mkdir -p ${this.dir}`] },
+        ...props.uploads.map((u) => ({ type: "file" as const, content: terraformLiteral(u.content), destination: `${this.dir}/${u.name}` })),
+        ...steps.map((command) => ({ type: "remote-exec" as const, inline: [terraformLiteral(command)] })),
       ],
     });
   }
-}
-
-function fileName(file: GeneratedFile): string {
-  return file.path.slice(file.path.lastIndexOf("/") + 1);
 }

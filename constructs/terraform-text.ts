@@ -7,7 +7,8 @@ import { createHash } from "node:crypto";
  * unescaped.
  */
 export function terraformLiteral(text: string): string {
-  return text.replace(/\$\{/g, "$${").replace(/%\{/g, "%%{");
+  // A function, not a replacement string: in those, "$$" itself means one "$".
+  return text.replace(/\$\{/g, () => "$${").replace(/%\{/g, () => "%%{");
 }
 
 /** Hex sha256 of the text as it lands on disk: the trigger that reruns an apply only on change. */

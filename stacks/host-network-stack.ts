@@ -11,8 +11,6 @@ import { PveDualnetStack } from "./pve-dualnet-stack";
 
 export interface HostNetworkStackProps {
   readonly plan: ClusterPlan;
-  /** Seconds a host's gateway and peers get to answer before its network change is rolled back. Default: 60. */
-  readonly verifySeconds?: number;
 }
 
 /**
@@ -37,7 +35,7 @@ export class HostNetworkStack extends PveDualnetStack {
           sysctl: plan.config.sysctl,
           outputDir: `${out}/hosts/${host.name}`,
           ssh,
-          verifySeconds: props.verifySeconds,
+          times: plan.config.proxmox.apply,
         }),
     );
 

@@ -43,6 +43,13 @@ export class NetLab {
     // The host starts with a minimal interfaces file, as after a fresh install of ifupdown2.
   }
 
+  /** Another veth NIC on the host; its switch port (the lan side) is left down when `connected` is false. */
+  addNic(name: string, connected: boolean): void {
+    const peer = `lan${name.replace(/\D/g, "")}`;
+    const r = sh(`set -e; ip -n ${this.host} link add ${name} type veth peer name ${peer} netns ${this.lan}; ${connected ? `ip -n ${this.lan} link set ${peer} up` : "true"}`);
+    if (r.status !== 0) throw new Error(`cannot add ${name}: ${r.stderr}`);
+  }
+
   /** Runs a script on the "host": its network namespace and the sandbox's private directories. */
   run(script: string, options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): RunResult {
     return this.sandbox.run(script, { netns: this.host, ...options });

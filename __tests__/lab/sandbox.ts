@@ -22,7 +22,12 @@ const PRIVATE_PATHS = {
   "/var/lib/pve-dualnet": "empty",
   "/etc/sysctl.d": "empty",
   "/etc/modules-load.d": "empty",
+  // `sysctl --system` reads these too: a sandbox sees only what its test installs.
+  "/usr/lib/sysctl.d": "empty",
 } as const;
+
+/** Files hidden behind /dev/null where they exist. */
+const HIDDEN_FILES = ["/etc/sysctl.conf"];
 
 export type PrivatePath = keyof typeof PRIVATE_PATHS;
 
@@ -64,9 +69,10 @@ export class Sandbox {
    * directories, as ifupdown2 itself creates them).
    */
   argv(script: string, netns?: string): string[] {
-    const binds = Object.keys(PRIVATE_PATHS)
-      .map((real) => `mkdir -p ${real} && mount --bind ${shellQuote(this.dir(real as PrivatePath))} ${real}`)
-      .join(" && ");
+    const binds = [
+      ...Object.keys(PRIVATE_PATHS).map((real) => `mkdir -p ${real} && mount --bind ${shellQuote(this.dir(real as PrivatePath))} ${real}`),
+      ...HIDDEN_FILES.map((file) => `{ [ ! -e ${file} ] || mount --bind /dev/null ${file}; }`),
+    ].join(" && ");
     const prelude = `set -e; ${binds}; set +e\n`;
     const inner = ["unshare", "--mount", "--propagation", "private", "sh", "-c", prelude + script];
     return netns ? ["ip", "netns", "exec", netns, ...inner] : inner;

@@ -116,6 +116,16 @@ export class TerraformJudge {
     return { ok: warnings.length === 0, failed: warnings.length ? "validate" : undefined, output, warnings };
   }
 
+  /** The planned values of a stack (`terraform plan -out`, then `terraform show -json`). */
+  async plannedValues(dir: string): Promise<any> {
+    for (const args of [["init", "-no-color", "-input=false"], ["plan", "-no-color", "-input=false", "-refresh=false", "-lock=false", "-out=plan.bin"]]) {
+      const result = await runAsync(args, dir, this.env);
+      if (result.status !== 0) throw new Error(`terraform ${args[0]} failed:\n${result.output}`);
+    }
+    const shown = await runAsync(["show", "-json", "plan.bin"], dir, this.env);
+    return JSON.parse(shown.output).planned_values;
+  }
+
   /** Writes a stack's JSON into a fresh directory laid out like cdktf.out (for relative state paths). */
   stackDir(name: string, json: unknown): string {
     const dir = path.join(this.workDir, name, "cdktf.out", "stacks", "stack");

@@ -1,0 +1,100 @@
+/**
+ * host/pve-dualnet-sysctl.sh for real: `sysctl --system` in a network namespace (the net.*
+ * keys are per namespace) with private /etc/sysctl.d, /usr/lib/sysctl.d, /etc/sysctl.conf and
+ * /etc/modules-load.d, so the machine's own settings are never read or changed.
+ */
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { sysctlFiles, type SysctlFile } from "../renderers/sysctl";
+import { planWith } from "./helpers";
+import { canRunLabs } from "./lab/netlab";
+import { PveHost } from "./lab/pve-host";
+
+const canRun = canRunLabs();
+const sysctlOf = (edit: (c: any) => void = () => {}) => sysctlFiles(planWith(edit).config.sysctl, "host");
+
+function withHost(run: (host: PveHost) => void): void {
+  const host = new PveHost();
+  try {
+    run(host);
+  } finally {
+    host.destroy();
+  }
+}
+
+const value = (host: PveHost, key: string) => host.lab.run(`sysctl -n ${key}`).stdout.trim();
+const installed = (host: PveHost) => readdirSync(host.lab.sandbox.dir("/etc/sysctl.d")).sort();
+
+(canRun ? describe : describe.skip)("host/pve-dualnet-sysctl.sh in a network namespace", () => {
+  it("installs the files, applies them with sysctl --system and reads every value back", () =>
+    withHost((host) => {
+      expect(value(host, "net.ipv4.conf.all.rp_filter")).not.toBe("2");
+      const files = sysctlOf((c) => (c.sysctl = { disableIpv6: true }));
+      const result = host.applySysctl(host.stageSysctl("pve", files));
+      expect(result.stdout).toMatch(/sysctl verified: 6 values read back/);
+      expect(result.status).toBe(0);
+      expect(installed(host)).toEqual(["99-proxmox-network.conf", "disable-ipv6.conf"]);
+      expect(value(host, "net.ipv4.conf.all.rp_filter")).toBe("2");
+      expect(value(host, "net.ipv4.ip_forward")).toBe("1");
+      expect(value(host, "net.ipv6.conf.all.disable_ipv6")).toBe("1");
+      expect(readFileSync(host.lab.sandbox.file("/etc/modules-load.d", "pve-dualnet.conf"), "utf8")).toMatch(/^br_netfilter$/m);
+    }));
+
+  it("removes a file it wrote earlier that the description no longer has", () =>
+    withHost((host) => {
+      expect(host.applySysctl(host.stageSysctl("pve", sysctlOf((c) => (c.sysctl = { disableIpv6: true })))).status).toBe(0);
+      const result = host.applySysctl(host.stageSysctl("pve", sysctlOf()));
+      expect(result.stdout).toMatch(/removed \/etc\/sysctl\.d\/disable-ipv6\.conf/);
+      expect(result.status).toBe(0);
+      expect(installed(host)).toEqual(["99-proxmox-network.conf"]);
+    }));
+
+  it("a key the kernel refuses: rolls back the files and the values", () =>
+    withHost((host) => {
+      writeFileSync(host.lab.sandbox.file("/etc/sysctl.d", "50-local.conf"), "net.ipv4.ip_forward = 0\n");
+      host.lab.run("sysctl -q -w net.ipv4.ip_forward=0 net.ipv4.conf.all.rp_filter=0");
+      const [file] = sysctlOf();
+      const broken: SysctlFile = { ...file!, entries: [...file!.entries, { key: "net.ipv4.pve_dualnet_no_such_key", value: 1, why: "a key this kernel does not have" }] };
+      const result = host.applySysctl(host.stageSysctl("pve", [broken]));
+      expect(result.stdout).toMatch(/net\.ipv4\.pve_dualnet_no_such_key does not exist in this kernel/);
+      expect(result.stdout).toMatch(/rolled back: [\s\S]* The previous files and values are back/);
+      expect(result.status).toBe(2);
+      expect(installed(host)).toEqual(["50-local.conf"]);
+      expect(value(host, "net.ipv4.ip_forward")).toBe("0");
+      expect(value(host, "net.ipv4.conf.all.rp_filter")).toBe("0");
+      expect(existsSync(host.lab.sandbox.file("/etc/modules-load.d", "pve-dualnet.conf"))).toBe(false);
+    }));
+
+  it("a value another file overrides: noticed on read-back and rolled back", () =>
+    withHost((host) => {
+      // sysctl --system applies files in name order: 99-zzz wins over 99-proxmox-network.
+      writeFileSync(host.lab.sandbox.file("/etc/sysctl.d", "99-zzz-local.conf"), "net.ipv4.conf.all.rp_filter = 1\n");
+      const result = host.applySysctl(host.stageSysctl("pve", sysctlOf()));
+      expect(result.stdout).toMatch(/net\.ipv4\.conf\.all\.rp_filter is '1', expected '2' \(a later file in sysctl's order may set it\)/);
+      expect(result.status).toBe(2);
+      expect(installed(host)).toEqual(["99-zzz-local.conf"]);
+    }));
+
+  it("a kernel module that cannot be loaded: a clear error with the fix, nothing changed", () =>
+    withHost((host) => {
+      // br_netfilter is built into this kernel, so its key cannot go missing here: the same path
+      // is taken with a key and module this kernel lacks.
+      const files = sysctlOf();
+      const dir = host.stageSysctl("pve", files, (env) =>
+        env.replace("br_netfilter net.bridge.bridge-nf-call-iptables", "pve_dualnet_missing_module net.pve_dualnet.missing_key"),
+      );
+      const result = host.applySysctl(dir);
+      expect(result.stdout).toMatch(/net\.pve_dualnet\.missing_key needs the kernel module pve_dualnet_missing_module, which could not be loaded/);
+      expect(result.stdout).toMatch(/Fix: install the running kernel's modules/);
+      expect(result.stdout).toMatch(/Nothing changed/);
+      expect(result.status).toBe(1);
+      expect(installed(host)).toEqual([]);
+    }));
+
+  it("a disk that fills up: refused before anything changes", () =>
+    withHost((host) => {
+      const result = host.applySysctl(host.stageSysctl("pve", sysctlOf()), "mount -t tmpfs -o size=4k tmpfs /var/lib/pve-dualnet && ");
+      expect(result.stdout).toMatch(/\(disk full\?\); nothing changed/);
+      expect(result.status).toBe(1);
+      expect(installed(host)).toEqual([]);
+    }));
+});
