@@ -29,11 +29,11 @@ export function ifupdown2(): boolean {
  * `ifup -a -s -i FILE`: the parser and value checks of ifupdown2. Returns the problems it reports.
  * Even a syntax check takes ifupdown2's machine-wide lock, so it runs in a private sandbox.
  */
-export function syntaxCheck(text: string): string[] {
+export async function syntaxCheck(text: string): Promise<string[]> {
   const sandbox = new Sandbox("pvdn-syntax-");
   const file = sandbox.file("/etc/network", "interfaces.checked");
   writeFileSync(file, text);
-  const result = sandbox.run("exec ifup -a -s -i /etc/network/interfaces.checked");
+  const result = await sandbox.runAsync("exec ifup -a -s -i /etc/network/interfaces.checked");
   sandbox.remove();
   const output = `${result.stdout}${result.stderr}`.split("\n").filter((l) => l.trim());
   if (result.status !== 0 && output.length === 0) return [`ifup exited ${result.status} without a message`];

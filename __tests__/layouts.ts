@@ -4,6 +4,8 @@
  */
 type Edit = (input: any) => void;
 
+export const BOND_MODES = ["balance-rr", "active-backup", "balance-xor", "broadcast", "802.3ad", "balance-tlb", "balance-alb"] as const;
+
 const node = (c: any) => c.proxmox.nodes[0];
 const internalBridge = { kind: "bridge", name: "vmbr1", network: "internal", address: "10.0.0.2", ports: ["enp5s0"] };
 
@@ -86,6 +88,26 @@ export const layouts: Record<string, Edit> = {
     ];
   },
 
+  /** One bond of each of the seven Linux modes, each on its own pair of NICs with its own address. */
+  "every bond mode": (c) => {
+    BOND_MODES.forEach((mode, i) => {
+      node(c).interfaces.push(
+        { kind: "nic", name: `eno${2 * i + 1}` },
+        { kind: "nic", name: `eno${2 * i + 2}` },
+        {
+          kind: "bond",
+          name: `bond${i}`,
+          slaves: [`eno${2 * i + 1}`, `eno${2 * i + 2}`],
+          mode,
+          address: `192.168.${11 + i}.2/24`,
+          ...(mode === "balance-xor" || mode === "802.3ad" ? { xmitHashPolicy: "layer3+4" } : {}),
+          ...(mode === "802.3ad" ? { lacpRate: "fast" } : {}),
+          ...(mode === "active-backup" ? { primary: `eno${2 * i + 1}` } : {}),
+        },
+      );
+    });
+  },
+
   /** Jumbo frames on the internal network. */
   "jumbo internal network": (c) => {
     c.networks.internal.mtu = 9000;
@@ -93,7 +115,6 @@ export const layouts: Record<string, Edit> = {
   },
 };
 
-export const BOND_MODES = ["balance-rr", "active-backup", "balance-xor", "broadcast", "802.3ad", "balance-tlb", "balance-alb"] as const;
 
 /** The internal bridge on a bond of the given mode. */
 export const bondMode = (mode: string): Edit => (c) => {

@@ -45,9 +45,22 @@ const variants: Variant[] = [
   { name: "built-in example", edit: () => {}, stacks: STACKS, plan: true },
   ...Object.entries(layouts)
     .filter(([name]) => name !== "dual bridge (default)")
-    .map(([name, edit]) => ({ name: `layout: ${name}`, edit, stacks: ["host-network"] as const, plan: true })),
-  { name: "jumbo internal network", edit: layouts["jumbo internal network"]!, stacks: ["vms", "cni"], plan: true },
-  { name: "network-data snippet", edit: (c) => (c.vmDefaults.cloudInit.networkData = { enabled: true }), stacks: ["vms"], plan: true },
+    .map(([name, edit]) => ({
+      name: `layout: ${name}`,
+      // Every optional host file too: sysctl tuning and IPv6 off.
+      edit: (c: any) => (edit(c), (c.sysctl = { disableIpv6: true, tuning: {} })),
+      stacks: ["host-network"] as const,
+      plan: true,
+    })),
+  {
+    name: "jumbo internal network, network-data snippet",
+    edit: (c) => {
+      layouts["jumbo internal network"]!(c);
+      c.vmDefaults.cloudInit.networkData = { enabled: true };
+    },
+    stacks: ["vms", "cni"],
+    plan: true,
+  },
   {
     name: "cloud image source",
     edit: (c) => (c.vmDefaults.source = { image: { url: "https://cloud-images.ubuntu.com/noble/current/noble-server-cloudimg-amd64.img", fileName: "noble.qcow2", checksum: "a".repeat(64) } }),
@@ -56,7 +69,6 @@ const variants: Variant[] = [
   },
   { name: "calico", edit: (c) => (c.kubernetes.cni = { plugin: "calico" }), stacks: ["cni"], plan: true },
   { name: "flannel wireguard", edit: (c) => (c.kubernetes.cni.flannel = { backend: "wireguard" }), stacks: ["cni"], plan: true },
-  { name: "sysctl tuning and IPv6 off", edit: (c) => (c.sysctl = { disableIpv6: true, tuning: {} }), stacks: ["host-network"], plan: true },
   { name: "Terraform Cloud backend", edit: (c) => (c.terraformCloud = { organization: "homelab", workspaces: { tags: ["pve"] } }), stacks: STACKS, plan: false },
 ];
 

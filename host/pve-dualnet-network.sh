@@ -301,6 +301,8 @@ on_signal() {
 }
 
 arm_deadman() { # deadline
+  # The marker first: the dead-man switch acts only on the run the marker names.
+  write_pending "$1" starting || return 1
   # A transient systemd timer on a real host; a detached watchdog where systemd does not run.
   if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1 &&
     systemd-run --quiet --unit="pve-dualnet-expire-$RUN" --on-active="$CONFIRM_TIMEOUT" \

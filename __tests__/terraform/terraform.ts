@@ -96,16 +96,21 @@ export class TerraformJudge {
   }
 
   /**
-   * init, validate and (with `plan`) plan -refresh=false of one stack directory. A stack is
-   * planned with its own backend, so a local backend's relative path must point into a
-   * throw-away directory; without `plan`, init skips the backend (for Terraform Cloud stacks).
+   * `init -backend=false` and `validate`; with `plan`, `init` and `plan -refresh=false` instead:
+   * Terraform's local backend runs the same validation walk before it plans, so a planned stack
+   * is not validated twice. A planned stack uses its own backend, so a local backend's relative
+   * path must point into a throw-away directory (stackDir lays it out so).
    */
   async check(dir: string, options: { plan: boolean }): Promise<TerraformResult> {
-    const steps: [TerraformResult["failed"] & string, string[]][] = [
-      ["init", ["init", "-no-color", "-input=false", ...(options.plan ? [] : ["-backend=false"])]],
-      ["validate", ["validate", "-no-color"]],
-      ...(options.plan ? ([["plan", ["plan", "-no-color", "-input=false", "-refresh=false", "-lock=false"]]] as [TerraformResult["failed"] & string, string[]][]) : []),
-    ];
+    const steps: [TerraformResult["failed"] & string, string[]][] = options.plan
+      ? [
+          ["init", ["init", "-no-color", "-input=false"]],
+          ["plan", ["plan", "-no-color", "-input=false", "-refresh=false", "-lock=false"]],
+        ]
+      : [
+          ["init", ["init", "-no-color", "-input=false", "-backend=false"]],
+          ["validate", ["validate", "-no-color"]],
+        ];
     let output = "";
     for (const [step, args] of steps) {
       const result = await runAsync(args, dir, this.env);
@@ -113,7 +118,7 @@ export class TerraformJudge {
       if (result.status !== 0) return { ok: false, failed: step, output, warnings: warningsIn(output) };
     }
     const warnings = warningsIn(output);
-    return { ok: warnings.length === 0, failed: warnings.length ? "validate" : undefined, output, warnings };
+    return { ok: warnings.length === 0, failed: warnings.length ? steps[steps.length - 1]![0] : undefined, output, warnings };
   }
 
   /** The planned values of a stack (`terraform plan -out`, then `terraform show -json`). */

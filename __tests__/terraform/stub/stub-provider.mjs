@@ -167,6 +167,17 @@ function providerService(schema) {
   };
 }
 
+/** Terraform asks for the (large) schema in every command: serialize it once per provider. */
+function memoizedSchema(service) {
+  const method = service.GetProviderSchema;
+  let cached;
+  const responseSerialize = (response) => {
+    if (cached?.response !== response) cached = { response, bytes: method.responseSerialize(response) };
+    return cached.bytes;
+  };
+  return { ...service, GetProviderSchema: { ...method, responseSerialize } };
+}
+
 async function main() {
   const [socketDir, ...specs] = process.argv.slice(2);
   if (!socketDir || specs.length === 0) {
@@ -183,7 +194,7 @@ async function main() {
     const socket = path.join(socketDir, `provider-${i}.sock`);
     rmSync(socket, { force: true });
     const server = new grpc.Server();
-    server.addService(tfplugin6.Provider.service, providerService(schema));
+    server.addService(memoizedSchema(tfplugin6.Provider.service), providerService(schema));
     await new Promise((resolve, reject) => server.bindAsync(`unix://${socket}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
     servers.push(server);
     reattach[address] = { Protocol: "grpc", ProtocolVersion: 6, Pid: process.pid, Test: true, Addr: { Network: "unix", String: socket } };
