@@ -39,24 +39,25 @@ const strandingGateway = plan((c) => (c.networks.external.gateway = "192.168.0.2
 
 /** A lab host booted with the base file; destroyed after the scenario. */
 async function scenario(run: (host: PveHost) => Promise<void>): Promise<void> {
-  const host = new PveHost();
+  const host = await PveHost.create();
   try {
-    host.boot(base);
+    await host.boot(base);
     await run(host);
   } finally {
-    host.destroy();
+    await host.destroy();
   }
 }
 
 /** Nothing of a run is left where ifupdown2 or pvenetcommit would pick it up. */
 const cleanEtc = (host: PveHost) => expect(host.etcNetwork()).toEqual(["interfaces"]);
-const unchanged = (host: PveHost) => {
+const unchanged = async (host: PveHost) => {
   expect(host.live).toBe(baseFile);
-  expect(host.defaultRoutes()).toEqual([{ gateway: LAN.gateway, dev: "vmbr0" }]);
+  expect(await host.defaultRoutes()).toEqual([{ gateway: LAN.gateway, dev: "vmbr0" }]);
   cleanEtc(host);
 };
-const waitFor = async (check: () => boolean, seconds: number) => {
-  for (let i = 0; i < seconds * 10 && !check(); i++) await new Promise((r) => setTimeout(r, 100));
+const waitFor = async (check: () => boolean | Promise<boolean>, seconds: number) => {
+  const until = Date.now() + seconds * 1000;
+  while (Date.now() < until && !(await check())) await new Promise((r) => setTimeout(r, 100));
 };
 /** Every run's log, in run order ("" before the first run). */
 const runLog = (host: PveHost) => {
@@ -72,24 +73,24 @@ const runLog = (host: PveHost) => {
   it.concurrent("happy path: switches, verifies, waits for the confirmation, keeps the change", () =>
     scenario(async (host) => {
       const staged = host.stage(plan(jumbo));
-      host.lab.inLan("ip link set lan5 mtu 9000");
+      await host.lab.inLan("ip link set lan5 mtu 9000");
       const started = Date.now();
       const applied = await host.apply(staged);
       expect(applied.stdout).toMatch(/network verified/);
       expect(applied.stdout).toMatch(/awaiting confirmation/);
       expect(applied.status).toBe(0);
-      expect(host.program("status").stdout).toMatch(/^pending:/);
+      expect((await host.program("status")).stdout).toMatch(/^pending:/);
       const confirmed = await host.confirm(staged);
       expect(confirmed.stdout).toMatch(/confirmed over a new connection/);
       expect(confirmed.status).toBe(0);
 
       expect(host.live).toBe(staged.interfaces);
-      expect(host.link("vmbr1").mtu).toBe(9000);
-      expect(host.link("vmbr1").addr_info.map((a: any) => `${a.local}/${a.prefixlen}`)).toContain("10.0.0.2/24");
-      expect(host.link("enp4s0").master).toBe("vmbr0");
-      expect(host.defaultRoutes()).toEqual([{ gateway: LAN.gateway, dev: "vmbr0" }]);
-      expect(host.lab.inHost(`ping -M do -s 8972 -c 1 -W 1 ${LAN.peer}`).status).toBe(0);
-      expect(host.program("status").stdout).toMatch(/^nothing pending/);
+      expect((await host.link("vmbr1")).mtu).toBe(9000);
+      expect((await host.link("vmbr1")).addr_info.map((a: any) => `${a.local}/${a.prefixlen}`)).toContain("10.0.0.2/24");
+      expect((await host.link("enp4s0")).master).toBe("vmbr0");
+      expect(await host.defaultRoutes()).toEqual([{ gateway: LAN.gateway, dev: "vmbr0" }]);
+      expect((await host.lab.inHost(`ping -M do -s 8972 -c 1 -W 1 ${LAN.peer}`)).status).toBe(0);
+      expect((await host.program("status")).stdout).toMatch(/^nothing pending/);
       cleanEtc(host);
       // The dead-man switch is gone: nothing is rolled back after the confirm timeout.
       await new Promise((r) => setTimeout(r, started + (TEST_TIMES.confirmTimeout + 2) * 1000 - Date.now()));
@@ -103,8 +104,8 @@ const runLog = (host: PveHost) => {
       expect(result.stdout).toMatch(/gateway 192\.168\.0\.254 does not answer/);
       expect(result.stdout).toMatch(/rolled back: not verified within 6 s of the switch: gateway 192\.168\.0\.254 does not answer\. The previous network is live, as it was before the change/);
       expect(result.status).toBe(2);
-      unchanged(host);
-      expect(host.program("status").stdout).toMatch(/^nothing pending/);
+      await unchanged(host);
+      expect((await host.program("status")).stdout).toMatch(/^nothing pending/);
     }),
   );
 
@@ -115,7 +116,7 @@ const runLog = (host: PveHost) => {
       expect(result.stdout).toMatch(/syntax check of the new file failed; nothing changed/);
       expect(result.stdout).toMatch(/bridge-stp/);
       expect(result.status).toBe(1);
-      unchanged(host);
+      await unchanged(host);
     }),
   );
 
@@ -125,7 +126,7 @@ const runLog = (host: PveHost) => {
       const result = await host.apply(staged);
       expect(result.stdout).toMatch(/NIC enp9s0 does not exist on pve/);
       expect(result.status).toBe(1);
-      unchanged(host);
+      await unchanged(host);
     }),
   );
 
@@ -137,7 +138,7 @@ const runLog = (host: PveHost) => {
       });
       expect(result.stdout).toMatch(/could not back up \/etc\/network\/interfaces .*\(disk full\?\); nothing changed|cannot (create|install) .*\(disk full\?\); nothing changed/);
       expect(result.status).toBe(1);
-      unchanged(host);
+      await unchanged(host);
     }),
   );
 
@@ -176,7 +177,7 @@ const runLog = (host: PveHost) => {
       expect(killed.signal).toBe("SIGKILL");
       await waitFor(() => /dead-man switch: the unconfirmed change was rolled back/.test(runLog(host)), TEST_TIMES.confirmTimeout + 8);
       expect(runLog(host)).toMatch(/rolling back: not confirmed within the confirm timeout \(dead-man switch\)\n.*dead-man switch: the unconfirmed change was rolled back/);
-      unchanged(host);
+      await unchanged(host);
     }),
   );
 
@@ -188,7 +189,7 @@ const runLog = (host: PveHost) => {
       const result = await run;
       expect(result.stdout).toMatch(/rolled back: interrupted by a signal/);
       expect(result.status).toBe(2);
-      unchanged(host);
+      await unchanged(host);
     }),
   );
 
@@ -198,8 +199,8 @@ const runLog = (host: PveHost) => {
       const result = await host.apply(host.stage(plan(jumbo)));
       expect(result.stdout).toMatch(/peer 10\.0\.0\.3 does not answer 9000-byte unfragmented pings/);
       expect(result.status).toBe(2);
-      unchanged(host);
-      expect(host.link("vmbr1").mtu).toBe(1500);
+      await unchanged(host);
+      expect((await host.link("vmbr1")).mtu).toBe(1500);
     }),
   );
 
@@ -234,7 +235,7 @@ const runLog = (host: PveHost) => {
       expect(result.stdout).toMatch(/already live: .* nothing changed/);
       expect(result.status).toBe(0);
       expect((await host.confirm(staged)).stdout).toMatch(/already is this file; nothing was pending/);
-      unchanged(host);
+      await unchanged(host);
       const runs = readdirSync(host.stateDir("network", "runs"));
       expect(runs.every((run) => !readdirSync(host.stateDir("network", "runs", run)).includes("backup"))).toBe(true);
     }),
@@ -244,13 +245,13 @@ const runLog = (host: PveHost) => {
     scenario(async (host) => {
       // What an earlier run might have left: a pending marker for another file, a log that says "verified".
       const runs = host.stateDir("network", "runs", "20200101T000000Z-1");
-      host.lab.run(`mkdir -p /var/lib/pve-dualnet/network/runs/20200101T000000Z-1`);
+      await host.lab.run(`mkdir -p /var/lib/pve-dualnet/network/runs/20200101T000000Z-1`);
       writeFileSync(path.join(runs, "log"), "network verified\nconfirmed: the new network is live\n");
       writeFileSync(host.stateDir("network", "pending"), `RUN=20200101T000000Z-1\nNEW_SHA=${"0".repeat(64)}\nBACKUP=/nowhere\nBACKUP_SHA=x\nDEADLINE=1\nWATCHDOG=pid:1\n`);
       const result = await host.apply(host.stage(strandingGateway));
       expect(result.stdout).toMatch(/dropping a stale pending marker/);
       expect(result.status).toBe(2);
-      unchanged(host);
+      await unchanged(host);
       const good = host.stage(plan((c) => (c.proxmox.nodes[0].interfaces[2].comment = "after the stale marker")));
       expect((await host.apply(good, { confirm: true })).status).toBe(0);
       expect(host.live).toBe(good.interfaces);
@@ -259,19 +260,19 @@ const runLog = (host: PveHost) => {
 
   it.concurrent("a default route through an unplanned gateway fails verification, even when that gateway answers", () =>
     scenario(async (host) => {
-      host.lab.inLan("ip addr add 192.168.0.253/24 dev lan4");
+      await host.lab.inLan("ip addr add 192.168.0.253/24 dev lan4");
       // The file routes via .253; the plan (and so the check) says .1.
       const staged = host.stage(base, { interfaces: baseFile.replace("gateway 192.168.0.1", "gateway 192.168.0.253") });
       const result = await host.apply(staged);
       expect(result.stdout).toMatch(/the default route is 'default via 192\.168\.0\.253 dev vmbr0.*', planned via 192\.168\.0\.1 dev vmbr0/);
       expect(result.status).toBe(2);
-      unchanged(host);
+      await unchanged(host);
     }),
   );
 
   it.concurrent("a bridge moved onto a NIC without a link is rolled back", () =>
     scenario(async (host) => {
-      host.lab.addNic("enp6s0", false);
+      await host.lab.addNic("enp6s0", false);
       const staged = host.stage(
         plan((c) => {
           const ifaces = c.proxmox.nodes[0].interfaces;
@@ -283,7 +284,7 @@ const runLog = (host: PveHost) => {
       expect(result.stdout).toMatch(/(enp6s0|vmbr1) has no carrier \(link down\)/);
       expect(result.status).toBe(2);
       expect(host.live).toBe(baseFile);
-      expect(host.link("enp5s0").master).toBe("vmbr1");
+      expect((await host.link("enp5s0")).master).toBe("vmbr1");
     }),
   );
 
@@ -297,7 +298,7 @@ const runLog = (host: PveHost) => {
       const late = await host.confirm(staged);
       expect(late.stdout).toMatch(/not confirmed: the change was rolled back before confirmation/);
       expect(late.status).toBe(2);
-      unchanged(host);
+      await unchanged(host);
     }),
   );
 
@@ -306,12 +307,12 @@ const runLog = (host: PveHost) => {
       const staged = host.stage(plan((c) => (c.proxmox.nodes[0].interfaces[2].comment = "rebooted")));
       expect((await host.apply(staged)).status).toBe(0);
       // The reboot: the watchdog dies with the old boot; the guard runs before networking.
-      host.lab.inHost(`kill -9 ${readFileSync(host.stateDir("network", "pending"), "utf8").match(/^WATCHDOG=pid:(\d+)$/m)![1]}`);
-      const guard = host.program("boot-guard");
+      await host.lab.inHost(`kill -9 ${readFileSync(host.stateDir("network", "pending"), "utf8").match(/^WATCHDOG=pid:(\d+)$/m)![1]}`);
+      const guard = await host.program("boot-guard");
       expect(guard.stdout).toMatch(/boot guard: restored the file run \S+ replaced/);
       expect(guard.status).toBe(2);
       expect(host.live).toBe(baseFile);
-      expect(host.program("status").stdout).toMatch(/^nothing pending/);
+      expect((await host.program("status")).stdout).toMatch(/^nothing pending/);
       cleanEtc(host);
     }),
   );

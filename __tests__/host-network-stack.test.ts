@@ -14,8 +14,16 @@ const applyIn = (resources: Record<string, any>, name: string) => Object.entries
 const applyOf = (name: "network" | "sysctl") => applyIn(applies, name);
 
 describe("host network stack", () => {
-  it("synthesizes as before", () => {
-    expect(stack).toMatchSnapshot();
+  it("synthesizes as before (the host programs stand in by name: they have tests of their own)", () => {
+    const programs = new Map(["pve-dualnet-network.sh", "pve-dualnet-network-guard.service", "pve-dualnet-sysctl.sh"].map((n) => [hostProgram(n as any).content, n]));
+    const uploads = Object.values<any>(stack.resource.terraform_data).flatMap((r) => r.provisioner.filter((p: any) => p.file).map((p: any) => p.file));
+    expect(uploads.filter((u) => programs.has(u.content.replace(/\$\$\{/g, "${").replace(/%%\{/g, "%{")))).toHaveLength(3);
+    const shown = JSON.parse(JSON.stringify(stack), (_key, value) => {
+      if (typeof value !== "string") return value;
+      const name = programs.get(value.replace(/\$\$\{/g, "${").replace(/%%\{/g, "%{"));
+      return name ? `<the content of host/${name}>` : value;
+    });
+    expect(shown).toMatchSnapshot();
   });
 
   it("writes each host's files into its own directory under the output path", () => {

@@ -12,77 +12,77 @@ import { PveHost } from "./lab/pve-host";
 const canRun = canRunLabs();
 const sysctlOf = (edit: (c: any) => void = () => {}) => sysctlFiles(planWith(edit).config.sysctl, "host");
 
-function withHost(run: (host: PveHost) => void): void {
-  const host = new PveHost();
+async function withHost(run: (host: PveHost) => Promise<void>): Promise<void> {
+  const host = await PveHost.create();
   try {
-    run(host);
+    await run(host);
   } finally {
-    host.destroy();
+    await host.destroy();
   }
 }
 
-const value = (host: PveHost, key: string) => host.lab.run(`sysctl -n ${key}`).stdout.trim();
+const value = async (host: PveHost, key: string) => (await host.lab.run(`sysctl -n ${key}`)).stdout.trim();
 const installed = (host: PveHost) => readdirSync(host.lab.sandbox.dir("/etc/sysctl.d")).sort();
 
 (canRun ? describe : describe.skip)("host/pve-dualnet-sysctl.sh in a network namespace", () => {
-  it("installs the files, applies them with sysctl --system and reads every value back", () =>
-    withHost((host) => {
-      expect(value(host, "net.ipv4.conf.all.rp_filter")).not.toBe("2");
+  it.concurrent("installs the files, applies them with sysctl --system and reads every value back", () =>
+    withHost(async (host) => {
+      expect(await value(host, "net.ipv4.conf.all.rp_filter")).not.toBe("2");
       const files = sysctlOf((c) => (c.sysctl = { disableIpv6: true }));
-      const result = host.applySysctl(host.stageSysctl("pve", files));
+      const result = await host.applySysctl(host.stageSysctl("pve", files));
       expect(result.stdout).toMatch(/sysctl verified: 6 values read back/);
       expect(result.status).toBe(0);
       expect(installed(host)).toEqual(["99-proxmox-network.conf", "disable-ipv6.conf"]);
-      expect(value(host, "net.ipv4.conf.all.rp_filter")).toBe("2");
-      expect(value(host, "net.ipv4.ip_forward")).toBe("1");
-      expect(value(host, "net.ipv6.conf.all.disable_ipv6")).toBe("1");
+      expect(await value(host, "net.ipv4.conf.all.rp_filter")).toBe("2");
+      expect(await value(host, "net.ipv4.ip_forward")).toBe("1");
+      expect(await value(host, "net.ipv6.conf.all.disable_ipv6")).toBe("1");
       expect(readFileSync(host.lab.sandbox.file("/etc/modules-load.d", "pve-dualnet.conf"), "utf8")).toMatch(/^br_netfilter$/m);
     }));
 
-  it("removes a file it wrote earlier that the description no longer has", () =>
-    withHost((host) => {
-      expect(host.applySysctl(host.stageSysctl("pve", sysctlOf((c) => (c.sysctl = { disableIpv6: true })))).status).toBe(0);
-      const result = host.applySysctl(host.stageSysctl("pve", sysctlOf()));
+  it.concurrent("removes a file it wrote earlier that the description no longer has", () =>
+    withHost(async (host) => {
+      expect((await host.applySysctl(host.stageSysctl("pve", sysctlOf((c) => (c.sysctl = { disableIpv6: true }))))).status).toBe(0);
+      const result = await host.applySysctl(host.stageSysctl("pve", sysctlOf()));
       expect(result.stdout).toMatch(/removed \/etc\/sysctl\.d\/disable-ipv6\.conf/);
       expect(result.status).toBe(0);
       expect(installed(host)).toEqual(["99-proxmox-network.conf"]);
     }));
 
-  it("a key the kernel refuses: rolls back the files and the values", () =>
-    withHost((host) => {
+  it.concurrent("a key the kernel refuses: rolls back the files and the values", () =>
+    withHost(async (host) => {
       writeFileSync(host.lab.sandbox.file("/etc/sysctl.d", "50-local.conf"), "net.ipv4.ip_forward = 0\n");
-      host.lab.run("sysctl -q -w net.ipv4.ip_forward=0 net.ipv4.conf.all.rp_filter=0");
+      await host.lab.run("sysctl -q -w net.ipv4.ip_forward=0 net.ipv4.conf.all.rp_filter=0");
       const [file] = sysctlOf();
       const broken: SysctlFile = { ...file!, entries: [...file!.entries, { key: "net.ipv4.pve_dualnet_no_such_key", value: 1, why: "a key this kernel does not have" }] };
-      const result = host.applySysctl(host.stageSysctl("pve", [broken]));
+      const result = await host.applySysctl(host.stageSysctl("pve", [broken]));
       expect(result.stdout).toMatch(/net\.ipv4\.pve_dualnet_no_such_key does not exist in this kernel/);
       expect(result.stdout).toMatch(/rolled back: [\s\S]* The previous files and values are back/);
       expect(result.status).toBe(2);
       expect(installed(host)).toEqual(["50-local.conf"]);
-      expect(value(host, "net.ipv4.ip_forward")).toBe("0");
-      expect(value(host, "net.ipv4.conf.all.rp_filter")).toBe("0");
+      expect(await value(host, "net.ipv4.ip_forward")).toBe("0");
+      expect(await value(host, "net.ipv4.conf.all.rp_filter")).toBe("0");
       expect(existsSync(host.lab.sandbox.file("/etc/modules-load.d", "pve-dualnet.conf"))).toBe(false);
     }));
 
-  it("a value another file overrides: noticed on read-back and rolled back", () =>
-    withHost((host) => {
+  it.concurrent("a value another file overrides: noticed on read-back and rolled back", () =>
+    withHost(async (host) => {
       // sysctl --system applies files in name order: 99-zzz wins over 99-proxmox-network.
       writeFileSync(host.lab.sandbox.file("/etc/sysctl.d", "99-zzz-local.conf"), "net.ipv4.conf.all.rp_filter = 1\n");
-      const result = host.applySysctl(host.stageSysctl("pve", sysctlOf()));
+      const result = await host.applySysctl(host.stageSysctl("pve", sysctlOf()));
       expect(result.stdout).toMatch(/net\.ipv4\.conf\.all\.rp_filter is '1', expected '2' \(a later file in sysctl's order may set it\)/);
       expect(result.status).toBe(2);
       expect(installed(host)).toEqual(["99-zzz-local.conf"]);
     }));
 
-  it("a kernel module that cannot be loaded: a clear error with the fix, nothing changed", () =>
-    withHost((host) => {
+  it.concurrent("a kernel module that cannot be loaded: a clear error with the fix, nothing changed", () =>
+    withHost(async (host) => {
       // br_netfilter is built into this kernel, so its key cannot go missing here: the same path
       // is taken with a key and module this kernel lacks.
       const files = sysctlOf();
       const dir = host.stageSysctl("pve", files, (env) =>
         env.replace("br_netfilter net.bridge.bridge-nf-call-iptables", "pve_dualnet_missing_module net.pve_dualnet.missing_key"),
       );
-      const result = host.applySysctl(dir);
+      const result = await host.applySysctl(dir);
       expect(result.stdout).toMatch(/net\.pve_dualnet\.missing_key needs the kernel module pve_dualnet_missing_module, which could not be loaded/);
       expect(result.stdout).toMatch(/Fix: install the running kernel's modules/);
       expect(result.stdout).toMatch(/Nothing changed/);
@@ -90,9 +90,9 @@ const installed = (host: PveHost) => readdirSync(host.lab.sandbox.dir("/etc/sysc
       expect(installed(host)).toEqual([]);
     }));
 
-  it("a disk that fills up: refused before anything changes", () =>
-    withHost((host) => {
-      const result = host.applySysctl(host.stageSysctl("pve", sysctlOf()), "mount -t tmpfs -o size=4k tmpfs /var/lib/pve-dualnet && ");
+  it.concurrent("a disk that fills up: refused before anything changes", () =>
+    withHost(async (host) => {
+      const result = await host.applySysctl(host.stageSysctl("pve", sysctlOf()), "mount -t tmpfs -o size=4k tmpfs /var/lib/pve-dualnet && ");
       expect(result.stdout).toMatch(/\(disk full\?\); nothing changed/);
       expect(result.status).toBe(1);
       expect(installed(host)).toEqual([]);

@@ -232,7 +232,7 @@ EOF
 # The network as it is: links (up, carrier, MTU), IPv4 addresses and the default routes, one
 # normalized line each. Taken before a change, it is what a rollback must bring back.
 snapshot() {
-  ip -o link show | sed -n 's/^[0-9]*: \([^:@]*\)[^:]*: <\([^>]*\)> mtu \([0-9]*\) .*/\1 \3 \2/p' |
+  ip -o link show 2>/dev/null | sed -n 's/^[0-9]*: \([^:@]*\)[^:]*: <\([^>]*\)> mtu \([0-9]*\) .*/\1 \3 \2/p' |
     while read -r name mtu flags; do
       up=down
       case ",$flags," in *,UP,*) up=up ;; esac
@@ -240,8 +240,8 @@ snapshot() {
       case ",$flags," in *,LOWER_UP,*) carrier=carrier ;; esac
       echo "link $name $mtu $up $carrier"
     done
-  ip -o -4 addr show | awk '{ print "addr", $2, $4 }'
-  ip -4 route show default | sed 's/ proto [a-z]*//; s/ *$//; s/^/route /'
+  ip -o -4 addr show 2>/dev/null | awk '{ print "addr", $2, $4 }'
+  ip -4 route show default 2>/dev/null | sed 's/ proto [a-z]*//; s/ *$//; s/^/route /'
 }
 
 verify_until() { # deadline (epoch seconds)

@@ -25,8 +25,13 @@ export interface Staged {
 }
 
 export class PveHost {
-  readonly lab = new NetLab();
   private stages = 0;
+
+  private constructor(readonly lab: NetLab) {}
+
+  static async create(): Promise<PveHost> {
+    return new PveHost(await NetLab.create());
+  }
 
   /** The host's live /etc/network/interfaces (the sandbox's private copy). */
   get live(): string {
@@ -45,9 +50,9 @@ export class PveHost {
   }
 
   /** Brings a plan's file up directly (ifup -a), as the host's starting point. */
-  boot(plan: ClusterPlan): void {
+  async boot(plan: ClusterPlan): Promise<void> {
     writeFileSync(this.lab.sandbox.file("/etc/network", "interfaces"), renderInterfaces(plan.hosts[0]!, plan.config.name));
-    const up = this.lab.run("ifup -a 2>&1");
+    const up = await this.lab.run("ifup -a 2>&1");
     if (up.status !== 0) throw new Error(`ifup -a failed: ${up.stdout}`);
   }
 
@@ -70,24 +75,24 @@ export class PveHost {
   apply(staged: Staged, options: { confirm?: boolean; pauseAt?: string; prelude?: string } = {}) {
     const env = { ...process.env, ...(options.pauseAt ? { PVE_DUALNET_PAUSE_AT: options.pauseAt } : {}) };
     const args = `apply ${staged.dir}/network.env ${staged.dir}/interfaces${options.confirm ? " --confirm" : ""}`;
-    return this.lab.runAsync(`${options.prelude ?? ""}exec sh ${staged.dir}/pve-dualnet-network.sh ${args} 2>&1`, { env });
+    return this.lab.run(`${options.prelude ?? ""}exec sh ${staged.dir}/pve-dualnet-network.sh ${args} 2>&1`, { env });
   }
 
   /** Terraform's second step, over a new connection. */
   confirm(staged: Staged): Promise<RunResult> {
-    return this.lab.runAsync(`exec sh ${staged.dir}/pve-dualnet-network.sh confirm ${staged.dir}/network.env ${staged.sha} 2>&1`);
+    return this.lab.run(`exec sh ${staged.dir}/pve-dualnet-network.sh confirm ${staged.dir}/network.env ${staged.sha} 2>&1`);
   }
 
-  program(args: string): RunResult {
+  program(args: string): Promise<RunResult> {
     return this.lab.run(`sh /var/lib/pve-dualnet/bin/pve-dualnet-network.sh ${args} 2>&1`);
   }
 
-  defaultRoutes(): { gateway: string; dev: string }[] {
-    return this.lab.hostJson("-4 route show default").map((r) => ({ gateway: r.gateway, dev: r.dev }));
+  async defaultRoutes(): Promise<{ gateway: string; dev: string }[]> {
+    return (await this.lab.hostJson("-4 route show default")).map((r) => ({ gateway: r.gateway, dev: r.dev }));
   }
 
-  link(name: string): any {
-    return this.lab.hostJson("addr show").find((l) => l.ifname === name);
+  async link(name: string): Promise<any> {
+    return (await this.lab.hostJson("addr show")).find((l) => l.ifname === name);
   }
 
   /** Stages sysctl files and their environment. */
@@ -100,11 +105,11 @@ export class PveHost {
     return dir;
   }
 
-  applySysctl(dir: string, prelude = ""): RunResult {
+  applySysctl(dir: string, prelude = ""): Promise<RunResult> {
     return this.lab.run(`${prelude}sh ${dir}/pve-dualnet-sysctl.sh apply ${dir}/sysctl.env ${dir} 2>&1`);
   }
 
-  destroy(): void {
-    this.lab.destroy();
+  destroy(): Promise<void> {
+    return this.lab.destroy();
   }
 }

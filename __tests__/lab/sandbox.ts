@@ -90,7 +90,7 @@ export class Sandbox {
   }
 
   /** As run, without blocking the test process (so scenarios can overlap their waits). */
-  runAsync(script: string, options: { netns?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> & { pid?: number } {
+  runAsync(script: string, options: { netns?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> & { readonly pid?: number } {
     const [cmd, ...args] = this.argv(script, options.netns);
     const child = spawn(cmd!, args, { env: options.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
