@@ -26,6 +26,7 @@ function main(): void {
     }
     throw err;
   }
+  for (const warning of plan.warnings) process.stderr.write(`warning: ${warning}\n`);
   const app = new App();
   buildStacks(app, plan);
   app.synth();

@@ -2,8 +2,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { ConfigError } from "../config/errors";
-import { loadClusterFile, parseCluster } from "../config/load";
-import { issuesOf, planWith } from "./helpers";
+import { checkCluster, loadClusterFile, parseCluster } from "../config/load";
+import { exampleInput, issuesOf, planWith } from "./helpers";
 
 /** The issue at `where` (the one matching `pattern`, if given), or a failure listing what was reported. */
 function issueAt(issues: { path: string; message: string; fix?: string }[], where: string, pattern?: RegExp) {
@@ -270,6 +270,73 @@ describe("reporting", () => {
 
   it("formats the list with the source file, paths and fixes", () => {
     expect(() => parseCluster("name: x\n", "my.yaml")).toThrow(/^my\.yaml: \d+ problems in the cluster description\n  - proxmox: is required\n      fix: add proxmox/);
+  });
+});
+
+describe("API server VIP", () => {
+  it("defaults to the internal network's tenth address with two or more control planes", () => {
+    expect(planWith().apiServer).toMatchObject({ vip: "10.0.0.10", endpoint: "10.0.0.10:6443" });
+  });
+
+  it("rejects a default VIP that a VM holds, with a free address as the fix", () => {
+    const issue = issueAt(issuesOf((c) => (c.vms[3].ip.internal = "10.0.0.10")), "kubernetes.apiServer.vip");
+    expect(issue.message).toMatch(/10\.0\.0\.10 \(the default with two or more control planes\) is already used by vms\[3\]\.ip\.internal/);
+    expect(issue.fix).toBe("set kubernetes.apiServer.vip to a free internal address, e.g. 10.0.0.14");
+  });
+
+  it.each([
+    ["outside the internal network", "192.168.0.50", /outside the internal network 10\.0\.0\.0\/24/],
+    ["a Proxmox host's address", "10.0.0.2", /already used by Proxmox node pve \(vmbr1\)/],
+    ["a VM's address", "10.0.0.13", /already used by vms\[2\]\.ip\.internal \(master-3\)/],
+    ["the broadcast address", "10.0.0.255", /network or broadcast address/],
+  ])("rejects a VIP %s", (_what, vip, message) => {
+    expect(issueAt(issuesOf((c) => (c.kubernetes.apiServer = { vip })), "kubernetes.apiServer.vip").message).toMatch(message);
+  });
+
+  it("points a description that still has controlPlaneEndpoint at its replacement", () => {
+    const issue = issueAt(issuesOf((c) => (c.kubernetes.controlPlaneEndpoint = "10.0.0.11:6443")), "kubernetes.controlPlaneEndpoint");
+    expect(issue.fix).toMatch(/replaced by kubernetes\.apiServer/);
+    expect(issueAt(issuesOf((c) => (c.vmDefaults.firewall = false)), "vmDefaults.firewall").fix).toMatch(/top-level firewall section/);
+  });
+});
+
+describe("SSH public keys", () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "pve-dualnet-keys-"));
+  const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA me@laptop";
+  const check = (edit: (c: any) => void, env: NodeJS.ProcessEnv = {}) => {
+    const input = exampleInput();
+    edit(input);
+    return checkCluster(input, "test.yaml", { env, baseDir: dir });
+  };
+  const issuesFrom = (edit: (c: any) => void, env: NodeJS.ProcessEnv = {}) => {
+    try {
+      check(edit, env);
+    } catch (err) {
+      if (err instanceof ConfigError) return [...err.issues];
+      throw err;
+    }
+    throw new Error("accepted");
+  };
+
+  it("takes keys inline, from files (relative to the description) and from the environment, once each", () => {
+    writeFileSync(path.join(dir, "team.pub"), `# the team\n${KEY}\n${KEY.replace("me@laptop", "ci@runner")}\n`);
+    const plan = check((c) => (c.vmDefaults.cloudInit = { sshKeys: [KEY], sshKeyFiles: ["team.pub"] }), { PVE_DUALNET_SSH_PUBLIC_KEYS: KEY.replace("me@laptop", "ops@desk") });
+    expect(plan.sshKeys).toEqual([KEY, KEY.replace("me@laptop", "ci@runner"), KEY.replace("me@laptop", "ops@desk")]);
+    expect(plan.warnings).toEqual([]);
+  });
+
+  it("warns, and only warns, when there is no key at all", () => {
+    expect(planWith().warnings).toEqual([expect.stringMatching(/^no SSH public key for the node VMs: the node setup \(Ansible\) cannot log in/)]);
+  });
+
+  it("rejects a missing file, a private key, and lines that are not public keys", () => {
+    writeFileSync(path.join(dir, "id_ed25519"), "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n");
+    writeFileSync(path.join(dir, "junk.pub"), "not a key\n");
+    const issues = issuesFrom((c) => (c.vmDefaults.cloudInit = { sshKeyFiles: ["nope.pub", "id_ed25519", "junk.pub"] }), { PVE_DUALNET_SSH_PUBLIC_KEYS: "hello" });
+    expect(issueAt(issues, "vmDefaults.cloudInit.sshKeyFiles[0]").message).toMatch(/nope\.pub: file not found/);
+    expect(issueAt(issues, "vmDefaults.cloudInit.sshKeyFiles[1]").message).toMatch(/holds a private key/);
+    expect(issueAt(issues, "vmDefaults.cloudInit.sshKeyFiles[2]").message).toMatch(/line 1 of .*junk\.pub is not an OpenSSH public key/);
+    expect(issueAt(issues, "PVE_DUALNET_SSH_PUBLIC_KEYS").message).toMatch(/line 1 is not an OpenSSH public key/);
   });
 });
 

@@ -4,6 +4,7 @@ import { parse } from "yaml";
 import { ConfigError, type ConfigIssue } from "../config/errors";
 import { checkCluster, EXAMPLE_CONFIG } from "../config/load";
 import type { ClusterPlan } from "../config/plan";
+import { terraformUnescaped } from "../constructs/terraform-text";
 import { buildStacks } from "../stacks";
 
 /** The built-in example as plain data: tests mutate a fresh copy. */
@@ -39,4 +40,22 @@ export function synthAll(plan: ClusterPlan): Record<string, any> {
 /** All resources of one type in a synthesized stack, as a list. */
 export function resourcesOf(stack: any, type: string): any[] {
   return Object.values(stack.resource?.[type] ?? {});
+}
+
+/**
+ * A stack for a snapshot, with the programs pve-dualnet ships as files (host/, ansible/) shown by
+ * name: they have tests of their own, and their every edit would otherwise rewrite snapshots.
+ */
+export function withShippedFilesByName(stack: any): any {
+  const root = require("node:path").join(__dirname, "..");
+  const shipped = new Map<string, string>(
+    ["host/pve-dualnet-network.sh", "host/pve-dualnet-network-guard.service", "host/pve-dualnet-sysctl.sh", "ansible/site.yml"].map((f) => [
+      readFileSync(require("node:path").join(root, f), "utf8"),
+      f,
+    ]),
+  );
+  return JSON.parse(JSON.stringify(stack), (_key, value) => {
+    const name = typeof value === "string" ? shipped.get(terraformUnescaped(value)) : undefined;
+    return name ? `<the content of ${name}>` : value;
+  });
 }

@@ -1,5 +1,5 @@
 import { parse } from "yaml";
-import { planWith, resourcesOf, synthAll } from "./helpers";
+import { planWith, resourcesOf, synthAll, withShippedFilesByName } from "./helpers";
 import { networkDeviceElement } from "../constructs/kubernetes-node-vm";
 import { proxmoxSchema } from "./terraform/provider-schemas";
 
@@ -12,8 +12,8 @@ const vmNamed = (name: string, s = stack) => resourcesOf(s, "proxmox_virtual_env
 const file = (s: any, suffix: string) => resourcesOf(s, "local_file").find((f) => f.filename.endsWith(suffix))?.content as string;
 
 describe("node VM stack", () => {
-  it("synthesizes as before", () => {
-    expect(stack).toMatchSnapshot();
+  it("synthesizes as before (the playbook stands in by name: it has tests of its own)", () => {
+    expect(withShippedFilesByName(stack)).toMatchSnapshot();
   });
 
   it("pins bpg/proxmox 0.111.1 (terraform.test.ts has Terraform judge the stack against its schema)", () => {
@@ -180,27 +180,28 @@ describe("cloud image source", () => {
 });
 
 describe("files for the node setup step", () => {
-  it("writes the Ansible inventory with groups, external SSH addresses and the internal network", () => {
-    const inventory = file(stack, "ansible/inventory.ini");
-    expect(inventory).toContain("[masters]\nmaster-1 ansible_host=192.168.0.11 internal_ip=10.0.0.11 node_ip=10.0.0.11\n");
-    expect(inventory).toContain("[workers]\napp-worker ansible_host=192.168.0.14 internal_ip=10.0.0.14 node_ip=10.0.0.14\n");
-    expect(inventory).toMatch(/cluster_network=10\.0\.0\.0\/24\nnetwork_mtu=1500\noverlay_mtu=1450\nk8s_overlay_bridge=vmbr1\n/);
+  it("writes the playbook, its inventory and variables, node sysctl, kubeadm and kube-vip files into one directory", () => {
+    const files = resourcesOf(stack, "local_file").map((f) => f.filename).sort();
+    expect(files).toEqual([
+      "../../../generated/ansible/files/sysctl/99-k8s.conf",
+      "../../../generated/ansible/group_vars/all.yml",
+      "../../../generated/ansible/inventory.ini",
+      "../../../generated/ansible/site.yml",
+      "../../../generated/ansible/templates/kube-vip.yaml.j2",
+      "../../../generated/ansible/templates/kubeadm/app-worker.yaml.j2",
+      "../../../generated/ansible/templates/kubeadm/master-1.yaml.j2",
+      "../../../generated/ansible/templates/kubeadm/master-2.yaml.j2",
+      "../../../generated/ansible/templates/kubeadm/master-3.yaml.j2",
+    ]);
   });
 
-  it("writes kubeadm configs: subnets, node mask, internal endpoint, and node-ip = internal IP everywhere", () => {
-    const init = parse(file(stack, "kubeadm/master-1.yaml").split("---\n")[1]!);
-    expect(init).toMatchObject({
-      kind: "ClusterConfiguration",
-      controlPlaneEndpoint: "10.0.0.11:6443",
-      networking: { podSubnet: "10.244.0.0/16", serviceSubnet: "10.96.0.0/12" },
-      controllerManager: { extraArgs: [{ name: "node-cidr-mask-size", value: "24" }] },
-    });
-    for (const vm of plan.vms) {
-      const first = parse(file(stack, `kubeadm/${vm.name}.yaml`).split("---\n")[0]!);
-      expect(first.nodeRegistration.kubeletExtraArgs).toEqual([{ name: "node-ip", value: vm.nics[1].ip }]);
-    }
-    const join = parse(file(stack, "kubeadm/master-2.yaml"));
-    expect(join).toMatchObject({ kind: "JoinConfiguration", controlPlane: { localAPIEndpoint: { advertiseAddress: "10.0.0.12" } } });
-    expect(join.discovery.bootstrapToken.token).toBe("{{ kubeadm_token }}");
+  it("writes the inventory: groups, external SSH addresses, planned addresses and MTUs", () => {
+    const inventory = file(stack, "ansible/inventory.ini");
+    expect(inventory).toContain("[masters]\nmaster-1 ansible_host=192.168.0.11 external_ip=192.168.0.11 external_mtu=1500 internal_ip=10.0.0.11 internal_mtu=1500\n");
+    expect(inventory).toContain("[workers]\napp-worker ansible_host=192.168.0.14 external_ip=192.168.0.14 external_mtu=1500 internal_ip=10.0.0.14 internal_mtu=1500\n");
+  });
+
+  it("copies the playbook as it is in the tree", () => {
+    expect(file(stack, "ansible/site.yml")).toBe(require("node:fs").readFileSync(require("node:path").join(__dirname, "..", "ansible", "site.yml"), "utf8"));
   });
 });

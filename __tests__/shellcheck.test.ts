@@ -7,6 +7,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
+import { terraformUnescaped } from "../constructs/terraform-text";
 import { renderNetworkEnv, renderSysctlEnv } from "../renderers/host-apply-env";
 import { renderInterfaces } from "../renderers/interfaces";
 import { sysctlFiles } from "../renderers/sysctl";
@@ -50,7 +51,7 @@ const rendered: [string, string][] = Object.entries(layouts).flatMap(([name, edi
     [`${name}: network.env`, renderNetworkEnv(host, plan.config.proxmox.apply)],
     [`${name}: sysctl.env`, renderSysctlEnv(host.name, sysctlFiles(plan.config.sysctl, "host"))],
     // Terraform turns $${ back into ${ before the commands reach the host.
-    [`${name}: commands Terraform runs over SSH`, commands.map((c) => c.replace(/\$\$\{/g, "${")).join("\n")],
+    [`${name}: commands Terraform runs over SSH`, commands.map(terraformUnescaped).join("\n")],
     ...(hooks.length ? ([[`${name}: interfaces hooks`, hooks.join("\n")]] as [string, string][]) : []),
   ];
 });

@@ -35,6 +35,18 @@ export function isReservedAddress(subnet: Subnet, ip: string): boolean {
   return ip === subnet.network || ip === broadcast;
 }
 
+/** The subnet's address number `n` (0 is the network address): 10.0.0.0/24, 10 -> 10.0.0.10. */
+export function nthAddress(subnet: Subnet, n: number): string {
+  const bytes = ipaddr.IPv4.parse(subnet.network).toByteArray();
+  const value = ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) + n;
+  return [24, 16, 8, 0].map((shift) => (value >>> shift) & 0xff).join(".");
+}
+
+/** How many addresses the subnet spans. */
+export function subnetSize(subnet: Subnet): number {
+  return 2 ** (32 - subnet.prefix);
+}
+
 /** How many subnets of size `/childPrefix` fit in `subnet`. */
 export function subnetCount(subnet: Subnet, childPrefix: number): number {
   return childPrefix < subnet.prefix ? 0 : 2 ** (childPrefix - subnet.prefix);

@@ -9,6 +9,7 @@ import type { z } from "zod";
 import { ConfigError, formatPath, type ConfigIssue } from "./errors";
 import { planCluster, type ClusterPlan } from "./plan";
 import { clusterSchema, type ClusterConfig } from "./schema";
+import { resolveSshKeys } from "./ssh-keys";
 import { validateCluster } from "./validate";
 
 /** Environment variable naming the cluster description file. */
@@ -64,11 +65,11 @@ export function loadClusterFile(file: string, env: NodeJS.ProcessEnv = {}): Clus
     const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : (err as Error).message;
     throw new ConfigError(file, [{ path: "", message: `cannot read the file: ${reason}`, fix: `check the path given in ${CONFIG_ENV} or --context ${CONFIG_CONTEXT}=...` }]);
   }
-  return parseCluster(text, file, env);
+  return parseCluster(text, file, env, path.dirname(file));
 }
 
 /** Parses YAML (a superset of JSON) text into a validated plan; throws ConfigError. */
-export function parseCluster(text: string, source = "<inline>", env: NodeJS.ProcessEnv = {}): ClusterPlan {
+export function parseCluster(text: string, source = "<inline>", env: NodeJS.ProcessEnv = {}, baseDir = process.cwd()): ClusterPlan {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(
@@ -80,11 +81,11 @@ export function parseCluster(text: string, source = "<inline>", env: NodeJS.Proc
       })),
     );
   }
-  return checkCluster(withEnvironment(doc.toJS(), env), source);
+  return checkCluster(withEnvironment(doc.toJS(), env), source, { env, baseDir });
 }
 
 /** Validates an already-parsed description into a plan; throws ConfigError. */
-export function checkCluster(input: unknown, source = "<inline>"): ClusterPlan {
+export function checkCluster(input: unknown, source = "<inline>", options: { env?: NodeJS.ProcessEnv; baseDir?: string } = {}): ClusterPlan {
   const parsed = clusterSchema.safeParse(input ?? {});
   if (!parsed.success) {
     const issues = parsed.error.issues.flatMap(toConfigIssues);
@@ -98,13 +99,21 @@ export function checkCluster(input: unknown, source = "<inline>"): ClusterPlan {
   }
   const config: ClusterConfig = parsed.data;
   const issues = validateCluster(config);
+  const sshKeys = resolveSshKeys(config, options.env ?? {}, options.baseDir ?? process.cwd());
+  issues.push(...sshKeys.issues);
   if (issues.length > 0) throw new ConfigError(source, issues);
-  return planCluster(config);
+  return planCluster(config, { sshKeys: sshKeys.keys });
 }
 
 // ---------------------------------------------------------------------------
 // Schema issues in the user's terms
 // ---------------------------------------------------------------------------
+
+/** Keys that moved: a description written for an earlier pve-dualnet gets told where. */
+const MOVED: Record<string, string> = {
+  controlPlaneEndpoint: "replaced by kubernetes.apiServer: set vip (and port) there; the endpoint is derived from them",
+  firewall: "moved to the top-level firewall section: firewall.enabled turns the Proxmox firewall on or off for every VM",
+};
 
 /** Every key the schema knows, for "did you mean" on typos. */
 const KNOWN_KEYS = collectKeys(clusterSchema);
@@ -114,6 +123,7 @@ function toConfigIssues(issue: z.core.$ZodIssue): ConfigIssue[] {
   switch (issue.code) {
     case "unrecognized_keys":
       return issue.keys.map((key) => {
+        if (MOVED[key] && where) return { path: where ? `${where}.${key}` : key, message: `unknown key "${key}"`, fix: MOVED[key] };
         const suggestion = closest(key, KNOWN_KEYS);
         return {
           path: where ? `${where}.${key}` : key,

@@ -5,7 +5,7 @@
  * Renderers and constructs read the plan, never the raw description, so a number is
  * decided in exactly one place.
  */
-import { parseSubnet, splitAddress, type Subnet } from "./ip";
+import { nthAddress, parseSubnet, splitAddress, type Subnet } from "./ip";
 import { hostInterfaceMtus, overlayEncapsulation, vlanParts, type Encapsulation } from "./mtu";
 import type { ClusterConfig, HostInterface, NetworkRole, ProxmoxNodeConfig, VmConfig } from "./schema";
 
@@ -101,6 +101,20 @@ export interface CniPlan {
   readonly calicoAutodetection: CalicoAutodetection;
 }
 
+export interface ApiServerPlan {
+  /** The virtual IP kube-vip holds, when there is one. */
+  readonly vip?: string;
+  /** Where every node and kubeconfig reaches the API: the VIP, or the only control plane. */
+  readonly host: string;
+  readonly port: number;
+  /** `host:port`, kubeadm's controlPlaneEndpoint. */
+  readonly endpoint: string;
+  /** Every name and address the API server's certificate must cover. */
+  readonly certSans: readonly string[];
+  /** kubectl from the external network: the API port is opened there. */
+  readonly external: boolean;
+}
+
 export interface ClusterPlan {
   readonly config: ClusterConfig;
   readonly subnets: Readonly<Record<NetworkRole | "pod" | "service", Subnet>>;
@@ -108,7 +122,16 @@ export interface ClusterPlan {
   readonly vms: readonly VmPlan[];
   readonly mtu: MtuPlan;
   readonly cni: CniPlan;
-  readonly controlPlaneEndpoint: string;
+  readonly apiServer: ApiServerPlan;
+  /** SSH public keys for the VMs' cloud-init user: inline, from files and from the environment. */
+  readonly sshKeys: readonly string[];
+  /** Things the user should know that do not stop the synth. */
+  readonly warnings: readonly string[];
+}
+
+/** What the description names but does not hold: read by config/load.ts from files and the environment. */
+export interface PlanInputs {
+  readonly sshKeys: readonly string[];
 }
 
 const KIND_ORDER: Record<HostInterface["kind"], number> = { nic: 0, bond: 1, vlan: 2, bridge: 3 };
@@ -182,7 +205,15 @@ export function vmPlacement(config: ClusterConfig): string[] {
   return config.vms.map((vm) => vm.node ?? nodes[next++ % nodes.length]!);
 }
 
-export function planCluster(config: ClusterConfig): ClusterPlan {
+/** The API server VIP: as configured, or by default the internal network's tenth address with 2+ control planes. */
+export function apiServerVip(config: ClusterConfig): string | undefined {
+  const configured = config.kubernetes.apiServer.vip;
+  if (configured) return configured;
+  const controlPlanes = config.vms.filter((vm) => vm.role === "control-plane").length;
+  return controlPlanes >= 2 ? nthAddress(parseSubnet(config.networks.internal.cidr), 10) : undefined;
+}
+
+export function planCluster(config: ClusterConfig, inputs: PlanInputs = { sshKeys: [] }): ClusterPlan {
   const subnets = {
     external: parseSubnet(config.networks.external.cidr),
     internal: parseSubnet(config.networks.internal.cidr),
@@ -233,7 +264,7 @@ export function planCluster(config: ClusterConfig): ClusterPlan {
     const host = hostByName.get(placement[index]!)!;
     const cpu = { ...d.cpu, ...vm.cpu };
     const vcpus = vcpusOf(cpu);
-    const firewall = vm.firewall ?? d.firewall;
+    const firewall = config.firewall.enabled;
     const nic = (role: NetworkRole, nicIndex: number): PlannedNic => {
       const bridge = host.bridges[role];
       return {
@@ -277,7 +308,22 @@ export function planCluster(config: ClusterConfig): ClusterPlan {
     flannelInterface: flannelInterface(config),
     calicoAutodetection: config.kubernetes.cni.calico.autodetection ?? { cidrs: [subnets.internal.cidr] },
   };
-  const firstControlPlane = vms.find((vm) => vm.role === "control-plane");
+  const controlPlanes = vms.filter((vm) => vm.role === "control-plane");
+  const api = config.kubernetes.apiServer;
+  const vip = apiServerVip(config);
+  const host = vip ?? controlPlanes[0]?.nics[1].ip ?? "";
+  const external = api.externalAccess.enabled;
+  const certSans = [
+    ...(vip ? [vip] : []),
+    ...controlPlanes.flatMap((vm) => [vm.nics[1].ip, vm.name]),
+    ...(external ? [...controlPlanes.map((vm) => vm.nics[0].ip), ...api.externalAccess.names] : []),
+  ];
+  const warnings: string[] = [];
+  if (inputs.sshKeys.length === 0) {
+    warnings.push(
+      "no SSH public key for the node VMs: the node setup (Ansible) cannot log in. Set vmDefaults.cloudInit.sshKeys or sshKeyFiles, or PVE_DUALNET_SSH_PUBLIC_KEYS.",
+    );
+  }
   return {
     config,
     subnets,
@@ -285,7 +331,9 @@ export function planCluster(config: ClusterConfig): ClusterPlan {
     vms,
     mtu,
     cni,
-    controlPlaneEndpoint: config.kubernetes.controlPlaneEndpoint ?? `${firstControlPlane?.nics[1].ip}:6443`,
+    apiServer: { vip, host, port: api.port, endpoint: `${host}:${api.port}`, certSans: [...new Set(certSans)], external },
+    sshKeys: inputs.sshKeys,
+    warnings,
   };
 }
 

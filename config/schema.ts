@@ -35,6 +35,9 @@ const ipv4Cidr = z.cidrv4({ message: "must be an IPv4 network in CIDR form such 
 const hostAddress = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?$/, {
   message: "must be an IPv4 address, optionally with a prefix length (192.168.0.2 or 192.168.0.2/24)",
 });
+/** One OpenSSH public key line: type, base64 body, optional comment. */
+export const PUBLIC_KEY = /^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) [A-Za-z0-9+/]+=*( .*)?$/;
+
 const macAddress = z
   .string()
   .regex(/^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$/, { message: "must be a MAC address such as 02:00:00:00:01:0b" });
@@ -296,7 +299,14 @@ const vmSource = z.union([
 
 const cloudInit = z.strictObject({
   user: z.string().default("ubuntu").describe("Default user created by cloud-init. Default: ubuntu."),
-  sshKeys: z.array(z.string()).default([]).describe("SSH public keys for that user (public keys only). Default: none."),
+  sshKeys: z
+    .array(z.string().regex(PUBLIC_KEY, { message: "must be an OpenSSH public key line such as 'ssh-ed25519 AAAA... user@host'" }))
+    .default([])
+    .describe("SSH public keys for that user, inline (public keys only). Default: none."),
+  sshKeyFiles: z
+    .array(z.string().min(1))
+    .default([])
+    .describe("Files holding SSH public keys (one per line, e.g. ~/.ssh/id_ed25519.pub), relative to the description's directory; PVE_DUALNET_SSH_PUBLIC_KEYS adds more. Default: none."),
   datastore: z.string().default("local-lvm").describe("Datastore of the cloud-init drive. Default: local-lvm."),
   networkData: z
     .strictObject({
@@ -319,7 +329,6 @@ const vmSettings = {
   agent: z.boolean().default(true).describe("QEMU guest agent. Default: true."),
   onBoot: z.boolean().default(true).describe("Start with the Proxmox node. Default: true."),
   protection: z.boolean().default(false).describe("Proxmox protection flag (blocks removal). Default: false."),
-  firewall: z.boolean().default(true).describe("Proxmox firewall flag on both NICs. Default: true."),
   tags: z.array(z.string().regex(/^[a-z0-9_+.-]+$/, { message: "must be a Proxmox tag: lower-case letters, digits, _ + . -" })).default(["k8s"]).describe("Proxmox tags; the role is added. Default: [k8s]."),
   cloudInit: cloudInit.prefault({}).describe("Cloud-init user and network settings."),
 };
@@ -363,7 +372,6 @@ const vm = z.strictObject({
   agent: z.boolean().optional().describe("Overrides vmDefaults.agent."),
   onBoot: z.boolean().optional().describe("Overrides vmDefaults.onBoot."),
   protection: z.boolean().optional().describe("Overrides vmDefaults.protection."),
-  firewall: z.boolean().optional().describe("Overrides vmDefaults.firewall."),
   tags: vmSettings.tags.unwrap().optional().describe("Overrides vmDefaults.tags."),
 });
 
@@ -423,10 +431,35 @@ const kubernetes = z.strictObject({
   podCidr: ipv4Cidr.default("10.244.0.0/16").describe("Pod network (--cluster-cidr). Default: 10.244.0.0/16."),
   serviceCidr: ipv4Cidr.default("10.96.0.0/12").describe("Service network (--service-cluster-ip-range). Default: 10.96.0.0/12."),
   nodeCidrMaskSize: z.number().int().min(16).max(28).default(24).describe("Per-node pod subnet size (--node-cidr-mask-size). Default: 24."),
-  controlPlaneEndpoint: z
-    .string()
-    .optional()
-    .describe("host:port of the API server. Default: the first control-plane node's internal IP, port 6443."),
+  apiServer: z
+    .strictObject({
+      vip: ipv4
+        .optional()
+        .describe(
+          "Virtual IP of the API server on the internal network, held by one control plane at a time (kube-vip, ARP on the internal NIC); the endpoint every node and certificate uses. Default: with two or more control planes, the internal network's tenth address (10.0.0.10 in 10.0.0.0/24); with one, none (its own address).",
+        ),
+      port: z.number().int().min(1).max(65535).default(6443).describe("API server port. Default: 6443."),
+      kubeVipImage: z
+        .string()
+        .regex(/^[\w.-]+(:\d+)?(\/[\w.-]+)+(:[\w.-]+|@sha256:[0-9a-f]{64})$/, { message: "must be an image reference with a tag or digest, e.g. ghcr.io/kube-vip/kube-vip:v1.2.3" })
+        .default("ghcr.io/kube-vip/kube-vip:v1.2.3")
+        .describe("kube-vip image (static pod on every control plane when there is a VIP). Default: ghcr.io/kube-vip/kube-vip:v1.2.3."),
+      externalAccess: z
+        .strictObject({
+          enabled: z
+            .boolean()
+            .default(true)
+            .describe("Allow kubectl from the external network, where the machine running Terraform and Ansible usually is. Default: true."),
+          names: z
+            .array(z.string().regex(/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/, { message: "must be a DNS name such as k8s.example.com" }))
+            .default([])
+            .describe("DNS names for the API server on the external network, added to its certificate. Default: none."),
+        })
+        .prefault({})
+        .describe("kubectl from the external (management) network: the API port is opened there, and the certificate covers the control planes' external addresses and these names."),
+    })
+    .prefault({})
+    .describe("The API server endpoint: a virtual IP on the internal network for HA control planes."),
   networkPolicy: z
     .boolean()
     .default(false)
@@ -442,7 +475,10 @@ const kubernetes = z.strictObject({
     .describe("The CNI and its overlay."),
   kubeconfig: z
     .strictObject({
-      path: z.string().default("~/.kube/config").describe("kubeconfig for the kubernetes provider. Default: ~/.kube/config (KUBE_CONFIG_PATH overrides)."),
+      path: z
+        .string()
+        .optional()
+        .describe("kubeconfig the node setup writes and the cni stack reads (TF_VAR_kubeconfig_path overrides). Default: ~/.kube/<cluster name>.conf, so ~/.kube/config is never overwritten."),
       context: z.string().optional().describe("kubeconfig context. Default: the current context."),
     })
     .prefault({})
@@ -495,6 +531,34 @@ export const clusterSchema = z.strictObject({
   vmDefaults: vmDefaults.prefault({}).describe("Settings every VM gets unless it overrides them."),
   vms: z.array(vm).min(1).describe("The Kubernetes node VMs. Required (at least one control-plane node)."),
   kubernetes: kubernetes.prefault({}).describe("The Kubernetes cluster: subnets, version, CNI."),
+  firewall: z
+    .strictObject({
+      enabled: z
+        .boolean()
+        .default(true)
+        .describe("Proxmox firewall on every VM NIC, input policy DROP, with the rules the cluster needs derived from the plan. It acts only once the datacenter firewall is on (see the README); the datacenter and host firewalls are never changed. Default: true."),
+      ssh: z.array(ipv4Cidr).optional().describe("Networks SSH (22) to the VMs may come from. Default: the external network."),
+      nodePorts: z.boolean().default(false).describe("Open Kubernetes NodePorts 30000-32767 (TCP and UDP) from the external network. Default: false."),
+      rules: z
+        .array(
+          z.strictObject({
+            roles: z.array(z.enum(["control-plane", "worker"])).min(1).default(["control-plane", "worker"]).describe("Which VMs get the rule. Default: all."),
+            protocol: z.enum(["tcp", "udp"]).describe("tcp or udp. Required."),
+            ports: z
+              .string()
+              .regex(/^\d{1,5}(:\d{1,5})?(,\d{1,5}(:\d{1,5})?)*$/, { message: "must be ports or ranges such as '80,443' or '8000:8100'" })
+              .describe("Destination ports, e.g. '80,443' or '8000:8100'. Required."),
+            from: z
+              .union([z.enum(["external", "internal"]), ipv4Cidr])
+              .describe("Source: external, internal, or a network in CIDR form. Required."),
+            comment: z.string().max(80).optional().describe("Shown in the Proxmox GUI. Default: none."),
+          }),
+        )
+        .default([])
+        .describe("Extra inbound rules, e.g. an ingress controller's 80/443 from the external network. Default: none."),
+    })
+    .prefault({})
+    .describe("The Proxmox VM firewall."),
   terraformCloud: z
     .strictObject({
       organization: z.string().min(1).describe("Terraform Cloud / HCP Terraform organization. Required."),

@@ -3,9 +3,9 @@
  * its own; here every rule adds to one list so that a user sees all problems at once.
  */
 import type { ConfigIssue } from "./errors";
-import { contains, isCanonicalSubnet, isReservedAddress, overlaps, parseSubnet, splitAddress, subnetCount, type Subnet } from "./ip";
+import { contains, isCanonicalSubnet, isReservedAddress, nthAddress, overlaps, parseSubnet, splitAddress, subnetCount, subnetSize, type Subnet } from "./ip";
 import { DEFAULT_MTU, hostInterfaceMtus, uppersOf, vlanParts } from "./mtu";
-import { derivedMac, flannelInterface, hostGateway, imageFileName, IMPORT_EXTENSIONS, planMtu, roleBridge, vcpusOf, vmPlacement } from "./plan";
+import { apiServerVip, derivedMac, flannelInterface, hostGateway, imageFileName, IMPORT_EXTENSIONS, planMtu, roleBridge, vcpusOf, vmPlacement } from "./plan";
 import { NETWORK_ROLES, type ClusterConfig, type NetworkRole, type ProxmoxNodeConfig } from "./schema";
 
 type Report = (path: string, message: string, fix?: string) => void;
@@ -405,7 +405,34 @@ function checkVms(config: ClusterConfig, subnets: Subnets, report: Report): numb
       }
     }
   });
+  checkApiServerVip(config, subnets, ips, report);
   return internalNicMtus;
+}
+
+/** The VIP is an internal address nobody else holds: every node and certificate depends on it. */
+function checkApiServerVip(config: ClusterConfig, subnets: Subnets, taken: Map<string, string>, report: Report) {
+  const vip = apiServerVip(config);
+  if (!vip) return;
+  const configured = config.kubernetes.apiServer.vip !== undefined;
+  const path = "kubernetes.apiServer.vip";
+  const how = configured ? "" : " (the default with two or more control planes)";
+  const free = subnets.internal && firstFreeAddress(subnets.internal, taken, 10);
+  const fix = `set ${path} to a free internal address${free ? `, e.g. ${free}` : ""}`;
+  if (subnets.internal && !contains(subnets.internal, vip)) {
+    report(path, `${vip} is outside the internal network ${subnets.internal.cidr}: kube-vip announces it on the internal NIC`, fix);
+  } else if (subnets.internal && isReservedAddress(subnets.internal, vip)) {
+    report(path, `${vip}${how} is the network or broadcast address of ${subnets.internal.cidr}`, fix);
+  } else if (taken.has(vip)) {
+    report(path, `${vip}${how} is already used by ${taken.get(vip)}`, fix);
+  }
+}
+
+function firstFreeAddress(subnet: Subnet, taken: Map<string, string>, from: number): string | undefined {
+  for (let n = from; n < Math.min(subnetSize(subnet) - 1, from + 1000); n++) {
+    const ip = nthAddress(subnet, n);
+    if (!taken.has(ip)) return ip;
+  }
+  return undefined;
 }
 
 // ---------------------------------------------------------------------------
@@ -422,9 +449,6 @@ function checkKubernetes(config: ClusterConfig, subnets: Subnets, internalNicMtu
     if (capacity < config.vms.length) {
       report("kubernetes.podCidr", `${pod.cidr} holds only ${capacity} node subnets of /${k.nodeCidrMaskSize}, but there are ${config.vms.length} nodes`, `widen the pod network (e.g. /${Math.max(0, k.nodeCidrMaskSize - Math.ceil(Math.log2(config.vms.length)))}) or raise nodeCidrMaskSize`);
     }
-  }
-  if (k.controlPlaneEndpoint !== undefined && !/^[A-Za-z0-9.-]+:\d{1,5}$/.test(k.controlPlaneEndpoint)) {
-    report("kubernetes.controlPlaneEndpoint", `${k.controlPlaneEndpoint} is not host:port`, "write it as host:port, e.g. 10.0.0.10:6443");
   }
 
   if (k.networkPolicy && k.cni.plugin === "flannel") {

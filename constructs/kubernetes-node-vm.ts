@@ -12,6 +12,8 @@ import {
 export interface KubernetesNodeVmProps {
   /** The planned VM: placement, CPU, memory, disk, NICs, cloud-init. */
   readonly vm: VmPlan;
+  /** SSH public keys for the cloud-init user. Default: none (the node setup cannot log in). */
+  readonly sshKeys?: readonly string[];
   /** DNS servers and search domain for cloud-init. Default: none. */
   readonly dns?: { readonly servers: readonly string[]; readonly domain?: string };
   /** The downloaded cloud image the boot disk is imported from (`image` sources). Default: none (clone). */
@@ -62,7 +64,7 @@ export class KubernetesNodeVm extends Construct {
         // One ip_config per NIC, in NIC order: the provider matches them by position.
         ipConfig: vm.nics.map((nic) => ({ ipv4: { address: `${nic.ip}/${nic.prefix}`, gateway: nic.gateway } })),
         dns: props.dns && props.dns.servers.length ? { servers: [...props.dns.servers], domain: props.dns.domain } : undefined,
-        userAccount: { username: vm.cloudInit.user, keys: [...vm.cloudInit.sshKeys] },
+        userAccount: { username: vm.cloudInit.user, keys: [...(props.sshKeys ?? [])] },
         networkDataFileId: props.networkData?.fileId,
       },
       // A new template must not silently rebuild running nodes: replace a node on purpose

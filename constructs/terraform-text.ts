@@ -11,6 +11,11 @@ export function terraformLiteral(text: string): string {
   return text.replace(/\$\{/g, () => "$${").replace(/%\{/g, () => "%%{");
 }
 
+/** What Terraform makes of a terraformLiteral: the text itself (for tests that read synthesized JSON). */
+export function terraformUnescaped(text: string): string {
+  return text.replace(/\$\$\{/g, () => "${").replace(/%%\{/g, () => "%{");
+}
+
 /** Hex sha256 of the text as it lands on disk: the trigger that reruns an apply only on change. */
 export function sha256(text: string): string {
   return createHash("sha256").update(text, "utf8").digest("hex");

@@ -3,6 +3,7 @@
  * Pure: plan in, Markdown (for pull-request comments) or plain text out.
  */
 import type { ClusterPlan } from "../config/plan";
+import { firewallRules } from "./firewall";
 import { flannelInterfaceArg } from "./flannel";
 
 export type ReportFormat = "markdown" | "text";
@@ -89,6 +90,27 @@ export function renderReport(plan: ClusterPlan, format: ReportFormat = "markdown
         plan.subnets.service.cidr,
         `/${config.kubernetes.nodeCidrMaskSize}`,
       ],
+    ],
+  });
+
+  const api = plan.apiServer;
+  const byRole = (role: "control-plane" | "worker") => {
+    const vm = plan.vms.find((v) => v.role === role);
+    return vm ? firewallRules(plan, vm).map((r) => `${r.proto}${r.dport ? ` ${r.dport}` : ""} from ${r.source}`).join("; ") : "";
+  };
+  tables.push({
+    title: "Kubernetes API and firewall",
+    head: ["what", "value"],
+    rows: [
+      ["API endpoint", `${api.endpoint}${api.vip ? " (kube-vip VIP on the internal NIC)" : " (the only control plane)"}`],
+      ["kubectl from the external network", api.external ? "allowed" : "not allowed"],
+      ["VM firewall", config.firewall.enabled ? "on: inbound DROP unless a rule accepts (acts once the datacenter firewall is on)" : "off"],
+      ...(config.firewall.enabled
+        ? [
+            ["control-plane inbound", byRole("control-plane")],
+            ["worker inbound", byRole("worker")],
+          ]
+        : []),
     ],
   });
 

@@ -4,6 +4,7 @@ import type { Construct } from "constructs";
 import type { ClusterPlan } from "../config/plan";
 import { Calico } from "../constructs/calico";
 import { Flannel } from "../constructs/flannel";
+import { kubeconfigPath } from "../renderers/node-setup";
 import { PveDualnetStack } from "./pve-dualnet-stack";
 
 export interface CniStackProps {
@@ -25,7 +26,7 @@ export class CniStack extends PveDualnetStack {
 
     const path = new TerraformVariable(this, "kubeconfig_path", {
       type: "string",
-      default: kube.path,
+      default: kubeconfigPath(plan),
       description: "kubeconfig of the new cluster (TF_VAR_kubeconfig_path overrides)",
     });
     const context = new TerraformVariable(this, "kubeconfig_context", {

@@ -2,10 +2,8 @@ import { LocalProvider } from "@cdktf/provider-local/lib/provider";
 import { TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
 import type { ClusterPlan } from "../config/plan";
-import { GeneratedFile } from "../constructs/generated-file";
 import { ProxmoxHostNetwork } from "../constructs/proxmox-host-network";
 import { SshAccess } from "../constructs/ssh-access";
-import { renderSysctlFile, sysctlFiles } from "../renderers/sysctl";
 import { outputDirectory } from "./paths";
 import { PveDualnetStack } from "./pve-dualnet-stack";
 
@@ -14,8 +12,8 @@ export interface HostNetworkStackProps {
 }
 
 /**
- * Step 1 of the build order: the Proxmox hosts' bridges and sysctl. One ProxmoxHostNetwork
- * per node; the node-side sysctl file is rendered here too, for the node setup step.
+ * Step 1 of the build order: the Proxmox hosts' bridges and sysctl, one ProxmoxHostNetwork per
+ * node.
  */
 export class HostNetworkStack extends PveDualnetStack {
   readonly hosts: readonly ProxmoxHostNetwork[];
@@ -39,9 +37,6 @@ export class HostNetworkStack extends PveDualnetStack {
         }),
     );
 
-    for (const file of sysctlFiles(plan.config.sysctl, "node")) {
-      new GeneratedFile(this, `node-sysctl-${file.name}`, { directory: `${out}/nodes/sysctl.d`, name: file.name, content: renderSysctlFile(file) });
-    }
 
     new TerraformOutput(this, "host_bridges", {
       description: "Per Proxmox node: bridge, address, MTU and the host's default gateway",

@@ -4,12 +4,12 @@ import type { Construct } from "constructs";
 import { ProxmoxProvider } from "../.gen/providers/proxmox/provider";
 import { imageFileName, type ClusterPlan } from "../config/plan";
 import { CloudImage } from "../constructs/cloud-image";
-import { GeneratedFile } from "../constructs/generated-file";
 import { KubernetesNodeVm } from "../constructs/kubernetes-node-vm";
 import { NetworkDataSnippet } from "../constructs/network-data-snippet";
+import { NodeSetupFiles } from "../constructs/node-setup-files";
+import { VmFirewall } from "../constructs/vm-firewall";
 import { renderNetworkData } from "../renderers/cloud-init";
-import { renderInventory } from "../renderers/inventory";
-import { renderKubeadmConfigs } from "../renderers/kubeadm";
+import { firewallRules } from "../renderers/firewall";
 import { outputDirectory } from "./paths";
 import { PveDualnetStack } from "./pve-dualnet-stack";
 
@@ -20,8 +20,8 @@ export interface NodeVmsStackProps {
 }
 
 /**
- * Step 2 of the build order: the Kubernetes node VMs, their IPs as outputs, and the files of
- * step 3 (Ansible inventory, kubeadm configuration).
+ * Step 2 of the build order: the Kubernetes node VMs with their Proxmox firewalls, their IPs as
+ * outputs, and the files of step 3 (the node setup playbook with its inventory and variables).
  *
  * Credentials: the provider block holds only the endpoint; the API token and SSH settings
  * come from PROXMOX_VE_API_TOKEN, PROXMOX_VE_SSH_* in the environment.
@@ -61,19 +61,18 @@ export class NodeVmsStack extends PveDualnetStack {
             content: renderNetworkData(vm, config.networks),
           })
         : undefined;
-      return new KubernetesNodeVm(this, `vm-${vm.name}`, {
+      const node = new KubernetesNodeVm(this, `vm-${vm.name}`, {
         vm,
         dns: { servers: config.networks.external.dns, domain: config.networks.external.searchDomain },
+        sshKeys: plan.sshKeys,
         image: imageFor(vm.node, vm.source),
         networkData: snippet,
       });
+      if (config.firewall.enabled) new VmFirewall(this, `firewall-${vm.name}`, { vm, rules: firewallRules(plan, vm), vmResource: node.resource });
+      return node;
     });
 
-    const out = outputDirectory(config.output.directory);
-    new GeneratedFile(this, "inventory", { directory: `${out}/ansible`, name: "inventory.ini", content: renderInventory(plan) });
-    for (const [name, content] of Object.entries(renderKubeadmConfigs(plan))) {
-      new GeneratedFile(this, `kubeadm-${name}`, { directory: `${out}/kubeadm`, name, content });
-    }
+    new NodeSetupFiles(this, "node-setup", { plan, directory: `${outputDirectory(config.output.directory)}/ansible` });
 
     new TerraformOutput(this, "node_ips", {
       description: "External (SSH, apps) and internal (Kubernetes) address of every node VM",

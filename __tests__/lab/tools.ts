@@ -20,12 +20,17 @@ export interface ToolResult {
 /** Runs a tool without blocking the test process, so independent checks overlap. */
 export function runTool(command: string, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<ToolResult> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ["pipe", "pipe", "pipe"] });
+    const input = options.input;
+    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
+    child.stdout!.on("data", (d) => (stdout += d));
+    child.stderr!.on("data", (d) => (stderr += d));
     child.on("close", (status) => resolve({ status, stdout, stderr }));
-    child.stdin.end(options.input ?? "");
+    if (input !== undefined) {
+      // A tool may exit before reading all of its input; that is its answer, not an error here.
+      child.stdin!.on("error", () => {});
+      child.stdin!.end(input);
+    }
   });
 }

@@ -1,0 +1,120 @@
+/**
+ * The Proxmox VM firewall derived from the plan: every flow the cluster needs is open, from the
+ * network it comes from, on the NIC it arrives on, and nothing else (input policy DROP).
+ */
+import { firewallRules, type FirewallRule } from "../renderers/firewall";
+import { planWith, resourcesOf, synthAll } from "./helpers";
+
+const rulesOf = (edit: (c: any) => void, vmName: string) => {
+  const plan = planWith(edit);
+  return firewallRules(plan, plan.vms.find((vm) => vm.name === vmName)!);
+};
+/** A rule as "iface proto port from" for set comparisons. */
+const flow = (r: FirewallRule) => `${r.iface ?? "any"} ${r.proto}${r.dport ? ` ${r.dport}` : ""} from ${r.source}`;
+
+const CNIS: [string, (c: any) => void][] = [
+  ["flannel vxlan", () => {}],
+  ["flannel wireguard", (c) => (c.kubernetes.cni.flannel = { backend: "wireguard" })],
+  ["flannel host-gw", (c) => (c.kubernetes.cni.flannel = { backend: "host-gw" })],
+  ["calico VXLAN", (c) => (c.kubernetes.cni = { plugin: "calico" })],
+  ["calico IPIP", (c) => (c.kubernetes.cni = { plugin: "calico", calico: { encapsulation: "IPIP" } })],
+  ["calico unencapsulated", (c) => (c.kubernetes.cni = { plugin: "calico", calico: { encapsulation: "None" } })],
+];
+
+describe.each(CNIS)("firewall with %s", (_name, edit) => {
+  it("renders as before, per role", () => {
+    expect({ "control-plane": rulesOf(edit, "master-1").map(flow), worker: rulesOf(edit, "app-worker").map(flow) }).toMatchSnapshot();
+  });
+});
+
+describe("firewall rules", () => {
+  const cp = rulesOf(() => {}, "master-1").map(flow);
+  const worker = rulesOf(() => {}, "app-worker").map(flow);
+
+  it("opens the API on the internal NIC to the internal network, and on the external NIC for kubectl, on control planes only", () => {
+    expect(cp).toContain("net1 tcp 6443 from 10.0.0.0/24");
+    expect(cp).toContain("net0 tcp 6443 from 192.168.0.0/24");
+    expect(worker.filter((f) => f.includes(" 6443 "))).toEqual([]);
+    const internalOnly = rulesOf((c) => (c.kubernetes.apiServer = { externalAccess: { enabled: false } }), "master-1").map(flow);
+    expect(internalOnly.filter((f) => f.includes(" 6443 "))).toEqual(["net1 tcp 6443 from 10.0.0.0/24"]);
+  });
+
+  it("opens etcd only between control planes, and the control-plane components to the internal network", () => {
+    expect(cp).toContain("net1 tcp 2379:2380 from 10.0.0.11,10.0.0.12,10.0.0.13");
+    expect(cp).toEqual(expect.arrayContaining(["net1 tcp 10257 from 10.0.0.0/24", "net1 tcp 10259 from 10.0.0.0/24"]));
+    expect(worker.filter((f) => /2379|10257|10259/.test(f))).toEqual([]);
+  });
+
+  it("opens the kubelet, SSH from management and ICMP on every node", () => {
+    for (const rules of [cp, worker]) {
+      expect(rules).toEqual(expect.arrayContaining(["net1 tcp 10250 from 10.0.0.0/24", "net0 tcp 22 from 192.168.0.0/24", "net0 icmp from 192.168.0.0/24", "net1 icmp from 10.0.0.0/24"]));
+    }
+  });
+
+  it("opens exactly the overlay of the chosen CNI, on the internal NIC only", () => {
+    const overlay = (edit: (c: any) => void) =>
+      rulesOf(edit, "app-worker")
+        .filter((r) => /flannel|Calico|routed/.test(r.comment))
+        .map(flow);
+    expect(overlay(CNIS[0]![1])).toEqual(["net1 udp 8472 from 10.0.0.0/24"]);
+    expect(overlay((c) => (c.kubernetes.cni.flannel = { port: 4789 }))).toEqual(["net1 udp 4789 from 10.0.0.0/24"]);
+    expect(overlay(CNIS[1]![1])).toEqual(["net1 udp 51820 from 10.0.0.0/24"]);
+    expect(overlay(CNIS[2]![1])).toEqual(["net1 tcp from 10.244.0.0/16", "net1 udp from 10.244.0.0/16", "net1 icmp from 10.244.0.0/16"]);
+    expect(overlay(CNIS[3]![1])).toEqual(["net1 udp 4789 from 10.0.0.0/24", "net1 tcp 5473 from 10.0.0.0/24"]);
+    expect(overlay(CNIS[4]![1])).toEqual(["net1 tcp 179 from 10.0.0.0/24", "net1 4 from 10.0.0.0/24", "net1 tcp 5473 from 10.0.0.0/24"]);
+    expect(overlay(CNIS[5]![1])).toEqual(expect.arrayContaining(["net1 tcp 179 from 10.0.0.0/24", "net1 tcp from 10.244.0.0/16"]));
+  });
+
+  it("lets pod addresses reach the API and kubelet when pods are routed without encapsulation", () => {
+    const routed = rulesOf(CNIS[2]![1], "master-1").map(flow);
+    expect(routed).toContain("net1 tcp 6443 from 10.0.0.0/24,10.244.0.0/16");
+  });
+
+  it("opens NodePorts from the external network only when asked", () => {
+    expect(worker.filter((f) => f.includes("30000:32767"))).toEqual([]);
+    const open = rulesOf((c) => (c.firewall = { nodePorts: true }), "app-worker").map(flow);
+    expect(open.filter((f) => f.includes("30000:32767"))).toEqual(["net0 tcp 30000:32767 from 192.168.0.0/24", "net0 udp 30000:32767 from 192.168.0.0/24"]);
+  });
+
+  it("adds the description's own rules on the NIC of the network they come from", () => {
+    const rules = rulesOf(
+      (c) =>
+        (c.firewall = {
+          ssh: ["192.168.0.100/32"],
+          rules: [
+            { protocol: "tcp", ports: "80,443", from: "external", roles: ["worker"], comment: "ingress" },
+            { protocol: "tcp", ports: "9100", from: "10.0.0.0/25" },
+            { protocol: "udp", ports: "53", from: "172.30.0.0/16" },
+          ],
+        }),
+      "app-worker",
+    ).map(flow);
+    expect(rules).toEqual(expect.arrayContaining(["net0 tcp 22 from 192.168.0.100/32", "net0 tcp 80,443 from 192.168.0.0/24", "net1 tcp 9100 from 10.0.0.0/25", "any udp 53 from 172.30.0.0/16"]));
+    expect(rulesOf((c) => (c.firewall = { rules: [{ protocol: "tcp", ports: "80", from: "external", roles: ["worker"] }] }), "master-1").map(flow)).not.toContain("net0 tcp 80 from 192.168.0.0/24");
+  });
+});
+
+describe("firewall resources", () => {
+  const stack = synthAll(planWith()).vms;
+
+  it("enables the firewall of every VM with input DROP, the MAC filter on and the IP filter off (the VIP must pass)", () => {
+    const options = resourcesOf(stack, "proxmox_virtual_environment_firewall_options");
+    expect(options).toHaveLength(4);
+    for (const o of options) expect(o).toMatchObject({ enabled: true, input_policy: "DROP", output_policy: "ACCEPT", macfilter: true, ipfilter: false });
+    expect(options.map((o) => o.vm_id).sort()).toEqual([111, 112, 113, 114]);
+  });
+
+  it("writes each rule as an inbound ACCEPT on its VM, after the VM exists", () => {
+    const rules = resourcesOf(stack, "proxmox_virtual_environment_firewall_rules").find((r) => r.vm_id === 111);
+    expect(rules.rule).toContainEqual({ type: "in", action: "ACCEPT", proto: "tcp", dport: "2379:2380", source: "10.0.0.11,10.0.0.12,10.0.0.13", iface: "net1", comment: "etcd between control planes" });
+    expect(rules.depends_on).toEqual([expect.stringMatching(/^proxmox_virtual_environment_vm\.vm-master-1_vm_/)]);
+  });
+
+  it("with the firewall off: no rules, and NICs without the firewall flag", () => {
+    const off = synthAll(planWith((c) => (c.firewall = { enabled: false }))).vms;
+    expect(resourcesOf(off, "proxmox_virtual_environment_firewall_rules")).toEqual([]);
+    expect(resourcesOf(off, "proxmox_virtual_environment_firewall_options")).toEqual([]);
+    for (const vm of resourcesOf(off, "proxmox_virtual_environment_vm")) expect(vm.network_device.map((n: any) => n.firewall)).toEqual([false, false]);
+    for (const vm of resourcesOf(stack, "proxmox_virtual_environment_vm")) expect(vm.network_device.map((n: any) => n.firewall)).toEqual([true, true]);
+  });
+});

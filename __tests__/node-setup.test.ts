@@ -1,0 +1,182 @@
+/**
+ * Step 3, the node setup: the files the vms stack writes for Ansible (playbook, inventory,
+ * variables, kubeadm configurations, kube-vip manifest), judged by Ansible itself
+ * (ansible-playbook --syntax-check, ansible-lint, ansible-inventory) and by the kubeadm v1beta4
+ * API (kubeadm/v1beta4.ts).
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { parse, parseAllDocuments } from "yaml";
+import type { ClusterPlan } from "../config/plan";
+import { terraformUnescaped } from "../constructs/terraform-text";
+import { JOIN_SECRETS, renderKubeadmConfigs } from "../renderers/kubeadm";
+import { renderKubeVipManifest } from "../renderers/kube-vip";
+import { planWith, synthAll } from "./helpers";
+import { kubeadmProblems } from "./kubeadm/v1beta4";
+import { hasTool, runTool } from "./lab/tools";
+
+const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF admin@laptop";
+const plan = planWith((c) => (c.vmDefaults.cloudInit.sshKeys = [KEY]));
+const single = planWith((c) => (c.vms = c.vms.filter((vm: any) => vm.name !== "master-2" && vm.name !== "master-3")));
+
+/** What the playbook substitutes at run time (realistic shapes, not secrets). */
+const SAMPLE_SECRETS: Record<string, string> = {
+  [JOIN_SECRETS.token]: "abcdef.0123456789abcdef",
+  [JOIN_SECRETS.caCertHash]: `sha256:${"ab".repeat(32)}`,
+  [JOIN_SECRETS.certificateKey]: "cd".repeat(32),
+};
+const filled = (text: string) => Object.entries(SAMPLE_SECRETS).reduce((t, [k, v]) => t.split(k).join(v), text);
+const documents = (text: string) => parseAllDocuments(filled(text)).map((d) => d.toJS());
+const configs = (p: ClusterPlan) => Object.fromEntries(Object.entries(renderKubeadmConfigs(p)).map(([name, text]) => [name.replace(/\.yaml$/, ""), documents(text)]));
+
+describe("kubeadm configuration", () => {
+  const files = configs(plan);
+
+  it("is valid kubeadm.k8s.io/v1beta4 for every node, once the playbook fills in the join secrets", () => {
+    for (const [name, docs] of Object.entries(files)) expect([name, docs.flatMap(kubeadmProblems)]).toEqual([name, []]);
+  });
+
+  it("the check can fail: an unknown field, a wrong type, a malformed endpoint", () => {
+    const [init, cluster] = files["master-1"]!;
+    expect(kubeadmProblems({ ...init, nodeRegistation: {} })).toEqual([expect.stringMatching(/InitConfiguration\.: Unrecognized key: "nodeRegistation"/)]);
+    expect(kubeadmProblems({ ...cluster, networking: { podSubnet: 10 } })).not.toEqual([]);
+    expect(kubeadmProblems({ ...cluster, controlPlaneEndpoint: "https://10.0.0.10:6443" })).toEqual([expect.stringMatching(/controlPlaneEndpoint: must be host\[:port\]/)]);
+  });
+
+  it("puts every node behind the VIP, initializes on the first control plane and uploads certs for the others", () => {
+    const [init, cluster, kubelet] = files["master-1"]!;
+    expect(init).toMatchObject({ kind: "InitConfiguration", localAPIEndpoint: { advertiseAddress: "10.0.0.11", bindPort: 6443 } });
+    expect(cluster).toMatchObject({ kind: "ClusterConfiguration", controlPlaneEndpoint: "10.0.0.10:6443", networking: { podSubnet: "10.244.0.0/16", serviceSubnet: "10.96.0.0/12" } });
+    expect(kubelet).toEqual({ apiVersion: "kubelet.config.k8s.io/v1beta1", kind: "KubeletConfiguration", cgroupDriver: "systemd" });
+    const [joinCp] = files["master-2"]!;
+    expect(joinCp).toMatchObject({
+      kind: "JoinConfiguration",
+      discovery: { bootstrapToken: { apiServerEndpoint: "10.0.0.10:6443" } },
+      controlPlane: { localAPIEndpoint: { advertiseAddress: "10.0.0.12" }, certificateKey: "cd".repeat(32) },
+    });
+    const [joinWorker] = files["app-worker"]!;
+    expect(joinWorker.discovery.bootstrapToken.apiServerEndpoint).toBe("10.0.0.10:6443");
+    expect(joinWorker).not.toHaveProperty("controlPlane");
+  });
+
+  it("registers every node with its internal address", () => {
+    for (const vm of plan.vms) {
+      const first = files[vm.name]![0];
+      expect(first.nodeRegistration).toMatchObject({ name: vm.name, kubeletExtraArgs: [{ name: "node-ip", value: vm.nics[1].ip }] });
+    }
+  });
+
+  it("signs the API certificate for the VIP, every control plane, and the external addresses kubectl uses", () => {
+    const cluster = files["master-1"]![1];
+    expect(cluster.apiServer.certSANs).toEqual(["10.0.0.10", "10.0.0.11", "master-1", "10.0.0.12", "master-2", "10.0.0.13", "master-3", "192.168.0.11", "192.168.0.12", "192.168.0.13"]);
+    const named = configs(planWith((c) => (c.kubernetes.apiServer = { externalAccess: { names: ["k8s.lab.example"] } })))["master-1"]![1];
+    expect(named.apiServer.certSANs).toContain("k8s.lab.example");
+    const internalOnly = configs(planWith((c) => (c.kubernetes.apiServer = { externalAccess: { enabled: false } })))["master-1"]![1];
+    expect(internalOnly.apiServer.certSANs).not.toContain("192.168.0.11");
+  });
+
+  it("with one control plane uses its own address and no VIP (a VIP stays possible)", () => {
+    expect(configs(single)["master-1"]![1].controlPlaneEndpoint).toBe("10.0.0.11:6443");
+    expect(single.apiServer.vip).toBeUndefined();
+    const withVip = planWith((c) => {
+      c.vms = c.vms.filter((vm: any) => vm.role === "worker" || vm.name === "master-1");
+      c.kubernetes.apiServer = { vip: "10.0.0.50" };
+    });
+    expect(configs(withVip)["master-1"]![1].controlPlaneEndpoint).toBe("10.0.0.50:6443");
+  });
+
+  it("renders no secret: join files hold only the playbook's placeholders", () => {
+    for (const text of Object.values(renderKubeadmConfigs(plan))) {
+      expect(text).not.toMatch(/[a-z0-9]{6}\.[a-z0-9]{16}|sha256:[0-9a-f]{64}|\b[0-9a-f]{64}\b/);
+    }
+  });
+});
+
+describe("kube-vip", () => {
+  const pod = parse(renderKubeVipManifest(plan)!);
+  const env = Object.fromEntries(pod.spec.containers[0].env.filter((e: any) => "value" in e).map((e: any) => [e.name, e.value]));
+
+  it("holds the VIP in ARP mode on the internal NIC, for the control-plane lease", () => {
+    expect(env).toMatchObject({
+      address: "10.0.0.10",
+      port: "6443",
+      vip_arp: "true",
+      cp_enable: "true",
+      vip_leaderelection: "true",
+      vip_leasename: "plndr-cp-lock",
+      vip_interface: "{{ k8s_internal_interface }}",
+    });
+    expect(pod.spec.containers[0].image).toBe("ghcr.io/kube-vip/kube-vip:v1.2.3");
+    expect(pod.spec.hostNetwork).toBe(true);
+    expect(pod.spec.containers[0].securityContext.capabilities.add).toEqual(["NET_ADMIN", "NET_RAW"]);
+    expect(pod.spec.volumes[0].hostPath.path).toBe("{{ kube_vip_kubeconfig }}");
+  });
+
+  it("is not rendered without a VIP", () => {
+    expect(renderKubeVipManifest(single)).toBeUndefined();
+  });
+});
+
+const ansibleAvailable = hasTool("ansible-playbook", "ansible") && hasTool("ansible-lint", "ansible-lint");
+
+/** Writes the vms stack's local files for Ansible into a directory, as Terraform would. */
+function writeNodeSetup(p: ClusterPlan): string {
+  const dir = mkdtempSync(path.join(tmpdir(), "pvdn-ansible-"));
+  for (const file of Object.values<any>(synthAll(p).vms.resource.local_file)) {
+    const relative = (file.filename as string).replace(/^\.\.\/\.\.\/\.\.\/generated\/ansible\//, "");
+    mkdirSync(path.join(dir, path.dirname(relative)), { recursive: true });
+    writeFileSync(path.join(dir, relative), terraformUnescaped(file.content));
+  }
+  return dir;
+}
+
+(ansibleAvailable ? describe : describe.skip)("the node setup playbook, judged by Ansible", () => {
+  const dir = writeNodeSetup(plan);
+  const env = { ...process.env, ANSIBLE_NOCOLOR: "1", ANSIBLE_LOCAL_TEMP: path.join(dir, ".ansible-tmp"), HOME: dir };
+
+  it.concurrent("passes ansible-playbook --syntax-check", async () => {
+    const result = await runTool("ansible-playbook", ["--syntax-check", "-i", "inventory.ini", "site.yml"], { cwd: dir, env });
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+  });
+
+  it.concurrent("passes ansible-lint (production profile)", async () => {
+    const result = await runTool("ansible-lint", ["--offline", "--nocolor", "--profile", "production", "-q", "site.yml"], { cwd: dir, env });
+    expect(result.stdout + result.stderr).toBe("");
+    expect(result.status).toBe(0);
+  });
+
+  it.concurrent("has an inventory Ansible reads: groups, SSH addresses, planned addresses and MTUs, variables", async () => {
+    const result = await runTool("ansible-inventory", ["-i", "inventory.ini", "--list"], { cwd: dir, env });
+    expect(result.status).toBe(0);
+    const inventory = JSON.parse(result.stdout);
+    expect(inventory.masters.hosts).toEqual(["master-1", "master-2", "master-3"]);
+    expect(inventory.workers.hosts).toEqual(["app-worker"]);
+    expect(inventory.k8s_cluster.children).toEqual(["masters", "workers"]);
+    expect(inventory._meta.hostvars["master-2"]).toMatchObject({
+      ansible_host: "192.168.0.12",
+      internal_ip: "10.0.0.12",
+      internal_mtu: 1500,
+      k8s_api_vip: "10.0.0.10",
+      k8s_version: "1.31.4",
+      k8s_minor: "v1.31",
+      k8s_kubeconfig_path: "~/.kube/detectviz.conf",
+      k8s_sysctl_values: { "net.ipv4.ip_forward": 1, "net.bridge.bridge-nf-call-iptables": 1 },
+    });
+  });
+
+  it.concurrent("would reject a broken playbook (the checks can fail)", async () => {
+    writeFileSync(path.join(dir, "broken.yml"), "- hosts: all\n  tasks:\n    - command: kubeadm init\n      creates: /etc/kubernetes/admin.conf\n");
+    const syntax = await runTool("ansible-playbook", ["--syntax-check", "-i", "inventory.ini", "broken.yml"], { cwd: dir, env });
+    expect(syntax.status).not.toBe(0);
+    writeFileSync(path.join(dir, "lax.yml"), "- hosts: all\n  tasks:\n    - shell: kubeadm init\n");
+    const lint = await runTool("ansible-lint", ["--offline", "--nocolor", "-q", "lax.yml"], { cwd: dir, env });
+    expect(lint.status).not.toBe(0);
+  });
+
+  it("gives the VMs the SSH keys the inventory logs in with", () => {
+    const vm = Object.values<any>(synthAll(plan).vms.resource.proxmox_virtual_environment_vm)[0];
+    expect(vm.initialization.user_account.keys).toEqual([KEY]);
+  });
+});

@@ -1,0 +1,46 @@
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { Construct } from "constructs";
+import type { ClusterPlan } from "../config/plan";
+import { renderKubeadmConfigs } from "../renderers/kubeadm";
+import { renderKubeVipManifest } from "../renderers/kube-vip";
+import { NODE_SETUP_DIRS, renderGroupVars, renderInventory } from "../renderers/node-setup";
+import { renderSysctlFile, sysctlFiles } from "../renderers/sysctl";
+import { GeneratedFile } from "./generated-file";
+
+export interface NodeSetupFilesProps {
+  readonly plan: ClusterPlan;
+  /** Directory (relative to the stack's Terraform working directory) the Ansible files go to. */
+  readonly directory: string;
+}
+
+/** ansible/ beside constructs/ in the sources, and beside dist/ in the bundled app. */
+const PLAYBOOK = path.join(__dirname, "..", "ansible", "site.yml");
+
+/**
+ * Everything step 3 (node setup) needs, in one directory: the playbook (ansible/site.yml, as it
+ * is in the tree), the inventory and variables derived from the plan, the node sysctl files,
+ * the kubeadm configurations and the kube-vip manifest. `ansible-playbook -i inventory.ini
+ * site.yml` from that directory sets up every node.
+ */
+export class NodeSetupFiles extends Construct {
+  readonly files: readonly GeneratedFile[];
+
+  constructor(scope: Construct, id: string, props: NodeSetupFilesProps) {
+    super(scope, id);
+    const { plan, directory } = props;
+    const files: GeneratedFile[] = [];
+    const file = (relative: string, content: string) => {
+      const dir = path.posix.dirname(relative);
+      files.push(new GeneratedFile(this, relative, { directory: dir === "." ? directory : `${directory}/${dir}`, name: path.posix.basename(relative), content }));
+    };
+    file("site.yml", readFileSync(PLAYBOOK, "utf8"));
+    file("inventory.ini", renderInventory(plan));
+    file("group_vars/all.yml", renderGroupVars(plan));
+    for (const f of sysctlFiles(plan.config.sysctl, "node")) file(`${NODE_SETUP_DIRS.sysctl}/${f.name}`, renderSysctlFile(f));
+    for (const [name, content] of Object.entries(renderKubeadmConfigs(plan))) file(`${NODE_SETUP_DIRS.kubeadm}/${name}.j2`, content);
+    const kubeVip = renderKubeVipManifest(plan);
+    if (kubeVip) file(NODE_SETUP_DIRS.kubeVip, kubeVip);
+    this.files = files;
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * The Proxmox VM firewall of every node VM, derived from the plan: input policy DROP, and an
+ * ACCEPT rule for each flow the cluster needs, scoped to the NIC it arrives on (net0 external,
+ * net1 internal) and to the network it comes from. Pure: plan in, rules out.
+ *
+ * Ports: the Kubernetes "Ports and Protocols" reference (API 6443, etcd 2379-2380, kubelet
+ * 10250, controller-manager 10257, scheduler 10259, NodePorts 30000-32767); flannel's backends
+ * (vxlan on the configured port, 8472 by default; wireguard 51820); Calico's (BGP 179, IP-in-IP =
+ * IP protocol 4, VXLAN 4789, Typha 5473).
+ */
+import { contains, parseSubnet } from "../config/ip";
+import type { ClusterPlan, VmPlan } from "../config/plan";
+
+export interface FirewallRule {
+  /** The VM NIC: net0 (external) or net1 (internal); none for a source on neither network. */
+  readonly iface?: "net0" | "net1";
+  /** Protocol name or number, as /etc/protocols has it. */
+  readonly proto: string;
+  /** Destination ports ('6443', '2379:2380'); none for protocols without ports. */
+  readonly dport?: string;
+  /** Source networks or addresses, comma-separated. */
+  readonly source: string;
+  readonly comment: string;
+}
+
+const NODE_PORTS = "30000:32767";
+
+/** Whether pod traffic crosses the internal network unencapsulated (then the firewall sees pod addresses). */
+export function podTrafficIsRouted(plan: ClusterPlan): boolean {
+  const cni = plan.config.kubernetes.cni;
+  if (cni.plugin === "flannel") return cni.flannel.backend === "host-gw";
+  return cni.calico.encapsulation === "None" || cni.calico.encapsulation.endsWith("CrossSubnet");
+}
+
+/** The overlay's own traffic between nodes, on the internal NIC. */
+function overlayRules(plan: ClusterPlan, internal: string): FirewallRule[] {
+  const cni = plan.config.kubernetes.cni;
+  const rule = (proto: string, dport: string | undefined, comment: string): FirewallRule => ({ iface: "net1", proto, ...(dport ? { dport } : {}), source: internal, comment });
+  if (cni.plugin === "flannel") {
+    switch (cni.flannel.backend) {
+      case "vxlan":
+        return [rule("udp", String(cni.flannel.port), "flannel VXLAN")];
+      case "wireguard":
+        return [rule("udp", "51820", "flannel WireGuard")];
+      case "host-gw":
+        return [];
+    }
+  }
+  const enc = cni.calico.encapsulation;
+  return [
+    ...(enc.startsWith("VXLAN") ? [rule("udp", "4789", "Calico VXLAN")] : [rule("tcp", "179", "Calico BGP")]),
+    ...(enc.startsWith("IPIP") ? [rule("4", undefined, "Calico IP-in-IP")] : []),
+    rule("tcp", "5473", "Calico Typha"),
+  ];
+}
+
+/** Which NIC a source arrives on: the network that contains it, if one does. */
+function ifaceFor(plan: ClusterPlan, from: string): FirewallRule["iface"] {
+  if (from === "external") return "net0";
+  if (from === "internal") return "net1";
+  const source = parseSubnet(from);
+  const inside = (role: "external" | "internal") => source.prefix >= plan.subnets[role].prefix && contains(plan.subnets[role], source.network);
+  return inside("external") ? "net0" : inside("internal") ? "net1" : undefined;
+}
+
+/** Every inbound rule of one VM, in a stable order. Empty when the firewall is off. */
+export function firewallRules(plan: ClusterPlan, vm: VmPlan): FirewallRule[] {
+  const fw = plan.config.firewall;
+  if (!fw.enabled) return [];
+  const external = plan.subnets.external.cidr;
+  const internalNet = plan.subnets.internal.cidr;
+  // Without encapsulation, traffic from pods (to the API, the kubelet, other pods) keeps pod addresses.
+  const routed = podTrafficIsRouted(plan);
+  const internal = routed ? `${internalNet},${plan.subnets.pod.cidr}` : internalNet;
+  const controlPlanes = plan.vms.filter((v) => v.role === "control-plane").map((v) => v.nics[1].ip);
+  const port = String(plan.apiServer.port);
+  const rules: FirewallRule[] = [];
+  const add = (rule: FirewallRule) => rules.push(rule);
+
+  add({ iface: "net0", proto: "tcp", dport: "22", source: (fw.ssh ?? [external]).join(","), comment: "SSH (node setup)" });
+  add({ iface: "net0", proto: "icmp", source: external, comment: "ICMP: ping, path MTU discovery" });
+  add({ iface: "net1", proto: "icmp", source: internalNet, comment: "ICMP: ping, path MTU discovery" });
+  if (vm.role === "control-plane") {
+    add({ iface: "net1", proto: "tcp", dport: port, source: internal, comment: `Kubernetes API${plan.apiServer.vip ? ` (VIP ${plan.apiServer.vip})` : ""}` });
+    if (plan.apiServer.external) add({ iface: "net0", proto: "tcp", dport: port, source: external, comment: "Kubernetes API for kubectl" });
+    add({ iface: "net1", proto: "tcp", dport: "2379:2380", source: controlPlanes.join(","), comment: "etcd between control planes" });
+    add({ iface: "net1", proto: "tcp", dport: "10257", source: internal, comment: "kube-controller-manager" });
+    add({ iface: "net1", proto: "tcp", dport: "10259", source: internal, comment: "kube-scheduler" });
+  }
+  add({ iface: "net1", proto: "tcp", dport: "10250", source: internal, comment: "kubelet API" });
+  overlayRules(plan, internalNet).forEach(add);
+  if (routed) {
+    for (const proto of ["tcp", "udp", "icmp"]) add({ iface: "net1", proto, source: plan.subnets.pod.cidr, comment: "pod traffic, routed without encapsulation" });
+  }
+  if (fw.nodePorts) {
+    add({ iface: "net0", proto: "tcp", dport: NODE_PORTS, source: external, comment: "Kubernetes NodePorts" });
+    add({ iface: "net0", proto: "udp", dport: NODE_PORTS, source: external, comment: "Kubernetes NodePorts" });
+  }
+  for (const rule of fw.rules) {
+    if (!rule.roles.includes(vm.role)) continue;
+    const source = rule.from === "external" ? external : rule.from === "internal" ? internalNet : rule.from;
+    const iface = ifaceFor(plan, rule.from);
+    add({ ...(iface ? { iface } : {}), proto: rule.protocol, dport: rule.ports, source, comment: rule.comment ?? "firewall.rules" });
+  }
+  return rules;
+}
