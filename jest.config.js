@@ -5,6 +5,7 @@ module.exports = {
   testTimeout: 30000,
   roots: ["<rootDir>/__tests__"],
   setupFiles: ["<rootDir>/__tests__/setup.ts"],
+  globalSetup: "<rootDir>/__tests__/global-setup.mjs",
   testMatch: ["**/*.test.ts"],
   transform: { "^.+\\.ts$": ["@swc/jest", { jsc: { parser: { syntax: "typescript" }, target: "es2022" }, module: { type: "commonjs" } }] },
   moduleFileExtensions: ["ts", "js", "json"],

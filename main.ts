@@ -1,35 +1,46 @@
 /**
- * pve-dualnet: one cluster description in, one Terraform stack per step of the build out.
+ * The cdktf app (cdktf.json "app"): what `cdktf synth`, `diff` and `deploy` run.
  *
- * The description comes from $PVE_DUALNET_CONFIG, the cdktf context key `config`
- * (`cdktf synth --context config=...` or cdktf.json), or the built-in example. A description
- * with problems is reported in full and nothing is written: the description is read before
- * the cdktf App exists, because creating the App already creates its output directory.
+ * The description comes from $PVE_DUALNET_CONFIG, the cdktf.json context key `config`, or the
+ * built-in example. It is read before the cdktf App exists, because creating the App already
+ * creates its output directory: a description with problems is reported in full, once, and
+ * nothing is written. `npx pve-dualnet synth <file>` writes the same without the cdktf CLI.
  */
-import { App } from "cdktf";
+import { rmSync } from "node:fs";
+import * as path from "node:path";
 import { ConfigError } from "./config/errors";
 import { loadClusterFile, resolveConfigFile } from "./config/load";
 import type { ClusterPlan } from "./config/plan";
-import { buildStacks } from "./stacks";
-import { skipCreationStacks } from "./stacks/creation-stacks";
+import { useFastSynth } from "./stacks/fast-synth";
+import { synthesize } from "./stacks/synthesize";
+
+/** Set by the cdktf CLI for the app it runs (synth, diff, deploy). */
+const underCdktf = process.env.CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS === "true";
+const outdir = process.env.CDKTF_OUTDIR ?? "cdktf.out";
 
 function main(): void {
-  skipCreationStacks(process.env);
+  useFastSynth(process.env);
   let plan: ClusterPlan;
   try {
     plan = loadClusterFile(resolveConfigFile(process.env), process.env);
   } catch (err) {
-    if (err instanceof ConfigError) {
+    if (!(err instanceof ConfigError)) throw err;
+    if (!underCdktf) {
       process.stderr.write(`${err.message}\n\nNothing was synthesized.\n`);
       process.exitCode = 1;
       return;
     }
-    throw err;
+    // The cdktf CLI prints a failing app's output twice (as it comes, then again in its error
+    // block). Printed on stdout by an app that ends normally, the problems appear once; the
+    // CLI then fails on its own, because there is no manifest. A manifest left by an earlier
+    // synth must not be taken for this one's.
+    rmSync(path.join(outdir, "manifest.json"), { force: true });
+    process.stdout.write(`${err.message}\n\nNothing was synthesized: cdktf reports next that the app wrote no manifest.\n`);
+    return;
   }
-  for (const warning of plan.warnings) process.stderr.write(`warning: ${warning}\n`);
-  const app = new App();
-  buildStacks(app, plan);
-  app.synth();
+  // Under the cdktf CLI, stderr is shown as an error: warnings go to stdout there.
+  for (const warning of plan.warnings) (underCdktf ? process.stdout : process.stderr).write(`warning: ${warning}\n`);
+  synthesize(plan, outdir);
 }
 
 main();

@@ -76,7 +76,9 @@ describe("Flannel (default)", () => {
   });
 
   it("accepts a regex or a reachable address instead", () => {
-    expect(flanneld(cniOf((c) => (c.kubernetes.cni.flannel.interface = { regex: "^(eth1|ens19)$" }))).args).toContain("--iface-regex=^(eth1|ens19)$");
+    // Names and patterns only where the network-data snippet pins the guest's NIC names.
+    const pinned = (c: any) => (c.vmDefaults.cloudInit.networkData = { enabled: true });
+    expect(flanneld(cniOf((c) => (pinned(c), (c.kubernetes.cni.flannel.interface = { regex: "^(eth1|ens19)$" })))).args).toContain("--iface-regex=^(eth1|ens19)$");
     expect(flanneld(cniOf((c) => (c.kubernetes.cni.flannel.interface = { canReach: "10.0.0.1" }))).args).toContain("--iface-can-reach=10.0.0.1");
   });
 
@@ -136,7 +138,8 @@ describe("Calico (alternative)", () => {
   });
 
   it("offers interface and can-reach autodetection, and IPIP with BGP", () => {
-    expect(calico((c) => (c.kubernetes.cni.calico = { autodetection: { interface: "eth1" } })).spec.calicoNetwork.nodeAddressAutodetectionV4).toEqual({ interface: "eth1" });
+    const pinned = (c: any) => (c.vmDefaults.cloudInit.networkData = { enabled: true });
+    expect(calico((c) => (pinned(c), (c.kubernetes.cni.calico = { autodetection: { interface: "eth1" } }))).spec.calicoNetwork.nodeAddressAutodetectionV4).toEqual({ interface: "eth1" });
     const ipip = calico((c) => (c.kubernetes.cni.calico = { encapsulation: "IPIP", autodetection: { canReach: "10.0.0.2" } })).spec.calicoNetwork;
     expect(ipip).toMatchObject({ bgp: "Enabled", mtu: 1480, nodeAddressAutodetectionV4: { canReach: "10.0.0.2" } });
   });

@@ -1,10 +1,12 @@
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { parseCluster, EXAMPLE_CONFIG } from "../config/load";
+import { clusterJsonSchema } from "../config/json-schema";
+import { EXAMPLE_CONFIG, loadClusterFile, parseCluster } from "../config/load";
+import { findSecrets } from "../config/secrets";
+import { renderDocs } from "../renderers/docs";
 import { renderMermaid } from "../renderers/mermaid";
 import { renderReport } from "../renderers/report";
-import { generatedDocs, README, SCHEMA_FILE } from "../scripts/docs";
 import { planWith, synthAll } from "./helpers";
 
 const root = path.join(__dirname, "..");
@@ -84,23 +86,22 @@ describe("topology diagram", () => {
 });
 
 describe("generated documentation", () => {
-  const docs = generatedDocs();
-  const readme = readFileSync(README, "utf8");
+  const docs = renderDocs(clusterJsonSchema(), loadClusterFile(EXAMPLE_CONFIG));
 
-  it("README shows the topology of the built-in example (run npm run docs after changing it)", () => {
-    expect(readme).toContain(docs.sections.topology);
-  });
-
-  it("README's config reference and cluster.schema.json match the schema (run npm run docs)", () => {
-    expect(readme).toContain(docs.sections["config-reference"]);
-    expect(readFileSync(SCHEMA_FILE, "utf8")).toBe(docs.schema);
+  it("is up to date: cluster.schema.json, docs/config-reference.md, docs/topology.md (run npx pve-dualnet docs)", () => {
+    expect(Object.keys(docs).sort()).toEqual(["cluster.schema.json", "docs/config-reference.md", "docs/topology.md"]);
+    for (const [file, content] of Object.entries(docs)) expect([file, readFileSync(path.join(root, file), "utf8")]).toEqual([file, content]);
   });
 
   it("documents every field with its default", () => {
-    const rows = docs.sections["config-reference"].split("\n").filter((l) => l.startsWith("| `"));
-    const undocumented = rows.filter((r) => /\|\s*\|$/.test(r));
-    expect(undocumented).toEqual([]);
+    const rows = docs["docs/config-reference.md"]!.split("\n").filter((l) => l.startsWith("| `"));
+    expect(rows.length).toBeGreaterThan(100);
+    expect(rows.filter((r) => /\|\s*\|$/.test(r))).toEqual([]);
     expect(rows.find((r) => r.startsWith("| `networks.internal.mtu`"))).toMatch(/Default: 1500/);
+  });
+
+  it("shows the example's topology", () => {
+    expect(docs["docs/topology.md"]).toContain(renderMermaid(loadClusterFile(EXAMPLE_CONFIG)));
   });
 });
 
@@ -109,5 +110,26 @@ describe("pull-request workflow", () => {
     const result = spawnSync(process.execPath, ["--import", "tsx", path.join(root, "scripts", "check-workflows.mjs")], { cwd: root, encoding: "utf8" });
     expect(result.stderr).toBe("");
     expect(result.stdout).toContain("plan-review.yml: valid");
+  });
+});
+
+describe("no secrets in what the project publishes", () => {
+  /** Every line and every word of the text, as the description's secret check sees values. */
+  const secretsIn = (text: string) => findSecrets([...text.split("\n"), ...text.split(/[\s"'`,()[\]{}]+/)]).issues;
+  const published = () =>
+    execFileSync("git", ["ls-files", "-z", "--", "__tests__/__snapshots__", "docs", "examples", "README.md", "cluster.schema.json", "ansible", "host"], { cwd: root, encoding: "utf8" })
+      .split("\0")
+      .filter(Boolean);
+
+  it("no snapshot, document, example or host program holds anything that looks like a key or token", () => {
+    const files = published();
+    expect(files.length).toBeGreaterThan(10);
+    const found = files.flatMap((file) => secretsIn(readFileSync(path.join(root, file), "utf8")).map((issue) => `${file}: ${issue.message}`));
+    expect(found).toEqual([]);
+  });
+
+  it("would notice one (the scan can fail)", () => {
+    expect(secretsIn("token = \"terraform@pve!ci=0123abcd-0123-4567-89ab-0123456789ab\"")).toHaveLength(1);
+    expect(secretsIn("  key: |\n    -----BEGIN OPENSSH PRIVATE KEY-----\n")).not.toHaveLength(0);
   });
 });

@@ -2,12 +2,12 @@
  * The Proxmox VM firewall derived from the plan: every flow the cluster needs is open, from the
  * network it comes from, on the NIC it arrives on, and nothing else (input policy DROP).
  */
-import { firewallRules, type FirewallRule } from "../renderers/firewall";
+import { firewallRules, securityGroupName, type FirewallRule } from "../renderers/firewall";
 import { planWith, resourcesOf, synthAll } from "./helpers";
 
 const rulesOf = (edit: (c: any) => void, vmName: string) => {
   const plan = planWith(edit);
-  return firewallRules(plan, plan.vms.find((vm) => vm.name === vmName)!);
+  return firewallRules(plan, plan.vms.find((vm) => vm.name === vmName)!.role);
 };
 /** A rule as "iface proto port from" for set comparisons. */
 const flow = (r: FirewallRule) => `${r.iface ?? "any"} ${r.proto}${r.dport ? ` ${r.dport}` : ""} from ${r.source}`;
@@ -96,6 +96,7 @@ describe("firewall rules", () => {
 
 describe("firewall resources", () => {
   const stack = synthAll(planWith()).vms;
+  const groups = resourcesOf(stack, "proxmox_virtual_environment_cluster_firewall_security_group");
 
   it("enables the firewall of every VM with input DROP, the MAC filter on and the IP filter off (the VIP must pass)", () => {
     const options = resourcesOf(stack, "proxmox_virtual_environment_firewall_options");
@@ -104,14 +105,36 @@ describe("firewall resources", () => {
     expect(options.map((o) => o.vm_id).sort()).toEqual([111, 112, 113, 114]);
   });
 
-  it("writes each rule as an inbound ACCEPT on its VM, after the VM exists", () => {
-    const rules = resourcesOf(stack, "proxmox_virtual_environment_firewall_rules").find((r) => r.vm_id === 111);
-    expect(rules.rule).toContainEqual({ type: "in", action: "ACCEPT", proto: "tcp", dport: "2379:2380", source: "10.0.0.11,10.0.0.12,10.0.0.13", iface: "net1", comment: "etcd between control planes" });
-    expect(rules.depends_on).toEqual([expect.stringMatching(/^proxmox_virtual_environment_vm\.vm-master-1_vm_/)]);
+  it("keeps the rules in one security group per role, each rule an inbound ACCEPT", () => {
+    expect(groups.map((g) => g.name)).toEqual(["k8s-detectviz-cp", "k8s-detectviz-wk"]);
+    expect(groups[0].rule).toContainEqual({ type: "in", action: "ACCEPT", proto: "tcp", dport: "2379:2380", source: "10.0.0.11,10.0.0.12,10.0.0.13", iface: "net1", comment: "etcd between control planes" });
+    expect(groups[0].rule).toHaveLength(firewallRules(planWith(), "control-plane").length);
+    expect(groups[1].rule.map((r: any) => r.dport)).not.toContain("2379:2380");
   });
 
-  it("with the firewall off: no rules, and NICs without the firewall flag", () => {
+  it("gives every VM its role's group, once the VM and the group exist", () => {
+    const rules = resourcesOf(stack, "proxmox_virtual_environment_firewall_rules");
+    expect(rules.map((r) => [r.vm_id, r.rule]).sort((a, b) => a[0] - b[0])).toEqual([
+      [111, [{ security_group: "k8s-detectviz-cp", comment: "Kubernetes control-plane (pve-dualnet)" }]],
+      [112, [{ security_group: "k8s-detectviz-cp", comment: "Kubernetes control-plane (pve-dualnet)" }]],
+      [113, [{ security_group: "k8s-detectviz-cp", comment: "Kubernetes control-plane (pve-dualnet)" }]],
+      [114, [{ security_group: "k8s-detectviz-wk", comment: "Kubernetes worker (pve-dualnet)" }]],
+    ]);
+    expect(rules.find((r) => r.vm_id === 111).depends_on).toEqual([expect.stringMatching(/^proxmox_virtual_environment_vm\.vm-master-1_vm_/), expect.stringMatching(/^proxmox_virtual_environment_cluster_firewall_security_group\.firewall-control-plane_group_/)]);
+  });
+
+  it("names groups as Proxmox allows ([A-Za-z][A-Za-z0-9_-]+, at most 18), distinct per cluster and role", () => {
+    const names = ["detectviz", "a", "production-cluster-one", "production-cluster-two", "1lab"].flatMap((name) => {
+      const plan = planWith((c) => (c.name = name));
+      return (["control-plane", "worker"] as const).map((role) => securityGroupName(plan, role));
+    });
+    for (const name of names) expect(name).toMatch(/^[A-Za-z][A-Za-z0-9_-]{1,17}$/);
+    expect(new Set(names).size).toBe(names.length);
+  });
+
+  it("with the firewall off: no groups, no rules, and NICs without the firewall flag", () => {
     const off = synthAll(planWith((c) => (c.firewall = { enabled: false }))).vms;
+    expect(resourcesOf(off, "proxmox_virtual_environment_cluster_firewall_security_group")).toEqual([]);
     expect(resourcesOf(off, "proxmox_virtual_environment_firewall_rules")).toEqual([]);
     expect(resourcesOf(off, "proxmox_virtual_environment_firewall_options")).toEqual([]);
     for (const vm of resourcesOf(off, "proxmox_virtual_environment_vm")) expect(vm.network_device.map((n: any) => n.firewall)).toEqual([false, false]);

@@ -4,13 +4,13 @@
  * (ansible-playbook --syntax-check, ansible-lint, ansible-inventory) and by the kubeadm v1beta4
  * API (kubeadm/v1beta4.ts).
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { parse, parseAllDocuments } from "yaml";
+import { parse, parseAllDocuments, stringify } from "yaml";
 import type { ClusterPlan } from "../config/plan";
 import { terraformUnescaped } from "../constructs/terraform-text";
-import { JOIN_SECRETS, renderKubeadmConfigs } from "../renderers/kubeadm";
+import { JOIN_SECRETS, KUBEADM_TEMPLATES, NODE_VARS, renderKubeadmConfigs } from "../renderers/kubeadm";
 import { renderKubeVipManifest } from "../renderers/kube-vip";
 import { planWith, synthAll } from "./helpers";
 import { kubeadmProblems } from "./kubeadm/v1beta4";
@@ -26,9 +26,19 @@ const SAMPLE_SECRETS: Record<string, string> = {
   [JOIN_SECRETS.caCertHash]: `sha256:${"ab".repeat(32)}`,
   [JOIN_SECRETS.certificateKey]: "cd".repeat(32),
 };
-const filled = (text: string) => Object.entries(SAMPLE_SECRETS).reduce((t, [k, v]) => t.split(k).join(v), text);
-const documents = (text: string) => parseAllDocuments(filled(text)).map((d) => d.toJS());
-const configs = (p: ClusterPlan) => Object.fromEntries(Object.entries(renderKubeadmConfigs(p)).map(([name, text]) => [name.replace(/\.yaml$/, ""), documents(text)]));
+const filled = (text: string, values: Record<string, string>) => Object.entries(values).reduce((t, [k, v]) => t.split(k).join(v), text);
+/** What the playbook writes on each node: the template of the part it plays, filled in from the inventory. */
+function configs(p: ClusterPlan): Record<string, any[]> {
+  const templates = renderKubeadmConfigs(p);
+  const firstControlPlane = p.vms.find((vm) => vm.role === "control-plane")!;
+  return Object.fromEntries(
+    p.vms.map((vm) => {
+      const template = vm === firstControlPlane ? KUBEADM_TEMPLATES.init : vm.role === "control-plane" ? KUBEADM_TEMPLATES.joinControlPlane : KUBEADM_TEMPLATES.joinWorker;
+      const text = filled(templates[template]!, { ...SAMPLE_SECRETS, [NODE_VARS.name]: vm.name, [NODE_VARS.internalIp]: vm.nics[1].ip });
+      return [vm.name, parseAllDocuments(text).map((d) => d.toJS())];
+    }),
+  );
+}
 
 describe("kubeadm configuration", () => {
   const files = configs(plan);
@@ -86,6 +96,13 @@ describe("kubeadm configuration", () => {
     expect(configs(withVip)["master-1"]![1].controlPlaneEndpoint).toBe("10.0.0.50:6443");
   });
 
+  it("is one template per part a node plays, each of them one the playbook uses", () => {
+    const playbook = readFileSync(path.join(__dirname, "..", "ansible", "site.yml"), "utf8");
+    expect(Object.keys(renderKubeadmConfigs(plan))).toEqual(["init.yaml", "join-control-plane.yaml", "join-worker.yaml"]);
+    expect(Object.keys(renderKubeadmConfigs(single))).toEqual(["init.yaml", "join-worker.yaml"]);
+    for (const name of Object.values(KUBEADM_TEMPLATES)) expect(playbook).toContain(`src: kubeadm/${name}.j2`);
+  });
+
   it("renders no secret: join files hold only the playbook's placeholders", () => {
     for (const text of Object.values(renderKubeadmConfigs(plan))) {
       expect(text).not.toMatch(/[a-z0-9]{6}\.[a-z0-9]{16}|sha256:[0-9a-f]{64}|\b[0-9a-f]{64}\b/);
@@ -111,6 +128,10 @@ describe("kube-vip", () => {
     expect(pod.spec.hostNetwork).toBe(true);
     expect(pod.spec.containers[0].securityContext.capabilities.add).toEqual(["NET_ADMIN", "NET_RAW"]);
     expect(pod.spec.volumes[0].hostPath.path).toBe("{{ kube_vip_kubeconfig }}");
+  });
+
+  it("keeps the lease timings of kube-vip v1.2.3's generator (cmd/kube-vip.go flag defaults)", () => {
+    expect([env.vip_leaseduration, env.vip_renewdeadline, env.vip_retryperiod]).toEqual(["15", "10", "2"]);
   });
 
   it("is not rendered without a VIP", () => {
@@ -156,6 +177,7 @@ function writeNodeSetup(p: ClusterPlan): string {
     expect(inventory.k8s_cluster.children).toEqual(["masters", "workers"]);
     expect(inventory._meta.hostvars["master-2"]).toMatchObject({
       ansible_host: "192.168.0.12",
+      ansible_user: "ubuntu",
       internal_ip: "10.0.0.12",
       internal_mtu: 1500,
       k8s_api_vip: "10.0.0.10",
@@ -164,6 +186,48 @@ function writeNodeSetup(p: ClusterPlan): string {
       k8s_kubeconfig_path: "~/.kube/detectviz.conf",
       k8s_sysctl_values: { "net.ipv4.ip_forward": 1, "net.bridge.bridge-nf-call-iptables": 1 },
     });
+  });
+
+  it.concurrent("renders every node's kubeadm configuration and kube-vip manifest from the templates, as the playbook would", async () => {
+    // The playbook's template tasks, run locally for every host: Jinja itself fills in the
+    // inventory's values and (sample) join secrets.
+    const secrets = { kubeadm_token: SAMPLE_SECRETS[JOIN_SECRETS.token], kubeadm_ca_cert_hash: SAMPLE_SECRETS[JOIN_SECRETS.caCertHash], kubeadm_certificate_key: SAMPLE_SECRETS[JOIN_SECRETS.certificateKey] };
+    writeFileSync(
+      path.join(dir, "render.yml"),
+      stringify([
+        {
+          name: "Render what each node gets",
+          hosts: "k8s_cluster",
+          connection: "local",
+          gather_facts: false,
+          vars: { ...secrets, k8s_internal_interface: "eth1", kube_vip_kubeconfig: "/etc/kubernetes/admin.conf" },
+          tasks: [
+            {
+              name: "Kubeadm",
+              "ansible.builtin.template": {
+                src: "kubeadm/{{ 'init' if inventory_hostname == groups['masters'][0] else ('join-control-plane' if inventory_hostname in groups['masters'] else 'join-worker') }}.yaml.j2",
+                dest: "{{ playbook_dir }}/rendered/{{ inventory_hostname }}.yaml",
+                mode: "0600",
+              },
+            },
+            { name: "Kube-vip", "ansible.builtin.template": { src: "kube-vip.yaml.j2", dest: "{{ playbook_dir }}/rendered/{{ inventory_hostname }}-kube-vip.yaml", mode: "0600" }, when: "inventory_hostname in groups['masters']" },
+          ],
+        },
+      ]),
+    );
+    mkdirSync(path.join(dir, "rendered"), { recursive: true });
+    const result = await runTool("ansible-playbook", ["-i", "inventory.ini", "render.yml"], { cwd: dir, env });
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+    const expected = configs(plan);
+    for (const vm of plan.vms) {
+      const rendered = parseAllDocuments(readFileSync(path.join(dir, "rendered", `${vm.name}.yaml`), "utf8")).map((d) => d.toJS());
+      expect([vm.name, rendered]).toEqual([vm.name, expected[vm.name]]);
+      expect([vm.name, rendered.flatMap(kubeadmProblems)]).toEqual([vm.name, []]);
+    }
+    const kubeVip = parse(readFileSync(path.join(dir, "rendered", "master-2-kube-vip.yaml"), "utf8"));
+    expect(kubeVip.spec.containers[0].env).toContainEqual({ name: "vip_interface", value: "eth1" });
+    expect(kubeVip.spec.volumes[0].hostPath.path).toBe("/etc/kubernetes/admin.conf");
   });
 
   it.concurrent("would reject a broken playbook (the checks can fail)", async () => {

@@ -180,7 +180,7 @@ describe("cloud image source", () => {
 });
 
 describe("files for the node setup step", () => {
-  it("writes the playbook, its inventory and variables, node sysctl, kubeadm and kube-vip files into one directory", () => {
+  it("writes the playbook, its inventory and variables, node sysctl, one kubeadm template per part and kube-vip into one directory", () => {
     const files = resourcesOf(stack, "local_file").map((f) => f.filename).sort();
     expect(files).toEqual([
       "../../../generated/ansible/files/sysctl/99-k8s.conf",
@@ -188,17 +188,16 @@ describe("files for the node setup step", () => {
       "../../../generated/ansible/inventory.ini",
       "../../../generated/ansible/site.yml",
       "../../../generated/ansible/templates/kube-vip.yaml.j2",
-      "../../../generated/ansible/templates/kubeadm/app-worker.yaml.j2",
-      "../../../generated/ansible/templates/kubeadm/master-1.yaml.j2",
-      "../../../generated/ansible/templates/kubeadm/master-2.yaml.j2",
-      "../../../generated/ansible/templates/kubeadm/master-3.yaml.j2",
+      "../../../generated/ansible/templates/kubeadm/init.yaml.j2",
+      "../../../generated/ansible/templates/kubeadm/join-control-plane.yaml.j2",
+      "../../../generated/ansible/templates/kubeadm/join-worker.yaml.j2",
     ]);
   });
 
-  it("writes the inventory: groups, external SSH addresses, planned addresses and MTUs", () => {
+  it("writes the inventory: groups, external SSH addresses, the cloud-init user, planned addresses and MTUs", () => {
     const inventory = file(stack, "ansible/inventory.ini");
-    expect(inventory).toContain("[masters]\nmaster-1 ansible_host=192.168.0.11 external_ip=192.168.0.11 external_mtu=1500 internal_ip=10.0.0.11 internal_mtu=1500\n");
-    expect(inventory).toContain("[workers]\napp-worker ansible_host=192.168.0.14 external_ip=192.168.0.14 external_mtu=1500 internal_ip=10.0.0.14 internal_mtu=1500\n");
+    expect(inventory).toContain("[masters]\nmaster-1 ansible_host=192.168.0.11 ansible_user=ubuntu external_ip=192.168.0.11 external_mtu=1500 internal_ip=10.0.0.11 internal_mtu=1500\n");
+    expect(inventory).toContain("[workers]\napp-worker ansible_host=192.168.0.14 ansible_user=ubuntu external_ip=192.168.0.14 external_mtu=1500 internal_ip=10.0.0.14 internal_mtu=1500\n");
   });
 
   it("copies the playbook as it is in the tree", () => {

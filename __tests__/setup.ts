@@ -1,4 +1,4 @@
-/** Every test process synthesizes as the app does: without cdktf's creation stacks (see stacks/creation-stacks.ts). */
-import { skipCreationStacks } from "../stacks/creation-stacks";
+/** Every test process synthesizes as the app does (see stacks/fast-synth.ts). */
+import { useFastSynth } from "../stacks/fast-synth";
 
-skipCreationStacks(process.env);
+useFastSynth(process.env);

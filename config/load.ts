@@ -8,13 +8,14 @@ import { parseDocument } from "yaml";
 import type { z } from "zod";
 import { ConfigError, formatPath, type ConfigIssue } from "./errors";
 import { planCluster, type ClusterPlan } from "./plan";
-import { clusterSchema, type ClusterConfig } from "./schema";
+import { clusterSchema, FIX, type ClusterConfig } from "./schema";
+import { findSecrets } from "./secrets";
 import { resolveSshKeys } from "./ssh-keys";
 import { validateCluster } from "./validate";
 
 /** Environment variable naming the cluster description file. */
 export const CONFIG_ENV = "PVE_DUALNET_CONFIG";
-/** cdktf context key naming the cluster description file (`cdktf synth --context config=...` or cdktf.json). */
+/** cdktf context key naming the cluster description file (`"context": { "config": ... }` in cdktf.json). */
 export const CONFIG_CONTEXT = "config";
 /** The built-in example: the seeds' topology. */
 export const EXAMPLE_CONFIG = path.join(__dirname, "..", "examples", "cluster.yaml");
@@ -56,49 +57,95 @@ export function resolveConfigFile(env: NodeJS.ProcessEnv): string {
   return env[CONFIG_ENV] || (typeof fromContext === "string" && fromContext) || EXAMPLE_CONFIG;
 }
 
+/** How deep a description may nest: the schema's deepest field is 6 levels down. */
+const MAX_DEPTH = 32;
+
 /** Reads and validates a cluster description file; throws ConfigError. */
 export function loadClusterFile(file: string, env: NodeJS.ProcessEnv = {}): ClusterPlan {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason = code === "ENOENT" ? "file not found" : code === "EISDIR" ? "it is a directory" : (err as Error).message;
+    throw new ConfigError(file, [{ path: "", message: `cannot read the file: ${reason}`, fix: "give the path of a YAML or JSON cluster description, e.g. examples/cluster.yaml" }]);
+  }
   let text: string;
   try {
-    text = readFileSync(file, "utf8");
-  } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : (err as Error).message;
-    throw new ConfigError(file, [{ path: "", message: `cannot read the file: ${reason}`, fix: `check the path given in ${CONFIG_ENV} or --context ${CONFIG_CONTEXT}=...` }]);
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    if (text.includes("\u0000")) throw new Error("NUL");
+  } catch {
+    throw new ConfigError(file, [{ path: "", message: "is not a text file", fix: "give a cluster description in YAML or JSON (UTF-8 text), e.g. a copy of examples/cluster.yaml" }]);
   }
   return parseCluster(text, file, env, path.dirname(file));
 }
 
 /** Parses YAML (a superset of JSON) text into a validated plan; throws ConfigError. */
 export function parseCluster(text: string, source = "<inline>", env: NodeJS.ProcessEnv = {}, baseDir = process.cwd()): ClusterPlan {
+  const syntaxFix = /\.json$/i.test(source) ? "fix the JSON syntax" : "fix the YAML syntax (indentation, quotes, duplicate keys)";
+  const tooDeep = (where = ""): ConfigIssue => ({ path: where, message: `nests deeper than ${MAX_DEPTH} levels, far more than any cluster description`, fix: "check the file: it is not a cluster description" });
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(
       source,
-      doc.errors.map((e) => ({
-        path: e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : "",
-        message: e.message.split("\n")[0]!,
-        fix: /\.json$/i.test(source) ? "fix the JSON syntax" : "fix the YAML syntax (indentation, quotes, duplicate keys)",
-      })),
+      doc.errors.map((e) =>
+        /call stack/i.test(e.message)
+          ? tooDeep(e.linePos ? `line ${e.linePos[0].line}` : "")
+          : { path: e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : "", message: e.message.split("\n")[0]!, fix: syntaxFix },
+      ),
     );
   }
-  return checkCluster(withEnvironment(doc.toJS(), env), source, { env, baseDir });
+  let input: unknown;
+  try {
+    input = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    if (err instanceof RangeError) throw new ConfigError(source, [tooDeep()]);
+    if (err instanceof ReferenceError) {
+      throw new ConfigError(source, [{ path: "", message: "expands YAML aliases (*name) too many times: a resource-exhaustion pattern", fix: "write the values out, or use far fewer aliases" }]);
+    }
+    throw err;
+  }
+  if (input === null || input === undefined) {
+    throw new ConfigError(source, [{ path: "", message: "is empty", fix: "start from a copy of examples/cluster.yaml" }]);
+  }
+  if (typeof input !== "object" || Array.isArray(input)) {
+    throw new ConfigError(source, [{ path: "", message: `holds ${describe(input)}, not a mapping of settings`, fix: "start from a copy of examples/cluster.yaml (name:, proxmox:, networks:, vms: ...)" }]);
+  }
+  if (depthOf(input) > MAX_DEPTH) throw new ConfigError(source, [tooDeep()]);
+  return checkCluster(withEnvironment(input, env), source, { env, baseDir });
+}
+
+/** How deep a parsed value nests (iteratively: a hostile file must not overflow the stack). */
+function depthOf(value: unknown): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    max = Math.max(max, depth);
+    if (depth > MAX_DEPTH) break;
+    if (v && typeof v === "object") for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return max;
 }
 
 /** Validates an already-parsed description into a plan; throws ConfigError. */
 export function checkCluster(input: unknown, source = "<inline>", options: { env?: NodeJS.ProcessEnv; baseDir?: string } = {}): ClusterPlan {
-  const parsed = clusterSchema.safeParse(input ?? {});
+  // Secrets first: reported, and replaced so that no later message can repeat them.
+  const secrets = findSecrets(input ?? {});
+  const issues: ConfigIssue[] = [...secrets.issues];
+  const parsed = clusterSchema.safeParse(secrets.redacted, { reportInput: true });
   if (!parsed.success) {
-    const issues = parsed.error.issues.flatMap(toConfigIssues);
+    issues.push(...parsed.error.issues.flatMap(toConfigIssues));
     // Typos alone do not hide the rest: without the unknown keys the description may parse,
     // and then its cross-field problems are reported in the same run.
     if (parsed.error.issues.every((i) => i.code === "unrecognized_keys")) {
-      const retry = clusterSchema.safeParse(withoutUnknownKeys(input, parsed.error.issues));
+      const retry = clusterSchema.safeParse(withoutUnknownKeys(secrets.redacted, parsed.error.issues));
       if (retry.success) issues.push(...validateCluster(retry.data));
     }
     throw new ConfigError(source, issues);
   }
   const config: ClusterConfig = parsed.data;
-  const issues = validateCluster(config);
+  issues.push(...validateCluster(config));
   const sshKeys = resolveSshKeys(config, options.env ?? {}, options.baseDir ?? process.cwd());
   issues.push(...sshKeys.issues);
   if (issues.length > 0) throw new ConfigError(source, issues);
@@ -120,34 +167,45 @@ const KNOWN_KEYS = collectKeys(clusterSchema);
 
 function toConfigIssues(issue: z.core.$ZodIssue): ConfigIssue[] {
   const where = formatPath(issue.path);
+  // Messages written in the schema carry their own fix (see FIX in schema.ts).
+  const [message, ownFix] = issue.message.split(FIX);
+  const field = where.split(".").pop()!.replace(/\[\d+\]$/, "");
   switch (issue.code) {
     case "unrecognized_keys":
       return issue.keys.map((key) => {
-        if (MOVED[key] && where) return { path: where ? `${where}.${key}` : key, message: `unknown key "${key}"`, fix: MOVED[key] };
+        const at = where ? `${where}.${key}` : key;
+        if (MOVED[key] && where) return { path: at, message: `unknown key "${key}"`, fix: MOVED[key] };
         const suggestion = closest(key, KNOWN_KEYS);
-        return {
-          path: where ? `${where}.${key}` : key,
-          message: `unknown key "${key}"`,
-          fix: suggestion ? `did you mean "${suggestion}"?` : "remove it (see the config reference in the README)",
-        };
+        return { path: at, message: `unknown key "${key}"`, fix: suggestion ? `did you mean "${suggestion}"?` : "remove it (see docs/config-reference.md for the keys there are)" };
       });
     case "invalid_union":
       if ("discriminator" in issue && issue.discriminator) {
         return [{ path: `${where}.${issue.discriminator}`, message: `unknown ${issue.discriminator}`, fix: "use one of: nic, bond, vlan, bridge" }];
       }
-      return [{ path: where, message: "matches none of the accepted forms", fix: "see the config reference in the README for the accepted shapes" }];
+      return [{ path: where, message: "matches none of the accepted forms", fix: `see ${field} in docs/config-reference.md for the forms it takes` }];
     case "invalid_type":
-      if (issue.input === undefined) return [{ path: where, message: "is required", fix: `add ${where.split(".").pop()}` }];
-      return [{ path: where, message: `expected ${issue.expected}, got ${describe(issue.input)}`, fix: `write a ${issue.expected}` }];
+      if (issue.input === undefined) return [{ path: where, message: "is required", fix: `add ${field} (see docs/config-reference.md)` }];
+      if (ownFix) return [{ path: where, message: message!, fix: ownFix }];
+      return [{ path: where, message: `must be ${article(issue.expected)}, not ${describe(issue.input)}`, fix: `write ${article(issue.expected)}` }];
     case "too_small":
-    case "too_big":
-      return [{ path: where, message: issue.message.replace(/^Too (small|big): expected \w+ to (have|be) /, "must be "), fix: "use a value within the range" }];
+    case "too_big": {
+      if (ownFix) return [{ path: where, message: message!, fix: ownFix }];
+      const bound = Number(issue.code === "too_small" ? issue.minimum : issue.maximum);
+      const small = issue.code === "too_small";
+      if (issue.origin === "array") {
+        return [{ path: where, message: small ? `needs at least ${bound} ${bound === 1 ? "entry" : "entries"}` : `has more than ${bound} entries`, fix: small ? `add ${bound === 1 ? "at least one entry" : `at least ${bound} entries`} to ${field}` : `keep at most ${bound}` }];
+      }
+      if (issue.origin === "string") return [{ path: where, message: small ? "must not be empty" : `is longer than ${bound} characters`, fix: small ? `write the ${field}` : `shorten it to ${bound} characters` }];
+      return [{ path: where, message: `must be ${small ? "at least" : "at most"} ${bound}`, fix: `use a value ${small ? "of" : "up to"} ${bound}${small ? " or more" : ""}` }];
+    }
     case "invalid_value":
-      return [{ path: where, message: `is not one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`, fix: "use one of the listed values" }];
+      return [{ path: where, message: `is not one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`, fix: `use one of: ${issue.values.join(", ")}` }];
     default:
-      return [{ path: where, message: issue.message }];
+      return [{ path: where, message: message!, fix: ownFix ?? `see ${field} in docs/config-reference.md` }];
   }
 }
+
+const article = (type: string) => (/^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`);
 
 /** A deep copy of `input` without the keys the schema did not recognize. */
 function withoutUnknownKeys(input: unknown, issues: readonly z.core.$ZodIssue[]): unknown {
@@ -160,10 +218,13 @@ function withoutUnknownKeys(input: unknown, issues: readonly z.core.$ZodIssue[])
   return copy;
 }
 
+/** A value in a message: its type, and short scalars as written (secrets were redacted before). */
 function describe(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "a list";
-  return typeof value === "object" ? "an object" : `${typeof value} ${JSON.stringify(value)}`;
+  if (typeof value === "object") return "a mapping";
+  const shown = JSON.stringify(value);
+  return `${article(typeof value)} (${shown.length > 40 ? `${shown.slice(0, 37)}..."` : shown})`;
 }
 
 function collectKeys(schema: unknown, keys = new Set<string>(), seen = new Set<unknown>()): Set<string> {

@@ -5,10 +5,32 @@
  * relates two fields (subnets, MTU chains, duplicates) lives in `validate.ts`,
  * and everything derived from the description lives in `plan.ts`.
  *
- * Every field carries a description that states its default: the README's
- * config reference and `cluster.schema.json` are generated from them.
+ * Every field carries a description that states its default: the
+ * config reference (docs/config-reference.md) and `cluster.schema.json` are generated from them.
  */
 import { z } from "zod";
+
+/** A message and its fix, kept beside the field they describe; config/load.ts splits them at FIX. */
+export const FIX = "\u0000fix: ";
+const say = (message: string, fix: string) => ({ error: `${message}${FIX}${fix}` });
+
+/** A whole number in a range: any violation names the whole range. */
+const intBetween = (min: number, max: number) => {
+  const rule = say(`must be a whole number from ${min} to ${max}`, `use a value from ${min} to ${max}`);
+  return z.number().int(rule).min(min, rule).max(max, rule);
+};
+
+/** A DNS label (RFC 1123) of at most `max` characters. */
+const dnsLabel = (what: string, max = 63) =>
+  z
+    .string()
+    .regex(
+      new RegExp(`^[a-z0-9]([a-z0-9-]{0,${max - 2}}[a-z0-9])?$`),
+      say(
+        `must be ${what}: 1 to ${max} lower-case letters, digits or '-', starting and ending with a letter or digit`,
+        `rename it, e.g. ${what.includes("cluster") ? "lab-k8s" : "master-1"}${max < 63 ? ` (at most ${max} characters)` : " (at most 63 characters, the DNS label limit)"}`,
+      ),
+    );
 
 // ---------------------------------------------------------------------------
 // Scalars
@@ -17,33 +39,27 @@ import { z } from "zod";
 /** Linux interface names: at most 15 bytes (IFNAMSIZ - 1), no '/', ':' or blanks. */
 export const interfaceName = z
   .string()
-  .regex(/^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,15}$/, {
-    message:
-      "must be a Linux interface name: 1-15 characters of letters, digits, '.', '-' or '_' (IFNAMSIZ limit)",
-  });
+  .regex(/^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,15}$/, say(
+    "must be a Linux interface name: 1 to 15 letters, digits, '.', '-' or '_' (the kernel's IFNAMSIZ limit)",
+    "use the name `ip link` shows, e.g. enp5s0",
+  ));
 
 /** Proxmox bridges are named vmbrN with N in 0..4094. */
-export const bridgeName = z.string().regex(/^vmbr(0|[1-9][0-9]{0,3})$/, {
-  message: "must be a Proxmox bridge name vmbrN with N from 0 to 4094",
-}).refine((name) => Number(name.slice(4)) <= 4094, {
-  message: "must be a Proxmox bridge name vmbrN with N from 0 to 4094",
-});
+export const bridgeName = z.string().regex(/^vmbr(0|[1-9][0-9]{0,3})$/, say("must be a Proxmox bridge name vmbrN with N from 0 to 4094", "name it vmbr0, vmbr1, ...")).refine((name) => Number(name.slice(4)) <= 4094, say("must be a Proxmox bridge name vmbrN with N from 0 to 4094", "name it vmbr0, vmbr1, ..."));
 
-const ipv4 = z.ipv4({ message: "must be an IPv4 address such as 192.168.0.2" });
-const ipv4Cidr = z.cidrv4({ message: "must be an IPv4 network in CIDR form such as 10.0.0.0/24" });
+const ipv4 = z.ipv4(say("must be an IPv4 address", "write four numbers from 0 to 255 separated by dots, e.g. 192.168.0.2"));
+const ipv4Cidr = z.cidrv4(say("must be an IPv4 network in CIDR form", "write the network address and the prefix length, e.g. 10.0.0.0/24"));
 /** An address on an interface: a bare IP (prefix from its network) or IP/prefix. */
-const hostAddress = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?$/, {
-  message: "must be an IPv4 address, optionally with a prefix length (192.168.0.2 or 192.168.0.2/24)",
-});
+const hostAddress = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?$/, say("must be an IPv4 address, optionally with a prefix length", "write it as 192.168.0.2 or 192.168.0.2/24"));
 /** One OpenSSH public key line: type, base64 body, optional comment. */
 export const PUBLIC_KEY = /^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) [A-Za-z0-9+/]+=*( .*)?$/;
 
 const macAddress = z
   .string()
-  .regex(/^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$/, { message: "must be a MAC address such as 02:00:00:00:01:0b" });
+  .regex(/^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$/, say("must be a MAC address", "write six hexadecimal pairs separated by ':', e.g. 02:00:00:00:01:0b"));
 
 /** Underlay MTU of a physical network. Jumbo (> 1500) needs `jumboFrames: true`. */
-const mtu = z.number().int().min(1280).max(9000);
+const mtu = intBetween(1280, 9000);
 
 export const NETWORK_ROLES = ["external", "internal"] as const;
 export type NetworkRole = (typeof NETWORK_ROLES)[number];
@@ -135,7 +151,7 @@ const bondInterface = z.strictObject({
   name: interfaceName.describe("Bond name, e.g. bond0. Required."),
   slaves: z.array(interfaceName).min(1).describe("Member NICs. Required (at least one)."),
   mode: z.enum(BOND_MODES).default("active-backup").describe("Bonding mode (all seven Linux modes). Default: active-backup."),
-  miimon: z.number().int().min(0).max(255).default(100).describe("MII link monitoring interval in ms. Default: 100."),
+  miimon: intBetween(0, 255).default(100).describe("MII link monitoring interval in ms. Default: 100."),
   xmitHashPolicy: z
     .enum(XMIT_HASH_POLICIES)
     .optional()
@@ -154,7 +170,7 @@ const vlanInterface = z.strictObject({
   kind: z.literal("vlan").describe("Interface kind: nic, bond, vlan or bridge."),
   name: interfaceName.describe("VLAN interface name: `<raw>.<id>` (e.g. enp5s0.100) or any name with rawDevice and id. Required."),
   rawDevice: interfaceName.optional().describe("Parent interface. Default: the part of `name` before the dot."),
-  id: z.number().int().optional().describe("VLAN id, 1-4094. Default: the part of `name` after the dot."),
+  id: z.number().int(say("must be a whole number", "write the VLAN id, 1 to 4094")).optional().describe("VLAN id, 1-4094. Default: the part of `name` after the dot."),
   network: z.enum(NETWORK_ROLES).optional().describe("Network this VLAN's address belongs to. Default: none."),
   ...addressing,
 });
@@ -171,11 +187,11 @@ const bridgeInterface = z.strictObject({
     .default([])
     .describe("Bridge ports (NICs, bonds or VLAN interfaces). Default: none (bridge-ports none, for routed/NAT)."),
   stp: z.boolean().default(false).describe("Spanning tree. Default: false (single-bridge hosts; turn on with LACP/VLAN trunks that can loop)."),
-  forwardDelay: z.number().int().min(0).max(30).default(0).describe("bridge-fd in seconds. Default: 0."),
+  forwardDelay: intBetween(0, 30).default(0).describe("bridge-fd in seconds. Default: 0."),
   vlanAware: z.boolean().default(false).describe("VLAN-aware bridge (bridge-vlan-aware yes). Default: false."),
   vids: z
     .string()
-    .regex(/^\d+(-\d+)?( \d+(-\d+)?)*$/, { message: "must be VLAN ids or ranges separated by spaces, e.g. '2-4094' or '10 20 30-40'" })
+    .regex(/^\d+(-\d+)?( \d+(-\d+)?)*$/, say("must be VLAN ids or ranges separated by spaces", "write them like '2-4094' or '10 20 30-40'"))
     .optional()
     .describe("VLANs allowed on a VLAN-aware bridge. Default: 2-4094 when vlanAware."),
   masquerade: z
@@ -197,15 +213,12 @@ export const hostInterface = z.discriminatedUnion("kind", [
 ]);
 
 const proxmoxNode = z.strictObject({
-  name: z
-    .string()
-    .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, { message: "must be a Proxmox node name (lower-case DNS label)" })
-    .describe("Proxmox node name as in the cluster (pvecm nodes). Required."),
+  name: dnsLabel("a Proxmox node name").describe("Proxmox node name as in the cluster (pvecm nodes). Required."),
   ssh: z
     .strictObject({
       host: ipv4.optional().describe("Address used for SSH. Default: the node's external bridge address."),
       user: z.string().default("root").describe("SSH user. Default: root."),
-      port: z.number().int().min(1).max(65535).default(22).describe("SSH port. Default: 22."),
+      port: intBetween(1, 65535).default(22).describe("SSH port. Default: 22."),
     })
     .prefault({})
     .describe("How Terraform reaches the node over SSH. Credentials never go here: use the SSH agent or the ssh_private_key variable."),
@@ -216,7 +229,7 @@ const proxmoxNode = z.strictObject({
 // sysctl
 // ---------------------------------------------------------------------------
 
-const rpFilter = z.number().int().min(0).max(2);
+const rpFilter = intBetween(0, 2);
 const hostSysctl = z.strictObject({
   ipForward: z.boolean().default(true).describe("net.ipv4.ip_forward. Default: true (bridged and overlay traffic is forwarded)."),
   rpFilter: rpFilter
@@ -229,11 +242,11 @@ const hostSysctl = z.strictObject({
 });
 
 const tuning = z.strictObject({
-  somaxconn: z.number().int().min(128).max(65535).default(32768).describe("net.core.somaxconn. Default: 32768."),
-  netdevMaxBacklog: z.number().int().min(1000).max(1_000_000).default(16384).describe("net.core.netdev_max_backlog. Default: 16384."),
-  tcpMaxSynBacklog: z.number().int().min(128).max(1_000_000).default(8096).describe("net.ipv4.tcp_max_syn_backlog. Default: 8096."),
-  tcpTwReuse: z.number().int().min(0).max(2).default(1).describe("net.ipv4.tcp_tw_reuse (0, 1, 2). Default: 1."),
-  tcpFinTimeout: z.number().int().min(1).max(120).default(15).describe("net.ipv4.tcp_fin_timeout in seconds. Default: 15."),
+  somaxconn: intBetween(128, 65535).default(32768).describe("net.core.somaxconn. Default: 32768."),
+  netdevMaxBacklog: intBetween(1000, 1_000_000).default(16384).describe("net.core.netdev_max_backlog. Default: 16384."),
+  tcpMaxSynBacklog: intBetween(128, 1_000_000).default(8096).describe("net.ipv4.tcp_max_syn_backlog. Default: 8096."),
+  tcpTwReuse: intBetween(0, 2).default(1).describe("net.ipv4.tcp_tw_reuse (0, 1, 2). Default: 1."),
+  tcpFinTimeout: intBetween(1, 120).default(15).describe("net.ipv4.tcp_fin_timeout in seconds. Default: 15."),
 });
 
 const sysctl = z.strictObject({
@@ -253,17 +266,17 @@ const sysctl = z.strictObject({
 // ---------------------------------------------------------------------------
 
 const vmCpu = z.strictObject({
-  cores: z.number().int().min(1).max(256).default(4).describe("Cores per socket. Default: 4."),
-  sockets: z.number().int().min(1).max(8).default(1).describe("Sockets. Default: 1."),
+  cores: intBetween(1, 256).default(4).describe("Cores per socket. Default: 4."),
+  sockets: intBetween(1, 8).default(1).describe("Sockets. Default: 1."),
   type: z.string().default("x86-64-v2-AES").describe("QEMU CPU type. Default: x86-64-v2-AES (Proxmox default, migratable)."),
 });
 
 const vmDisk = z.strictObject({
   datastore: z.string().default("local-lvm").describe("Datastore of the boot disk. Default: local-lvm."),
-  size: z.number().int().min(1).max(65536).default(40).describe("Boot disk size in GiB. Default: 40."),
+  size: intBetween(1, 65536).default(40).describe("Boot disk size in GiB. Default: 40."),
   interface: z
     .string()
-    .regex(/^(scsi([0-9]|[1-2][0-9]|30)|virtio([0-9]|1[0-5])|sata[0-5])$/, { message: "must be scsiN (0-30), virtioN (0-15) or sataN (0-5)" })
+    .regex(/^(scsi([0-9]|[1-2][0-9]|30)|virtio([0-9]|1[0-5])|sata[0-5])$/, say("must be scsiN (0-30), virtioN (0-15) or sataN (0-5)", "use e.g. scsi0"))
     .default("scsi0")
     .describe("Disk bus and slot. Default: scsi0."),
   iothread: z.boolean().default(true).describe("Dedicated IO thread (scsi/virtio only). Default: true."),
@@ -274,23 +287,23 @@ const vmDisk = z.strictObject({
 const vmSource = z.union([
   z.strictObject({
     clone: z.strictObject({
-      vmId: z.number().int().min(100).max(999_999_999).describe("VM id of the template to clone. Required."),
+      vmId: intBetween(100, 999_999_999).describe("VM id of the template to clone. Required."),
       node: z.string().optional().describe("Node holding the template. Default: the target node."),
       full: z.boolean().default(true).describe("Full clone (independent of the template). Default: true."),
     }).describe("Clone a template VM."),
   }),
   z.strictObject({
     image: z.strictObject({
-      url: z.url().describe("Cloud image to download onto each Proxmox node, e.g. an Ubuntu cloud image. Required."),
+      url: z.url(say("must be a URL", "write the full address with its scheme, e.g. https://cloud-images.ubuntu.com/noble/current/noble-server-cloudimg-amd64.img")).describe("Cloud image to download onto each Proxmox node, e.g. an Ubuntu cloud image. Required."),
       datastore: z.string().default("local").describe("Datastore for the downloaded image (content type iso/import). Default: local."),
       fileName: z
         .string()
-        .regex(/^[\w.+-]+$/, { message: "must be a plain file name (letters, digits, '.', '_', '+', '-')" })
+        .regex(/^[\w.+-]+$/, say("must be a plain file name of letters, digits, '.', '_', '+' or '-'", "use e.g. noble.qcow2"))
         .optional()
         .describe("File name on the datastore, ending in .qcow2, .raw or .vmdk (the extensions Proxmox imports). Default: the URL's last path segment."),
       checksum: z
         .string()
-        .regex(/^[0-9a-fA-F]{64}$/, { message: "must be a sha256 checksum: 64 hexadecimal digits" })
+        .regex(/^[0-9a-fA-F]{64}$/, say("must be a sha256 checksum: 64 hexadecimal digits", "copy it from the image's SHA256SUMS file"))
         .optional()
         .describe("sha256 checksum of the image, verified by the Proxmox node after the download. Default: not checked."),
     }).describe("Have each Proxmox node download a cloud image (Proxmox VE 8.4 or later) and import it as the boot disk."),
@@ -300,7 +313,7 @@ const vmSource = z.union([
 const cloudInit = z.strictObject({
   user: z.string().default("ubuntu").describe("Default user created by cloud-init. Default: ubuntu."),
   sshKeys: z
-    .array(z.string().regex(PUBLIC_KEY, { message: "must be an OpenSSH public key line such as 'ssh-ed25519 AAAA... user@host'" }))
+    .array(z.string().regex(PUBLIC_KEY, say("must be an OpenSSH public key line", "paste the content of a .pub file, e.g. 'ssh-ed25519 AAAA... user@host', or use sshKeyFiles")))
     .default([])
     .describe("SSH public keys for that user, inline (public keys only). Default: none."),
   sshKeyFiles: z
@@ -323,13 +336,13 @@ const cloudInit = z.strictObject({
 
 const vmSettings = {
   cpu: vmCpu.prefault({}).describe("CPU layout; vCPUs = sockets x cores, and each NIC gets that many queues (max 64)."),
-  memory: z.number().int().min(512).max(4_194_304).default(8192).describe("Memory in MiB. Default: 8192."),
+  memory: intBetween(512, 4_194_304).default(8192).describe("Memory in MiB. Default: 8192."),
   disk: vmDisk.prefault({}).describe("Boot disk."),
   source: vmSource.optional().describe("Clone a template VM (`clone`) or import a cloud image (`image`). Required unless every VM sets it."),
   agent: z.boolean().default(true).describe("QEMU guest agent. Default: true."),
   onBoot: z.boolean().default(true).describe("Start with the Proxmox node. Default: true."),
   protection: z.boolean().default(false).describe("Proxmox protection flag (blocks removal). Default: false."),
-  tags: z.array(z.string().regex(/^[a-z0-9_+.-]+$/, { message: "must be a Proxmox tag: lower-case letters, digits, _ + . -" })).default(["k8s"]).describe("Proxmox tags; the role is added. Default: [k8s]."),
+  tags: z.array(z.string().regex(/^[a-z0-9_+.-]+$/, say("must be a Proxmox tag of lower-case letters, digits, '_', '+', '.' or '-'", "use e.g. k8s"))).default(["k8s"]).describe("Proxmox tags; the role is added. Default: [k8s]."),
   cloudInit: cloudInit.prefault({}).describe("Cloud-init user and network settings."),
 };
 
@@ -337,11 +350,8 @@ const vmDefaults = z.strictObject(vmSettings);
 
 /** Per-VM fields: identity plus any of the defaults, overriding them. */
 const vm = z.strictObject({
-  name: z
-    .string()
-    .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, { message: "must be a DNS label (lower-case letters, digits, '-')" })
-    .describe("VM and Kubernetes node name. Required."),
-  id: z.number().int().min(100).max(999_999_999).describe("Proxmox VM id (100-999999999). Required."),
+  name: dnsLabel("a VM and Kubernetes node name").describe("VM and Kubernetes node name. Required."),
+  id: intBetween(100, 999_999_999).describe("Proxmox VM id (100-999999999). Required."),
   role: z.enum(["control-plane", "worker"]).describe("Kubernetes role. Required."),
   node: z.string().optional().describe("Proxmox node. Default: spread round-robin over proxmox.nodes in order."),
   ip: z
@@ -359,8 +369,8 @@ const vm = z.strictObject({
     .describe("MAC overrides. Default: deterministic, locally administered MACs."),
   mtu: z
     .strictObject({
-      external: z.number().int().optional().describe("Default: inherit the bridge MTU."),
-      internal: z.number().int().optional().describe("Default: inherit the bridge MTU."),
+      external: z.number().int(say("must be a whole number", "write an MTU such as 1500")).optional().describe("Default: inherit the bridge MTU."),
+      internal: z.number().int(say("must be a whole number", "write an MTU such as 1500")).optional().describe("Default: inherit the bridge MTU."),
     })
     .optional()
     .describe("Guest NIC MTU overrides, never above the bridge. Default: the bridge MTU."),
@@ -384,8 +394,8 @@ const flannel = z.strictObject({
     .enum(["vxlan", "host-gw", "wireguard"])
     .default("vxlan")
     .describe("Flannel backend. Default: vxlan."),
-  vni: z.number().int().min(1).max(16_777_215).default(1).describe("VXLAN VNI. Default: 1."),
-  port: z.number().int().min(1).max(65535).default(8472).describe("VXLAN UDP port. Default: 8472 (Linux kernel default)."),
+  vni: intBetween(1, 16_777_215).default(1).describe("VXLAN VNI. Default: 1."),
+  port: intBetween(1, 65535).default(8472).describe("VXLAN UDP port. Default: 8472 (Linux kernel default)."),
   directRouting: z.boolean().default(false).describe("vxlan: route directly between nodes on the same subnet. Default: false."),
   interface: z
     .union([
@@ -407,14 +417,14 @@ const flannel = z.strictObject({
 const calico = z.strictObject({
   version: z
     .string()
-    .regex(/^v?\d+\.\d+\.\d+$/, { message: "must be a Calico version such as v3.29.3" })
+    .regex(/^v?\d+\.\d+\.\d+$/, say("must be a Calico version", "write it like v3.29.3"))
     .default("v3.29.3")
     .describe("Calico version the installed Tigera operator deploys; checked against the node sysctl (Felix before v3.12 refuses rp_filter=2). Default: v3.29.3."),
   encapsulation: z
     .enum(["VXLAN", "IPIP", "None", "VXLANCrossSubnet", "IPIPCrossSubnet"])
     .default("VXLAN")
     .describe("IP pool encapsulation. Default: VXLAN."),
-  blockSize: z.number().int().min(20).max(32).default(26).describe("IPAM block size. Default: 26."),
+  blockSize: intBetween(20, 32).default(26).describe("IPAM block size. Default: 26."),
   natOutgoing: z.boolean().default(true).describe("NAT pod traffic leaving the pool. Default: true."),
   autodetection: z
     .union([
@@ -427,10 +437,10 @@ const calico = z.strictObject({
 });
 
 const kubernetes = z.strictObject({
-  version: z.string().regex(/^v?1\.\d+\.\d+$/, { message: "must be a Kubernetes version such as v1.31.4" }).default("v1.31.4").describe("Kubernetes version for kubeadm. Default: v1.31.4."),
+  version: z.string().regex(/^v?1\.\d+\.\d+$/, say("must be a Kubernetes version", "write it like v1.31.4")).default("v1.31.4").describe("Kubernetes version for kubeadm. Default: v1.31.4."),
   podCidr: ipv4Cidr.default("10.244.0.0/16").describe("Pod network (--cluster-cidr). Default: 10.244.0.0/16."),
   serviceCidr: ipv4Cidr.default("10.96.0.0/12").describe("Service network (--service-cluster-ip-range). Default: 10.96.0.0/12."),
-  nodeCidrMaskSize: z.number().int().min(16).max(28).default(24).describe("Per-node pod subnet size (--node-cidr-mask-size). Default: 24."),
+  nodeCidrMaskSize: intBetween(16, 28).default(24).describe("Per-node pod subnet size (--node-cidr-mask-size). Default: 24."),
   apiServer: z
     .strictObject({
       vip: ipv4
@@ -438,10 +448,10 @@ const kubernetes = z.strictObject({
         .describe(
           "Virtual IP of the API server on the internal network, held by one control plane at a time (kube-vip, ARP on the internal NIC); the endpoint every node and certificate uses. Default: with two or more control planes, the internal network's tenth address (10.0.0.10 in 10.0.0.0/24); with one, none (its own address).",
         ),
-      port: z.number().int().min(1).max(65535).default(6443).describe("API server port. Default: 6443."),
+      port: intBetween(1, 65535).default(6443).describe("API server port. Default: 6443."),
       kubeVipImage: z
         .string()
-        .regex(/^[\w.-]+(:\d+)?(\/[\w.-]+)+(:[\w.-]+|@sha256:[0-9a-f]{64})$/, { message: "must be an image reference with a tag or digest, e.g. ghcr.io/kube-vip/kube-vip:v1.2.3" })
+        .regex(/^[\w.-]+(:\d+)?(\/[\w.-]+)+(:[\w.-]+|@sha256:[0-9a-f]{64})$/, say("must be an image reference with a tag or digest", "write it like ghcr.io/kube-vip/kube-vip:v1.2.3"))
         .default("ghcr.io/kube-vip/kube-vip:v1.2.3")
         .describe("kube-vip image (static pod on every control plane when there is a VIP). Default: ghcr.io/kube-vip/kube-vip:v1.2.3."),
       externalAccess: z
@@ -451,7 +461,7 @@ const kubernetes = z.strictObject({
             .default(true)
             .describe("Allow kubectl from the external network, where the machine running Terraform and Ansible usually is. Default: true."),
           names: z
-            .array(z.string().regex(/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/, { message: "must be a DNS name such as k8s.example.com" }))
+            .array(z.string().regex(/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/, say("must be a DNS name of labels of 1 to 63 letters, digits or '-'", "write it like k8s.example.com")))
             .default([])
             .describe("DNS names for the API server on the external network, added to its certificate. Default: none."),
         })
@@ -467,7 +477,7 @@ const kubernetes = z.strictObject({
   cni: z
     .strictObject({
       plugin: z.enum(["flannel", "calico"]).default("flannel").describe("CNI plugin. Default: flannel."),
-      overlayMtu: z.number().int().optional().describe("Overlay MTU override, checked against the plan. Default: internal NIC MTU minus encapsulation overhead."),
+      overlayMtu: z.number().int(say("must be a whole number", "write an MTU such as 1450")).optional().describe("Overlay MTU override, checked against the plan. Default: internal NIC MTU minus encapsulation overhead."),
       flannel: flannel.prefault({}).describe("Flannel settings (plugin: flannel)."),
       calico: calico.prefault({}).describe("Calico settings (plugin: calico; needs the Tigera operator on the cluster)."),
     })
@@ -490,30 +500,20 @@ const kubernetes = z.strictObject({
 // ---------------------------------------------------------------------------
 
 export const clusterSchema = z.strictObject({
-  name: z
-    .string()
-    .regex(/^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/, { message: "must be a short DNS label" })
+  name: dnsLabel("a cluster name", 32)
     .default("pve-dualnet")
-    .describe("Cluster name, used in stack names, tags and the kubeadm config. Default: pve-dualnet."),
+    .describe("Cluster name, used in stack names, tags, the kubeadm config and the firewall security groups; unique within a Proxmox datacenter. Default: pve-dualnet."),
   proxmox: z
     .strictObject({
-    endpoint: z.url().describe("Proxmox API endpoint, e.g. https://192.168.0.2:8006/ (no /api2/json). Required."),
+    endpoint: z.url(say("must be a URL", "write the full address with its scheme and port, e.g. https://192.168.0.2:8006/")).describe("Proxmox API endpoint, e.g. https://192.168.0.2:8006/ (no /api2/json). Required."),
     insecure: z.boolean().default(false).describe("Skip TLS verification (self-signed certificates). Default: false."),
     nodes: z.array(proxmoxNode).min(1).describe("The Proxmox nodes and their host networks. Required (at least one)."),
     apply: z
       .strictObject({
-        confirmTimeout: z
-          .number()
-          .int()
-          .min(20)
-          .max(3600)
+        confirmTimeout: intBetween(20, 3600)
           .default(60)
           .describe("Seconds from switching a host's network until the previous file is restored unless Terraform confirms the change over a new SSH connection. Default: 60."),
-        verifyTimeout: z
-          .number()
-          .int()
-          .min(5)
-          .max(3000)
+        verifyTimeout: intBetween(5, 3000)
           .default(30)
           .describe("Seconds a host's new network gets to pass its checks (links, addresses, MTUs, the default route, gateway and peers) before it is rolled back. Default: 30."),
       })
@@ -536,7 +536,7 @@ export const clusterSchema = z.strictObject({
       enabled: z
         .boolean()
         .default(true)
-        .describe("Proxmox firewall on every VM NIC, input policy DROP, with the rules the cluster needs derived from the plan. It acts only once the datacenter firewall is on (see the README); the datacenter and host firewalls are never changed. Default: true."),
+        .describe("Proxmox firewall on every VM NIC, input policy DROP, with the rules the cluster needs derived from the plan. It acts only once the datacenter firewall is on (docs/firewall.md); the datacenter and host firewalls are never changed. Default: true."),
       ssh: z.array(ipv4Cidr).optional().describe("Networks SSH (22) to the VMs may come from. Default: the external network."),
       nodePorts: z.boolean().default(false).describe("Open Kubernetes NodePorts 30000-32767 (TCP and UDP) from the external network. Default: false."),
       rules: z
@@ -546,7 +546,7 @@ export const clusterSchema = z.strictObject({
             protocol: z.enum(["tcp", "udp"]).describe("tcp or udp. Required."),
             ports: z
               .string()
-              .regex(/^\d{1,5}(:\d{1,5})?(,\d{1,5}(:\d{1,5})?)*$/, { message: "must be ports or ranges such as '80,443' or '8000:8100'" })
+              .regex(/^\d{1,5}(:\d{1,5})?(,\d{1,5}(:\d{1,5})?)*$/, say("must be ports or port ranges", "write them like '80,443' or '8000:8100'"))
               .describe("Destination ports, e.g. '80,443' or '8000:8100'. Required."),
             from: z
               .union([z.enum(["external", "internal"]), ipv4Cidr])

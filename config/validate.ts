@@ -334,12 +334,22 @@ function checkVms(config: ClusterConfig, subnets: Subnets, report: Report): numb
   }
   const placement = vmPlacement(config);
   const internalNicMtus: number[] = [];
+  // Template ids every VM's source clones: no VM may take one.
+  const templates = new Map<number, string>();
+  const cloneOf = (source: ClusterConfig["vmDefaults"]["source"], where: string) => {
+    if (source && "clone" in source && !templates.has(source.clone.vmId)) templates.set(source.clone.vmId, `${where}.clone.vmId`);
+  };
+  cloneOf(config.vmDefaults.source, "vmDefaults.source");
+  config.vms.forEach((vm, i) => cloneOf(vm.source, `vms[${i}].source`));
   const reportedImages = new Set<string>();
 
   config.vms.forEach((vm, i) => {
     const p = `vms[${i}]`;
-    if (ids.has(vm.id)) report(`${p}.id`, `VM id ${vm.id} is already used by vms[${ids.get(vm.id)}]`, "give every VM its own id");
+    const duplicateId = ids.has(vm.id);
+    if (duplicateId) report(`${p}.id`, `VM id ${vm.id} is already used by vms[${ids.get(vm.id)}]`, "give every VM its own id");
     else ids.set(vm.id, i);
+    const template = templates.get(vm.id);
+    if (template) report(`${p}.id`, `VM id ${vm.id} is the id of the template the VMs clone (${template})`, "give the VM its own id: Proxmox cannot create a VM where the template is");
     if (names.has(vm.name)) report(`${p}.name`, `VM name ${vm.name} is already used by vms[${names.get(vm.name)}]`, "give every VM its own name");
     else names.set(vm.name, i);
     if (vm.node !== undefined && !nodeNames.has(vm.node)) {
@@ -355,6 +365,8 @@ function checkVms(config: ClusterConfig, subnets: Subnets, report: Report): numb
     }
 
     (["external", "internal"] as const).forEach((role, nicIndex) => {
+      // A derived MAC repeats when the id does: that is the id's problem, reported above.
+      if (duplicateId && !vm.mac?.[role]) return;
       const mac = (vm.mac?.[role] ?? derivedMac(vm.id, nicIndex)).toUpperCase();
       const where = `${p}.mac.${role}`;
       if (parseInt(mac.slice(0, 2), 16) & 1) report(where, `${mac} is a multicast MAC address`, "use a unicast MAC (the first byte must be even)");
@@ -467,6 +479,7 @@ function checkKubernetes(config: ClusterConfig, subnets: Subnets, internalNicMtu
     report("networks.internal.mtu", `the overlay would get MTU ${mtu.maxOverlay}, below 1280`, "raise the internal network MTU");
   }
 
+  checkInterfaceSelection(config, subnets, report);
   const flannel = k.cni.flannel;
   if (k.cni.plugin === "flannel") {
     if (!flannelInterface(config)) {
@@ -482,9 +495,6 @@ function checkKubernetes(config: ClusterConfig, subnets: Subnets, internalNicMtu
     if (flannel.directRouting && flannel.backend !== "vxlan") {
       report("kubernetes.cni.flannel.directRouting", `DirectRouting is a vxlan option, not ${flannel.backend}`, "remove directRouting or use backend: vxlan");
     }
-    if (flannel.interface && "canReach" in flannel.interface && subnets.external && contains(subnets.external, flannel.interface.canReach)) {
-      report("kubernetes.cni.flannel.interface.canReach", `${flannel.interface.canReach} is on the external network: flannel would carry pod traffic there`, "pick an address on the internal network");
-    }
   }
   if (k.cni.plugin === "calico") {
     const [major, minor] = k.cni.calico.version.replace(/^v/, "").split(".").map(Number) as [number, number];
@@ -498,6 +508,51 @@ function checkKubernetes(config: ClusterConfig, subnets: Subnets, internalNicMtu
     if (k.cni.calico.blockSize < pod.prefix) {
       report("kubernetes.cni.calico.blockSize", `/${k.cni.calico.blockSize} blocks are larger than the pod network ${pod.cidr}`, `use a block size of at least /${pod.prefix}`);
     }
+  }
+}
+
+/**
+ * How the CNI picks the node's NIC must never be able to pick the external one: a name or
+ * pattern is safe only when the guest names are pinned (the network-data snippet renames each
+ * NIC by MAC), and then it must select the internal name and not the external one.
+ */
+function checkInterfaceSelection(config: ClusterConfig, subnets: Subnets, report: Report) {
+  const cni = config.kubernetes.cni;
+  const networkData = config.vmDefaults.cloudInit.networkData;
+  const [external, internal] = networkData.interfaceNames;
+  const unpinned = "guest NIC names are not pinned (vmDefaults.cloudInit.networkData.enabled is false): the same name can be the external NIC in another image";
+  const safer = "select by address instead (canReach of an internal address; the default), or enable vmDefaults.cloudInit.networkData to pin the names";
+  const byName = (where: string, name: string) => {
+    if (!networkData.enabled) report(where, `${name}: ${unpinned}`, safer);
+    else if (name === external) report(where, `${name} is the external NIC: pod traffic would leave through the external network`, `use ${internal}, the internal NIC`);
+    else if (name !== internal) report(where, `${name} is not a NIC of the VMs (they are ${external} and ${internal})`, `use ${internal}, the internal NIC`);
+  };
+  const byPattern = (where: string, pattern: string) => {
+    if (!networkData.enabled) return report(where, `/${pattern}/: ${unpinned}`, safer);
+    let regex: RegExp;
+    try {
+      regex = new RegExp(pattern);
+    } catch {
+      return report(where, `/${pattern}/ is not a valid regular expression`, `write a pattern such as ^${internal}$`);
+    }
+    if (regex.test(external)) report(where, `/${pattern}/ matches the external NIC ${external}: pod traffic could leave through the external network`, `anchor it to the internal NIC: ^${internal}$`);
+    else if (!regex.test(internal)) report(where, `/${pattern}/ does not match the internal NIC ${internal}`, `use ^${internal}$`);
+  };
+  const canReach = (where: string, ip: string) => {
+    if (subnets.external && contains(subnets.external, ip)) report(where, `${ip} is on the external network: the CNI would carry pod traffic there`, "pick an address on the internal network");
+  };
+  if (cni.plugin === "flannel" && cni.flannel.interface) {
+    const sel = cni.flannel.interface;
+    const at = "kubernetes.cni.flannel.interface";
+    if ("name" in sel) byName(`${at}.name`, sel.name);
+    if ("regex" in sel) byPattern(`${at}.regex`, sel.regex);
+    if ("canReach" in sel) canReach(`${at}.canReach`, sel.canReach);
+  }
+  if (cni.plugin === "calico" && cni.calico.autodetection) {
+    const sel = cni.calico.autodetection;
+    const at = "kubernetes.cni.calico.autodetection";
+    if ("interface" in sel) byPattern(`${at}.interface`, sel.interface);
+    if ("canReach" in sel) canReach(`${at}.canReach`, sel.canReach);
   }
 }
 

@@ -3,21 +3,22 @@ import { Construct } from "constructs";
 import { VirtualEnvironmentFirewallOptions } from "../.gen/providers/proxmox/virtual-environment-firewall-options";
 import { VirtualEnvironmentFirewallRules } from "../.gen/providers/proxmox/virtual-environment-firewall-rules";
 import type { VmPlan } from "../config/plan";
-import type { FirewallRule } from "../renderers/firewall";
+import type { FirewallSecurityGroup } from "./firewall-security-group";
 
 export interface VmFirewallProps {
   /** The VM the firewall belongs to. */
   readonly vm: VmPlan;
-  /** Its inbound rules (renderers/firewall.ts). */
-  readonly rules: readonly FirewallRule[];
+  /** The security group with the rules of the VM's role. */
+  readonly securityGroup: FirewallSecurityGroup;
   /** The VM resource: the firewall is configured once the VM exists. */
   readonly vmResource: ITerraformDependable;
 }
 
 /**
- * The Proxmox firewall of one VM: enabled, inbound DROP unless a rule accepts, outbound ACCEPT.
- * The MAC filter stays on (kube-vip announces the VIP with the NIC's own MAC); the IP filter
- * stays off, or packets for the VIP would be dropped. The VM's NICs carry `firewall: true`.
+ * The Proxmox firewall of one VM: enabled, inbound DROP unless a rule of its role's security
+ * group accepts, outbound ACCEPT. The MAC filter stays on (kube-vip announces the VIP with the
+ * NIC's own MAC); the IP filter stays off, or packets for the VIP would be dropped. The VM's NICs
+ * carry `firewall: true`.
  */
 export class VmFirewall extends Construct {
   readonly options: VirtualEnvironmentFirewallOptions;
@@ -25,7 +26,7 @@ export class VmFirewall extends Construct {
 
   constructor(scope: Construct, id: string, props: VmFirewallProps) {
     super(scope, id);
-    const { vm } = props;
+    const { vm, securityGroup } = props;
     this.options = new VirtualEnvironmentFirewallOptions(this, "options", {
       nodeName: vm.node,
       vmId: vm.id,
@@ -44,16 +45,9 @@ export class VmFirewall extends Construct {
     this.rules = new VirtualEnvironmentFirewallRules(this, "rules", {
       nodeName: vm.node,
       vmId: vm.id,
-      rule: props.rules.map((r) => ({
-        type: "in",
-        action: "ACCEPT",
-        proto: r.proto,
-        dport: r.dport,
-        source: r.source,
-        iface: r.iface,
-        comment: r.comment,
-      })),
-      dependsOn: [props.vmResource],
+      rule: [{ securityGroup: securityGroup.name, comment: `Kubernetes ${vm.role} (pve-dualnet)` }],
+      // The group exists before a VM uses it, and is removed only after no VM does.
+      dependsOn: [props.vmResource, securityGroup.resource],
     });
   }
 }

@@ -1,5 +1,5 @@
 /**
- * The README's config reference, generated from the JSON Schema of the cluster description
+ * The config reference (docs/config-reference.md), generated from the JSON Schema of the cluster description
  * (itself generated from the zod schema), so the documentation cannot drift from the code.
  */
 type JsonSchema = {

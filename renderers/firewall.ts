@@ -1,13 +1,16 @@
 /**
  * The Proxmox VM firewall of every node VM, derived from the plan: input policy DROP, and an
  * ACCEPT rule for each flow the cluster needs, scoped to the NIC it arrives on (net0 external,
- * net1 internal) and to the network it comes from. Pure: plan in, rules out.
+ * net1 internal) and to the network it comes from. The rules depend only on the part a node
+ * plays, so they live in one Proxmox security group per role that every VM of the role uses.
+ * Pure: plan in, rules out.
  *
  * Ports: the Kubernetes "Ports and Protocols" reference (API 6443, etcd 2379-2380, kubelet
  * 10250, controller-manager 10257, scheduler 10259, NodePorts 30000-32767); flannel's backends
  * (vxlan on the configured port, 8472 by default; wireguard 51820); Calico's (BGP 179, IP-in-IP =
  * IP protocol 4, VXLAN 4789, Typha 5473).
  */
+import { createHash } from "node:crypto";
 import { contains, parseSubnet } from "../config/ip";
 import type { ClusterPlan, VmPlan } from "../config/plan";
 
@@ -63,8 +66,24 @@ function ifaceFor(plan: ClusterPlan, from: string): FirewallRule["iface"] {
   return inside("external") ? "net0" : inside("internal") ? "net1" : undefined;
 }
 
-/** Every inbound rule of one VM, in a stable order. Empty when the firewall is off. */
-export function firewallRules(plan: ClusterPlan, vm: VmPlan): FirewallRule[] {
+type Role = VmPlan["role"];
+
+/**
+ * The security group of a role: Proxmox allows [A-Za-z][A-Za-z0-9_-]+ of at most 18 characters.
+ * `k8s-<cluster>-cp` / `-wk`; a long cluster name is shortened, with a hash of it kept unique.
+ */
+export function securityGroupName(plan: ClusterPlan, role: Role): string {
+  const suffix = role === "control-plane" ? "-cp" : "-wk";
+  const full = `k8s-${plan.config.name}`;
+  const base = full.length <= 15 ? full : `${full.slice(0, 10)}${createHash("sha256").update(plan.config.name).digest("hex").slice(0, 5)}`;
+  return `${base}${suffix}`;
+}
+
+/** The roles the plan's VMs play, in a stable order. */
+export const rolesOf = (plan: ClusterPlan): Role[] => (["control-plane", "worker"] as const).filter((role) => plan.vms.some((vm) => vm.role === role));
+
+/** Every inbound rule for the VMs of one role, in a stable order. Empty when the firewall is off. */
+export function firewallRules(plan: ClusterPlan, role: Role): FirewallRule[] {
   const fw = plan.config.firewall;
   if (!fw.enabled) return [];
   const external = plan.subnets.external.cidr;
@@ -80,7 +99,7 @@ export function firewallRules(plan: ClusterPlan, vm: VmPlan): FirewallRule[] {
   add({ iface: "net0", proto: "tcp", dport: "22", source: (fw.ssh ?? [external]).join(","), comment: "SSH (node setup)" });
   add({ iface: "net0", proto: "icmp", source: external, comment: "ICMP: ping, path MTU discovery" });
   add({ iface: "net1", proto: "icmp", source: internalNet, comment: "ICMP: ping, path MTU discovery" });
-  if (vm.role === "control-plane") {
+  if (role === "control-plane") {
     add({ iface: "net1", proto: "tcp", dport: port, source: internal, comment: `Kubernetes API${plan.apiServer.vip ? ` (VIP ${plan.apiServer.vip})` : ""}` });
     if (plan.apiServer.external) add({ iface: "net0", proto: "tcp", dport: port, source: external, comment: "Kubernetes API for kubectl" });
     add({ iface: "net1", proto: "tcp", dport: "2379:2380", source: controlPlanes.join(","), comment: "etcd between control planes" });
@@ -97,7 +116,7 @@ export function firewallRules(plan: ClusterPlan, vm: VmPlan): FirewallRule[] {
     add({ iface: "net0", proto: "udp", dport: NODE_PORTS, source: external, comment: "Kubernetes NodePorts" });
   }
   for (const rule of fw.rules) {
-    if (!rule.roles.includes(vm.role)) continue;
+    if (!rule.roles.includes(role)) continue;
     const source = rule.from === "external" ? external : rule.from === "internal" ? internalNet : rule.from;
     const iface = ifaceFor(plan, rule.from);
     add({ ...(iface ? { iface } : {}), proto: rule.protocol, dport: rule.ports, source, comment: rule.comment ?? "firewall.rules" });

@@ -31,9 +31,11 @@ export function renderKubeVipManifest(plan: ClusterPlan): string | undefined {
     cp_namespace: "kube-system",
     vip_leaderelection: "true",
     vip_leasename: "plndr-cp-lock",
-    vip_leaseduration: "5",
-    vip_renewdeadline: "3",
-    vip_retryperiod: "1",
+    // kube-vip v1.2.3's own defaults (cmd/kube-vip.go: leaseDuration 15, leaseRenewDuration 10,
+    // leaseRetry 2): failover within ~15 s, without losing the lease to a slow API server.
+    vip_leaseduration: "15",
+    vip_renewdeadline: "10",
+    vip_retryperiod: "2",
     address: vip,
   };
   const pod = {

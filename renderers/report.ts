@@ -3,7 +3,7 @@
  * Pure: plan in, Markdown (for pull-request comments) or plain text out.
  */
 import type { ClusterPlan } from "../config/plan";
-import { firewallRules } from "./firewall";
+import { firewallRules, rolesOf, securityGroupName } from "./firewall";
 import { flannelInterfaceArg } from "./flannel";
 
 export type ReportFormat = "markdown" | "text";
@@ -94,10 +94,8 @@ export function renderReport(plan: ClusterPlan, format: ReportFormat = "markdown
   });
 
   const api = plan.apiServer;
-  const byRole = (role: "control-plane" | "worker") => {
-    const vm = plan.vms.find((v) => v.role === role);
-    return vm ? firewallRules(plan, vm).map((r) => `${r.proto}${r.dport ? ` ${r.dport}` : ""} from ${r.source}`).join("; ") : "";
-  };
+  const byRole = (role: "control-plane" | "worker") =>
+    `security group ${securityGroupName(plan, role)}: ` + firewallRules(plan, role).map((r) => `${r.iface ? `${r.iface} ` : ""}${r.proto}${r.dport ? ` ${r.dport}` : ""} from ${r.source}`).join("; ");
   tables.push({
     title: "Kubernetes API and firewall",
     head: ["what", "value"],
@@ -107,8 +105,7 @@ export function renderReport(plan: ClusterPlan, format: ReportFormat = "markdown
       ["VM firewall", config.firewall.enabled ? "on: inbound DROP unless a rule accepts (acts once the datacenter firewall is on)" : "off"],
       ...(config.firewall.enabled
         ? [
-            ["control-plane inbound", byRole("control-plane")],
-            ["worker inbound", byRole("worker")],
+            ...rolesOf(plan).map((role) => [`${role} inbound`, byRole(role)]),
           ]
         : []),
     ],

@@ -1,32 +1,56 @@
 #!/usr/bin/env node
-// Benchmark: synth wall time and peak memory per cluster size, against the naive cdktf
-// template way (ts-node with type-checking, top-level provider imports) as the baseline.
+// The synth benchmark: what a synth costs, next to what it cannot cost less than.
 //
-//   npm run bench                  all sizes, 5 runs each (3 for the largest)
-//   npm run bench -- --quick       fewer runs, no 1000-VM baseline
+//   npm run bench                              sizes 4, 100, 1000 and 5000 VMs, 5 rounds
+//   npm run bench -- --rounds 7 --sizes 4,1000  other rounds or sizes
+//   npm run bench -- --quick                   3 rounds, sizes 4 and 100 (a smoke run)
 //
-// A benchmark, not a test: it prints medians and never fails on timing.
+// For every size, each round runs every way of synthesizing once, in an order that rotates from
+// round to round (so drift on the machine spreads over all of them), and the figures are medians
+// over the rounds; ratios and differences are taken within a round (paired), then their median:
+//
+//   floor   the bare cdktf CLI synthesizing a one-output app: what any cdktf app pays
+//   cli     `cdktf synth` of pve-dualnet (the CLI plus the app it runs)
+//   app     the app alone, as the CLI runs it (node dist/main.js, the esbuild bundle)
+//   naive   the cdktf template way: ts-node with type-checking, the providers' top-level barrels,
+//           cdktf's stack capture for every construct and token
+//
+// CPU is user + system time of the whole process tree (the shell's `times` for its reaped
+// children); memory is the largest peak RSS of any Node process in it. A benchmark, never a
+// test: it prints figures and never fails on them.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 import { stringify } from "yaml";
-import { buildApp } from "./app.mjs";
+import { ensureBundles } from "./bundle.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const work = path.join(root, ".bench");
-const quick = process.argv.includes("--quick");
+const { values: flags } = parseArgs({
+  options: { rounds: { type: "string" }, sizes: { type: "string" }, quick: { type: "boolean", default: false } },
+});
+const rounds = Number(flags.rounds ?? (flags.quick ? 3 : 5));
+const sizes = (flags.sizes ?? (flags.quick ? "4,100" : "4,100,1000,5000")).split(",").map(Number);
+if (!(rounds >= 1) || sizes.some((n) => !Number.isInteger(n) || n < 1)) {
+  console.error("usage: npm run bench -- [--rounds N] [--sizes 4,100,1000,5000] [--quick]");
+  process.exit(2);
+}
+
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
 
-/** A cluster of `vms` node VMs spread over `nodes` Proxmox nodes, in the example's shape. */
-function estate(vms, nodes) {
+/** A cluster of `vms` node VMs over `nodes` Proxmox nodes, in the example's shape; 4 is the example itself. */
+function estateFile(vms) {
+  if (vms === 4) return path.join(root, "examples", "cluster.yaml");
+  const nodes = Math.min(20, Math.ceil(vms / 5));
   const ip = (base, i) => `${base}.${Math.floor(i / 250)}.${(i % 250) + 2}`;
-  return {
+  const estate = {
     name: `bench-${vms}`,
     proxmox: {
-      endpoint: "https://172.16.0.2:8006/",
+      endpoint: "https://172.16.255.2:8006/",
       nodes: Array.from({ length: nodes }, (_, n) => ({
         name: `pve${n + 1}`,
         interfaces: [
@@ -48,93 +72,118 @@ function estate(vms, nodes) {
       role: i < 3 ? "control-plane" : "worker",
       ip: { external: ip("172.16", i), internal: ip("10.0", i) },
     })),
-    kubernetes: { podCidr: "10.128.0.0/12", serviceCidr: "10.96.0.0/12" },
+    kubernetes: { podCidr: "10.128.0.0/9", serviceCidr: "10.96.0.0/12", apiServer: { vip: "10.0.254.10" } },
   };
+  const file = path.join(work, `estate-${vms}.yaml`);
+  writeFileSync(file, stringify(estate));
+  return file;
 }
 
-const sizes = [
-  { label: "built-in example", file: path.join(root, "examples", "cluster.yaml"), vms: 4, nodes: 1 },
-  { label: "100 VMs / 20 nodes", vms: 100, nodes: 20 },
-  { label: "1000 VMs / 20 nodes", vms: 1000, nodes: 20 },
-];
-for (const size of sizes) {
-  if (size.file) continue;
-  size.file = path.join(work, `estate-${size.vms}.yaml`);
-  writeFileSync(size.file, stringify(estate(size.vms, size.nodes)));
-}
-
-// Peak RSS of a child: a preload writes process.resourceUsage().maxRSS at exit.
+// Peak RSS of every Node process of a run: a preload appends its maxRSS (KiB) at exit.
 const rssProbe = path.join(work, "rss-probe.cjs");
+writeFileSync(rssProbe, 'process.on("exit", () => require("fs").appendFileSync(process.env.BENCH_RSS_FILE, process.resourceUsage().maxRSS + "\\n"));\n');
+
+// The floor: a one-output cdktf app, synthesized by the same CLI.
+const floorDir = path.join(work, "floor");
+mkdirSync(floorDir);
+writeFileSync(path.join(floorDir, "cdktf.json"), JSON.stringify({ language: "typescript", app: "node floor.js", sendCrashReports: "false" }));
 writeFileSync(
-  rssProbe,
-  `process.on("exit", () => require("fs").writeFileSync(process.env.BENCH_RSS_FILE, String(process.resourceUsage().maxRSS)));\n`,
-);
-// The naive app: ts-node (type-checking) and the providers' top-level barrels.
-const naiveApp = path.join(root, "naive-main.bench.ts");
-writeFileSync(
-  naiveApp,
-  [
-    "// Generated by scripts/bench.mjs: the cdktf-template way, for comparison only.",
-    'import "@cdktf/provider-kubernetes";',
-    'import "@cdktf/provider-local";',
-    'import "./.gen/providers/proxmox";',
-    'import "./main";',
-    "",
-  ].join("\n"),
+  path.join(floorDir, "floor.js"),
+  'const { App, TerraformOutput, TerraformStack } = require("cdktf");\nconst app = new App();\nnew TerraformOutput(new TerraformStack(app, "floor"), "hello", { value: "world" });\napp.synth();\n',
 );
 
-function run(command, args, config) {
+// The naive app: what the cdktf TypeScript template runs, with pve-dualnet's stacks.
+const naiveApp = path.join(root, "naive-main.bench.ts");
+writeFileSync(naiveApp, ["// Written by scripts/bench.mjs for one run: the cdktf template way.", 'import "@cdktf/provider-kubernetes";', 'import "@cdktf/provider-local";', 'import "./.gen/providers/proxmox";', 'import "./main";', ""].join("\n"));
+process.on("exit", () => rmSync(naiveApp, { force: true }));
+
+const cdktfCli = path.join(root, "node_modules", "cdktf-cli", "bundle", "bin", "cdktf");
+const out = path.join(work, "out");
+const WAYS = {
+  floor: () => ({ cwd: floorDir, args: [process.execPath, cdktfCli, "synth", "--output", out] }),
+  cli: () => ({ cwd: root, args: [process.execPath, cdktfCli, "synth", "--output", out] }),
+  app: () => ({ cwd: root, args: [process.execPath, path.join(root, "dist", "main.js")] }),
+  naive: () => ({ cwd: root, args: [process.execPath, path.join(root, "node_modules", "ts-node", "dist", "bin.js"), naiveApp], env: { PVE_DUALNET_CREATION_STACKS: "1" } }),
+};
+
+/** One run: CPU (ms) of the process tree, wall (ms), largest peak RSS (MiB). */
+function run(way, config) {
+  const { cwd, args, env = {} } = WAYS[way]();
   const rssFile = path.join(work, "rss");
-  const outdir = path.join(work, "out");
-  rmSync(outdir, { recursive: true, force: true });
+  rmSync(rssFile, { force: true });
+  rmSync(out, { recursive: true, force: true });
   const started = process.hrtime.bigint();
-  const result = spawnSync(command, args, {
-    cwd: root,
+  // `times` prints the shell's CPU, then its reaped children's: the command's whole tree.
+  const result = spawnSync("bash", ["-c", '"$@" >"$BENCH_LOG" 2>&1; status=$?; times; exit $status', "bench", ...args], {
+    cwd,
     encoding: "utf8",
     env: {
       ...process.env,
+      ...env,
       PVE_DUALNET_CONFIG: config,
-      CDKTF_OUTDIR: outdir,
+      CDKTF_OUTDIR: out,
       BENCH_RSS_FILE: rssFile,
+      BENCH_LOG: path.join(work, "log"),
       NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --require ${rssProbe}`.trim(),
       CHECKPOINT_DISABLE: "1",
     },
   });
-  const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} failed:\n${result.stderr}`);
-  return { ms, rssMb: Number(readFileSync(rssFile, "utf8")) / 1024 };
+  const wall = Number(process.hrtime.bigint() - started) / 1e6;
+  if (result.status !== 0) throw new Error(`${way} failed (${config}):\n${readFileSync(path.join(work, "log"), "utf8").slice(-4000)}`);
+  const seconds = (m) => Number(m[1]) * 60 + Number(m[2]);
+  const children = result.stdout.trim().split("\n").at(-1).match(/(\d+)m([\d.]+)s\s+(\d+)m([\d.]+)s/);
+  const cpu = (seconds([, children[1], children[2]]) + seconds([, children[3], children[4]])) * 1000;
+  const rss = Math.max(...readFileSync(rssFile, "utf8").trim().split("\n").map(Number)) / 1024;
+  return { cpu, wall, rss };
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-function measure(runs, command, args, config) {
-  const samples = Array.from({ length: runs }, () => run(command, args, config));
-  return { ms: median(samples.map((s) => s.ms)), rssMb: Math.max(...samples.map((s) => s.rssMb)) };
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+await ensureBundles();
+const ways = Object.keys(WAYS);
+const results = [];
+for (const vms of sizes) {
+  const config = estateFile(vms);
+  const samples = Object.fromEntries(ways.map((w) => [w, []]));
+  for (let r = 0; r < rounds; r++) {
+    const order = ways.map((_, i) => ways[(i + r) % ways.length]);
+    for (const way of order) samples[way].push(run(way, config));
+    process.stderr.write(`${vms} VMs: round ${r + 1}/${rounds}\n`);
+  }
+  const paired = (f) => median(samples.app.map((_, i) => f(i)));
+  results.push({
+    vms,
+    samples,
+    medians: Object.fromEntries(ways.map((w) => [w, { cpu: median(samples[w].map((s) => s.cpu)), wall: median(samples[w].map((s) => s.wall)), rss: median(samples[w].map((s) => s.rss)) }])),
+    appOverFloor: paired((i) => samples.app[i].cpu / samples.floor[i].cpu),
+    cliMinusFloor: paired((i) => samples.cli[i].cpu - samples.floor[i].cpu),
+    cliMinusFloorWall: paired((i) => samples.cli[i].wall - samples.floor[i].wall),
+    naiveOverApp: paired((i) => samples.naive[i].cpu / samples.app[i].cpu),
+  });
 }
 
-await buildApp();
-const rows = [];
-for (const size of sizes) {
-  const runs = size.vms >= 1000 ? 3 : quick ? 3 : 5;
-  const app = measure(runs, process.execPath, [path.join(root, "dist", "main.js")], size.file);
-  const naive = quick && size.vms >= 1000 ? undefined : measure(size.vms >= 1000 ? 1 : 3, process.execPath, [path.join(root, "node_modules", "ts-node", "dist", "bin.js"), naiveApp], size.file);
-  rows.push({ size, app, naive });
-  process.stderr.write(`measured ${size.label}\n`);
-}
-const cli = measure(quick ? 2 : 3, process.execPath, [path.join(root, "node_modules", "cdktf-cli", "bundle", "bin", "cdktf"), "synth"], sizes[0].file);
-rmSync(naiveApp, { force: true });
-
-const fmt = (n, digits = 0) => n.toFixed(digits);
+const f0 = (n) => n.toFixed(0);
+const s1 = (ms) => `${(ms / 1000).toFixed(2)} s`;
+const cpuModel = os.cpus()[0]?.model.trim() ?? "unknown CPU";
 const lines = [
-  `pve-dualnet synth benchmark — ${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, ${fmt(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, ${new Date().toISOString().slice(0, 10)}`,
+  `Measured ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} × ${cpuModel}, ${f0(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}; ${rounds} alternating rounds per size, medians.`,
   "",
-  "| size | app synth (median) | peak RSS | ms per VM | naive ts-node + barrels | speed-up |",
-  "|---|---:|---:|---:|---:|---:|",
-  ...rows.map(({ size, app, naive }) =>
-    `| ${size.label} | ${fmt(app.ms)} ms | ${fmt(app.rssMb)} MiB | ${fmt(app.ms / size.vms, 2)} | ${naive ? `${fmt(naive.ms)} ms` : "—"} | ${naive ? `${fmt(naive.ms / app.ms, 1)}×` : "—"} |`,
+  "| VMs | floor CPU | `cdktf synth` CPU (wall) | app CPU (wall) | app peak RSS | app ÷ floor CPU | `cdktf synth` − floor CPU (wall) | naive CPU (wall) | naive ÷ app CPU |",
+  "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+  ...results.map(({ vms, medians: m, appOverFloor, cliMinusFloor, cliMinusFloorWall, naiveOverApp }) =>
+    `| ${vms} | ${s1(m.floor.cpu)} | ${s1(m.cli.cpu)} (${s1(m.cli.wall)}) | ${s1(m.app.cpu)} (${s1(m.app.wall)}) | ${f0(m.app.rss)} MiB | ${appOverFloor.toFixed(2)}× | ${s1(cliMinusFloor)} (${s1(cliMinusFloorWall)}) | ${s1(m.naive.cpu)} (${s1(m.naive.wall)}) | ${naiveOverApp.toFixed(1)}× |`,
   ),
-  "",
-  `\`npx cdktf synth\` of the built-in example (CLI included): ${fmt(cli.ms)} ms median.`,
 ];
-const marginal = rows.length >= 3 ? (rows[2].app.ms - rows[1].app.ms) / (rows[2].size.vms - rows[1].size.vms) : undefined;
-if (marginal !== undefined) lines.push(`Marginal cost between 100 and 1000 VMs: ${fmt(marginal, 2)} ms per VM.`);
+if (results.length > 1) {
+  lines.push("", "Marginal cost of one more VM (app, between consecutive sizes):", "");
+  for (let i = 1; i < results.length; i++) {
+    const [a, b] = [results[i - 1], results[i]];
+    const per = (key) => (b.medians.app[key] - a.medians.app[key]) / (b.vms - a.vms);
+    lines.push(`- ${a.vms} → ${b.vms} VMs: ${per("cpu").toFixed(2)} ms CPU, ${(per("rss") * 1024).toFixed(0)} KiB`);
+  }
+}
 console.log(lines.join("\n"));
+writeFileSync(path.join(work, "results.json"), JSON.stringify({ date: new Date().toISOString(), cpu: cpuModel, cores: os.cpus().length, node: process.version, rounds, results }, null, 2));

@@ -7,9 +7,10 @@ import { CloudImage } from "../constructs/cloud-image";
 import { KubernetesNodeVm } from "../constructs/kubernetes-node-vm";
 import { NetworkDataSnippet } from "../constructs/network-data-snippet";
 import { NodeSetupFiles } from "../constructs/node-setup-files";
+import { FirewallSecurityGroup } from "../constructs/firewall-security-group";
 import { VmFirewall } from "../constructs/vm-firewall";
 import { renderNetworkData } from "../renderers/cloud-init";
-import { firewallRules } from "../renderers/firewall";
+import { firewallRules, rolesOf, securityGroupName } from "../renderers/firewall";
 import { outputDirectory } from "./paths";
 import { PveDualnetStack } from "./pve-dualnet-stack";
 
@@ -51,6 +52,16 @@ export class NodeVmsStack extends PveDualnetStack {
       return images.get(key)!;
     };
 
+    // One security group per role holds the rules; every VM's firewall uses its role's group.
+    const groups = new Map(
+      config.firewall.enabled
+        ? rolesOf(plan).map((role) => [
+            role,
+            new FirewallSecurityGroup(this, `firewall-${role}`, { name: securityGroupName(plan, role), comment: `Kubernetes ${role} nodes of ${config.name} (pve-dualnet)`, rules: firewallRules(plan, role) }),
+          ])
+        : [],
+    );
+
     const networkData = config.vmDefaults.cloudInit.networkData;
     this.vms = plan.vms.map((vm) => {
       const snippet = networkData.enabled
@@ -68,7 +79,8 @@ export class NodeVmsStack extends PveDualnetStack {
         image: imageFor(vm.node, vm.source),
         networkData: snippet,
       });
-      if (config.firewall.enabled) new VmFirewall(this, `firewall-${vm.name}`, { vm, rules: firewallRules(plan, vm), vmResource: node.resource });
+      const securityGroup = groups.get(vm.role);
+      if (securityGroup) new VmFirewall(this, `firewall-${vm.name}`, { vm, securityGroup, vmResource: node.resource });
       return node;
     });
 

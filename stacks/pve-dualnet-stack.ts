@@ -1,6 +1,7 @@
 import { CloudBackend, LocalBackend, NamedCloudWorkspace, TaggedCloudWorkspaces, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import type { ClusterConfig } from "../config/schema";
+import { fastSynth } from "./fast-synth";
 
 /**
  * Base of every pve-dualnet stack: where its state lives.
@@ -27,5 +28,11 @@ export class PveDualnetStack extends TerraformStack {
           ? new TaggedCloudWorkspaces([...workspaces.tags, `pve-dualnet-${id}`], cloud.project)
           : new NamedCloudWorkspace(`${workspaces.prefix}${id}`, cloud.project),
     });
+  }
+
+  /** cdktf's preparation pass looks for references to other stacks; these stacks have none (fast-synth.ts). */
+  override prepareStack(): void {
+    if (!fastSynth()) return super.prepareStack();
+    this.ensureBackendExists();
   }
 }

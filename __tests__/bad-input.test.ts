@@ -1,0 +1,202 @@
+/**
+ * Bad input gets a clear error: every problem at once, each naming the field and the fix, no
+ * stack trace, and no credential ever repeated back. Broken descriptions of every kind a user
+ * writes (wrong types, hostile YAML, pasted secrets, conflicting ids, unsafe interface choices).
+ */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { ConfigError, type ConfigIssue } from "../config/errors";
+import { loadClusterFile, parseCluster } from "../config/load";
+import { issuesOf, planWith } from "./helpers";
+
+const dir = mkdtempSync(path.join(tmpdir(), "pve-dualnet-bad-"));
+const issueAt = (issues: ConfigIssue[], where: string) => {
+  const found = issues.find((i) => i.path === where);
+  if (!found) throw new Error(`no issue at ${where}; got:\n${issues.map((i) => `${i.path}: ${i.message}`).join("\n")}`);
+  return found;
+};
+const fileIssues = (name: string, content: string | Buffer): ConfigIssue[] => {
+  const file = path.join(dir, name);
+  writeFileSync(file, content);
+  try {
+    loadClusterFile(file);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      expect(err.message).toContain(file);
+      return [...err.issues];
+    }
+    throw err;
+  }
+  throw new Error("accepted");
+};
+
+describe("wrong types are wrong types, not missing fields", () => {
+  it("says what was expected and what was found", () => {
+    const issue = issueAt(issuesOf((c) => (c.vmDefaults.memory = "lots")), "vmDefaults.memory");
+    expect(issue.message).toBe('must be a number, not a string ("lots")');
+    expect(issue.fix).toBe("write a number");
+  });
+
+  it("reports a list where a mapping belongs, and a mapping where a list belongs", () => {
+    const issues = issuesOf((c) => {
+      c.networks.external = ["192.168.0.0/24"];
+      c.vms = { master: 1 };
+    });
+    expect(issueAt(issues, "networks.external").message).toBe("must be an object, not a list");
+    expect(issueAt(issues, "vms").message).toBe("must be an array, not a mapping");
+  });
+});
+
+describe("files that are not cluster descriptions", () => {
+  it("rejects a binary file by name", () => {
+    const [issue] = fileIssues("image.qcow2", Buffer.from([0x51, 0x46, 0x49, 0xfb, 0x00, 0x00, 0x00, 0x03, 0xff, 0xfe]));
+    expect(issue).toEqual({ path: "", message: "is not a text file", fix: expect.stringMatching(/YAML or JSON/) });
+  });
+
+  it("rejects a YAML alias bomb without expanding it", () => {
+    const levels = ["a: &a [x,x,x,x,x,x,x,x,x]"];
+    for (let i = 1; i < 9; i++) levels.push(`${"abcdefghi"[i]}: &${"abcdefghi"[i]} [${Array(9).fill(`*${"abcdefghi"[i - 1]}`).join(",")}]`);
+    const [issue] = fileIssues("bomb.yaml", levels.join("\n"));
+    expect(issue!.message).toMatch(/expands YAML aliases \(\*name\) too many times/);
+    expect(issue!.fix).toBeTruthy();
+  });
+
+  it.each([
+    ["flow", `a: ${"[".repeat(20000)}${"]".repeat(20000)}`],
+    ["nested lists", `a: ${"[".repeat(40)}1${"]".repeat(40)}`],
+  ])("rejects a file nested too deeply (%s) with a message, not a stack overflow", (_kind, text) => {
+    const issues = fileIssues("deep.yaml", text);
+    expect(issues.some((i) => /nests deeper than 32 levels/.test(i.message))).toBe(true);
+  });
+
+  it("rejects a document that is not a mapping, and an empty one", () => {
+    expect(fileIssues("list.yaml", "- a\n- b\n")[0]!.message).toBe("holds a list, not a mapping of settings");
+    expect(fileIssues("empty.yaml", "# nothing\n")[0]!.message).toBe("is empty");
+  });
+
+  it("names the file and suggests a path when it does not exist", () => {
+    const issues = (() => {
+      try {
+        loadClusterFile(path.join(dir, "nope.yaml"));
+      } catch (err) {
+        return (err as ConfigError).issues;
+      }
+      return [];
+    })();
+    expect(issues[0]).toEqual({ path: "", message: "cannot read the file: file not found", fix: expect.stringMatching(/examples\/cluster\.yaml/) });
+    expect(issues[0]!.fix).not.toMatch(/--context/);
+  });
+});
+
+describe("credentials pasted into the description", () => {
+  const PRIVATE = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ==\n-----END OPENSSH PRIVATE KEY-----";
+  const TOKEN = "root@pam!terraform=0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b";
+
+  it.each<[string, (c: any) => void, string, RegExp]>([
+    ["a private key in sshKeys", (c) => (c.vmDefaults.cloudInit.sshKeys = [PRIVATE]), "vmDefaults.cloudInit.sshKeys[0]", /TF_VAR_ssh_private_key/],
+    ["a Proxmox API token in a description", (c) => (c.vms[0].description = `token ${TOKEN.replace("!", "!x")} PVEAPIToken=${TOKEN}`), "vms[0].description", /PROXMOX_VE_API_TOKEN/],
+    ["a Proxmox API token under an unknown key", (c) => (c.proxmox.apiToken = TOKEN), "proxmox.apiToken", /PROXMOX_VE_API_TOKEN/],
+    ["a password", (c) => (c.proxmox.password = "hunter2"), "proxmox.password", /environment variable/],
+    ["a Terraform Cloud token", (c) => (c.terraformCloud = { organization: "x", project: `${"A".repeat(14)}.atlasv1.${"b".repeat(60)}` }), "terraformCloud.project", /TF_TOKEN_app_terraform_io/],
+  ])("rejects %s, naming the field and where it belongs, without repeating it", (_what, edit, where, instead) => {
+    let message = "";
+    try {
+      planWith(edit);
+    } catch (err) {
+      message = (err as ConfigError).message;
+      const issue = issueAt([...(err as ConfigError).issues], where);
+      expect(issue.message).toMatch(/^looks like .*: credentials never go in the cluster description/);
+      expect(issue.fix).toMatch(instead);
+    }
+    expect(message).not.toBe("");
+    expect(message).not.toMatch(/PRIVATE KEY-----\n|hunter2|0f1e2d3c|atlasv1/);
+  });
+});
+
+describe("VM ids", () => {
+  it("rejects a VM whose id is the id of the template it clones", () => {
+    const issue = issueAt(issuesOf((c) => (c.vms[1].id = 9000)), "vms[1].id");
+    expect(issue.message).toMatch(/9000 is the id of the template the VMs clone/);
+    expect(issue.fix).toMatch(/give the VM its own id/);
+  });
+
+  it("reports a duplicate id once, without derived-MAC noise", () => {
+    const issues = issuesOf((c) => (c.vms[1].id = c.vms[0].id));
+    expect(issues.map((i) => i.path)).toEqual(["vms[1].id"]);
+  });
+});
+
+describe("messages name the limits and the fix", () => {
+  it("says the 63-character DNS limit", () => {
+    const issue = issueAt(issuesOf((c) => (c.vms[0].name = "a".repeat(64))), "vms[0].name");
+    expect(issue.message).toMatch(/1 to 63 lower-case letters/);
+    expect(issue.fix).toMatch(/at most 63 characters/);
+  });
+
+  it.each<[string, (c: any) => void, string, RegExp]>([
+    ["an IPv4 address", (c) => (c.vms[0].ip.external = "192.168.0.300"), "vms[0].ip.external", /four numbers from 0 to 255/],
+    ["a CIDR", (c) => (c.networks.internal.cidr = "10.0.0.0"), "networks.internal.cidr", /prefix length, e\.g\. 10\.0\.0\.0\/24/],
+    ["a URL", (c) => (c.proxmox.endpoint = "192.168.0.2:8006"), "proxmox.endpoint", /https:\/\/192\.168\.0\.2:8006\//],
+    ["a range", (c) => (c.vmDefaults.cpu.cores = 0), "vmDefaults.cpu.cores", /from 1 to 256/],
+  ])("gives %s a fix", (_what, edit, where, fix) => {
+    expect(issueAt(issuesOf(edit), where).fix).toMatch(fix);
+  });
+
+  it("every problem of a badly broken description has a field and a fix", () => {
+    const issues = issuesOf((c) => {
+      c.name = "Bad Name";
+      c.proxmox.endpoint = "nope";
+      c.proxmox.nodes[0].interfaces[0].mtu = 99999;
+      c.networks.external.dns = ["8.8.8"];
+      c.vmDefaults.cpu = { cores: "four" };
+      c.vms[0].role = "master";
+      c.vms[1].ip = {};
+      c.kubernetes.cni.plugin = "weave";
+      c.firewall = { rules: [{ protocol: "icmp", ports: "x", from: "everywhere" }] };
+    });
+    expect(issues.length).toBeGreaterThanOrEqual(9);
+    for (const issue of issues) {
+      expect(issue.path).not.toBe("");
+      expect(issue.fix ?? "").not.toBe("");
+    }
+  });
+});
+
+describe("interface selection that could put pod traffic on the external network", () => {
+  const pinned = (c: any) => (c.vmDefaults.cloudInit.networkData = { enabled: true });
+
+  it("rejects a Flannel interface name that is the external NIC", () => {
+    const issue = issueAt(issuesOf((c) => (pinned(c), (c.kubernetes.cni.flannel.interface = { name: "eth0" }))), "kubernetes.cni.flannel.interface.name");
+    expect(issue.message).toMatch(/eth0 is the external NIC/);
+    expect(issue.fix).toMatch(/eth1/);
+  });
+
+  it("rejects a name-based choice when the guest NIC names are not pinned", () => {
+    const issue = issueAt(issuesOf((c) => (c.kubernetes.cni.flannel.interface = { name: "eth1" })), "kubernetes.cni.flannel.interface.name");
+    expect(issue.message).toMatch(/guest NIC names are not pinned/);
+    expect(issue.fix).toMatch(/canReach|networkData/);
+    expect(issueAt(issuesOf((c) => (c.kubernetes.cni = { plugin: "calico", calico: { autodetection: { interface: "eth1" } } })), "kubernetes.cni.calico.autodetection.interface").message).toMatch(/not pinned/);
+  });
+
+  it("rejects a regex that matches the external NIC, and accepts one that picks the internal NIC only", () => {
+    expect(issueAt(issuesOf((c) => (pinned(c), (c.kubernetes.cni.flannel.interface = { regex: "eth.*" }))), "kubernetes.cni.flannel.interface.regex").message).toMatch(/matches the external NIC eth0/);
+    expect(issueAt(issuesOf((c) => (pinned(c), (c.kubernetes.cni = { plugin: "calico", calico: { autodetection: { interface: "^eth0$" } } }))), "kubernetes.cni.calico.autodetection.interface").message).toMatch(/matches the external NIC eth0/);
+    expect(() => planWith((c) => (pinned(c), (c.kubernetes.cni.flannel.interface = { regex: "^eth1$" })))).not.toThrow();
+  });
+
+  it("rejects Calico can-reach of an external address", () => {
+    expect(issueAt(issuesOf((c) => (c.kubernetes.cni = { plugin: "calico", calico: { autodetection: { canReach: "192.168.0.1" } } })), "kubernetes.cni.calico.autodetection.canReach").message).toMatch(/external network/);
+  });
+
+  it("keeps the defaults safe: can-reach an internal address, or the pinned internal name", () => {
+    expect(planWith().cni.flannelInterface).toEqual({ canReach: "10.0.0.2" });
+    expect(planWith(pinned).cni.flannelInterface).toEqual({ name: "eth1" });
+  });
+});
+
+describe("a JSON description", () => {
+  it("is read like YAML and reports JSON syntax errors as JSON", () => {
+    expect(() => parseCluster('{"name": "x",', "cluster.json")).toThrow(/fix the JSON syntax/);
+  });
+});

@@ -1,0 +1,171 @@
+/**
+ * The entry points as users run them: `pve-dualnet` (the bundled command) and the cdktf app,
+ * under the real cdktf CLI too. A broken description is reported once, with no stack trace, and
+ * nothing is written; a good one synthesizes exactly what `cdktf synth` writes.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { runTool, type ToolResult } from "./lab/tools";
+
+const root = path.join(__dirname, "..");
+const dir = mkdtempSync(path.join(tmpdir(), "pve-dualnet-cli-"));
+const env: NodeJS.ProcessEnv = { ...process.env, CHECKPOINT_DISABLE: "1", PVE_DUALNET_SSH_PUBLIC_KEYS: "" };
+delete env.TF_CLI_CONFIG_FILE;
+const cli = (...args: string[]) => cliWith({}, ...args);
+const cliWith = (extra: NodeJS.ProcessEnv, ...args: string[]) => runTool(process.execPath, [path.join(root, "bin", "pve-dualnet.mjs"), ...args], { cwd: root, env: { ...env, ...extra } });
+const cdktf = (args: string[], extra: NodeJS.ProcessEnv) => runTool(process.execPath, [path.join(root, "node_modules", "cdktf-cli", "bundle", "bin", "cdktf"), ...args], { cwd: root, env: { ...env, ...extra } });
+const app = (extra: NodeJS.ProcessEnv) => runTool(process.execPath, [path.join(root, "scripts", "app.mjs")], { cwd: root, env: { ...env, ...extra } });
+const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "");
+
+const BROKEN = path.join(dir, "broken.yaml");
+writeFileSync(
+  BROKEN,
+  ["name: broken", "proxmox: { endpoint: 'https://pve:8006/', nodes: [] }", "networks: { external: { cidr: 10.0.0.0/24 }, internal: { cidr: 10.0.0.0/24, gatway: 10.0.0.1 } }", "vms: []"].join("\n"),
+);
+const HEADLINE = /broken\.yaml: \d+ problems in the cluster description/g;
+
+/** A directory's files and their contents, for byte-for-byte comparison. */
+function tree(top: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const name of readdirSync(d, { withFileTypes: true })) {
+      const full = path.join(d, name.name);
+      if (name.isDirectory()) walk(full);
+      else out[path.relative(top, full)] = readFileSync(full, "utf8");
+    }
+  };
+  walk(top);
+  return out;
+}
+
+const reportsOnce = (result: ToolResult, output: string) => {
+  expect(output.match(HEADLINE)).toHaveLength(1);
+  expect(output).toMatch(/networks\.internal\.gatway: unknown key "gatway"\n\s+fix: did you mean "gateway"\?/);
+  expect(output).not.toMatch(/^\s+at /m);
+  expect(result.status).not.toBe(0);
+};
+
+describe("pve-dualnet", () => {
+  it.concurrent("check: a valid description", async () => {
+    const result = await cli("check", "examples/cluster.yaml");
+    expect(result.stdout).toBe("examples/cluster.yaml: valid: 4 VMs on 1 Proxmox node, API at 10.0.0.10:6443\n");
+    expect(result.stderr).toMatch(/^warning: no SSH public key/);
+    expect(result.status).toBe(0);
+  });
+
+  it.concurrent("check: every problem of a broken description, once, exit 1", async () => {
+    const result = await cli("check", BROKEN);
+    reportsOnce(result, result.stderr);
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe("");
+  });
+
+  it.concurrent("synth: writes exactly what `cdktf synth` writes, and nothing for a broken description", async () => {
+    const ours = path.join(dir, "ours");
+    const theirs = path.join(dir, "theirs");
+    const [mine, cdk] = await Promise.all([cli("synth", "examples/cluster.yaml", "--out", ours), cdktf(["synth", "--output", theirs], { PVE_DUALNET_CONFIG: path.join(root, "examples", "cluster.yaml") })]);
+    expect(mine.status).toBe(0);
+    expect(cdk.status).toBe(0);
+    expect(Object.keys(tree(ours)).sort()).toEqual(["manifest.json", "stacks/cni/cdk.tf.json", "stacks/host-network/cdk.tf.json", "stacks/vms/cdk.tf.json"]);
+    expect(tree(ours)).toEqual(tree(theirs));
+    const broken = await cli("synth", BROKEN, "--out", path.join(dir, "never"));
+    expect(broken.status).toBe(1);
+    expect(existsSync(path.join(dir, "never"))).toBe(false);
+    // Over an earlier synth: its manifest goes, so `cdktf deploy --skip-synth` cannot deploy it.
+    const over = await cli("synth", BROKEN, "--out", ours);
+    expect(over.status).toBe(1);
+    expect(over.stderr).toMatch(/Nothing was synthesized/);
+    expect(existsSync(path.join(ours, "manifest.json"))).toBe(false);
+  });
+
+  it.concurrent("synth: no credential from the environment reaches cdktf.out or the output", async () => {
+    // Every credential the providers, Terraform and the workflow read, as a recognizable value.
+    const credentials = {
+      PROXMOX_VE_API_TOKEN: "terraform@pve!ci=sentinel-api-token",
+      PROXMOX_VE_PASSWORD: "sentinel-password",
+      PROXMOX_VE_SSH_PASSWORD: "sentinel-ssh-password",
+      PROXMOX_VE_SSH_PRIVATE_KEY: "-----BEGIN OPENSSH PRIVATE KEY-----sentinel-ssh-key",
+      TF_VAR_ssh_private_key: "-----BEGIN OPENSSH PRIVATE KEY-----sentinel-tf-var-key",
+      TF_TOKEN_app_terraform_io: "sentinel-tfc-token",
+      KUBECONFIG_CONTENT: "sentinel-kubeconfig",
+    };
+    const out = path.join(dir, "with-credentials");
+    const result = await cliWith({ ...credentials, PVE_DUALNET_TFC_ORGANIZATION: "homelab" }, "synth", "examples/cluster.yaml", "--out", out);
+    expect(result.status).toBe(0);
+    const written = Object.values(tree(out)).join("\n") + result.stdout + result.stderr;
+    expect(written).toContain('"organization": "homelab"');
+    expect(written).not.toMatch(/sentinel/);
+  });
+
+  it.concurrent("report: markdown by default, text, Mermaid", async () => {
+    const [md, text, mermaid] = await Promise.all([cli("report", "examples/cluster.yaml"), cli("report", "examples/cluster.yaml", "--format", "text"), cli("report", "examples/cluster.yaml", "--mermaid")]);
+    expect(md.stdout).toMatch(/^## pve-dualnet plan: detectviz/);
+    expect(text.stdout).toMatch(/^pve-dualnet plan: detectviz\n#+\n/);
+    expect(text.stdout).not.toContain("|");
+    expect(mermaid.stdout).toMatch(/^flowchart TB\n/);
+  });
+
+  it.concurrent.each([["pve-dualnet", []], ["check", ["check"]], ["synth", ["synth"]], ["report", ["report"]], ["docs", ["docs"]]] as [string, string[]][])("--help on %s", async (_name, command) => {
+    const result = await cli(...command, "--help");
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^Usage: pve-dualnet/);
+  });
+
+  it.concurrent.each([
+    [["check"], /missing required argument 'file'/],
+    [["check", "a.yaml", "b.yaml"], /too many arguments/],
+    [["report", "examples/cluster.yaml", "--bogus"], /unknown option '--bogus'/],
+    [["report", "examples/cluster.yaml", "--format", "html"], /argument 'html' is invalid/],
+    [["deploy"], /unknown command 'deploy'/],
+  ])("rejects the command line %j with exit status 2", async (args, message) => {
+    const result = await cli(...args);
+    expect(result.stderr).toMatch(message);
+    expect(result.status).toBe(2);
+  });
+});
+
+describe("the cdktf app", () => {
+  it.concurrent("run by itself: reports a broken description once on stderr, exit 1, writes nothing", async () => {
+    const out = path.join(dir, "app-broken");
+    const result = await app({ PVE_DUALNET_CONFIG: BROKEN, CDKTF_OUTDIR: out });
+    reportsOnce(result, result.stderr);
+    expect(result.stderr).toMatch(/Nothing was synthesized/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it.concurrent("under the real cdktf CLI: the problems appear once, the old manifest is gone, cdktf fails", async () => {
+    const out = path.join(dir, "cdktf-broken");
+    mkdirSync(out, { recursive: true });
+    writeFileSync(path.join(out, "manifest.json"), '{"version":"0.21.0","stacks":{"vms":{}}}');
+    const result = await cdktf(["synth", "--output", out], { PVE_DUALNET_CONFIG: BROKEN });
+    reportsOnce(result, stripAnsi(result.stdout + result.stderr));
+    expect(existsSync(path.join(out, "manifest.json"))).toBe(false);
+  });
+
+  it.concurrent("synthesizes byte for byte what cdktf's own synth writes (PVE_DUALNET_STOCK_SYNTH=1)", async () => {
+    // A description that uses more of the constructs than the example: cloud image, pinned NIC
+    // names, Terraform Cloud, Calico.
+    const varied = path.join(dir, "varied.yaml");
+    writeFileSync(
+      varied,
+      readFileSync(path.join(root, "examples", "cluster.yaml"), "utf8")
+        .replace("    clone: { vmId: 9000 }", "    image: { url: 'https://cloud-images.ubuntu.com/noble/current/noble-server-cloudimg-amd64.img', fileName: noble.qcow2 }")
+        .replace("    user: ubuntu", "    user: ubuntu\n    networkData: { enabled: true }")
+        .replace("    plugin: flannel\n    flannel: { backend: vxlan }", "    plugin: calico") + "terraformCloud: { organization: homelab }\n",
+    );
+    for (const config of [path.join(root, "examples", "cluster.yaml"), varied]) {
+      const [fast, stock] = [path.join(dir, "fast"), path.join(dir, "stock")].map((d) => `${d}-${path.basename(config)}`);
+      const results = await Promise.all([app({ PVE_DUALNET_CONFIG: config, CDKTF_OUTDIR: fast }), app({ PVE_DUALNET_CONFIG: config, CDKTF_OUTDIR: stock, PVE_DUALNET_STOCK_SYNTH: "1" })]);
+      expect(results.map((r) => [r.status, r.stderr.replace(/^warning: .*\n/gm, "")])).toEqual([[0, ""], [0, ""]]);
+      expect(Object.keys(tree(fast))).toHaveLength(4);
+      expect(tree(fast)).toEqual(tree(stock));
+    }
+  });
+
+  it.concurrent("takes the description from cdktf.json's context too", async () => {
+    const out = path.join(dir, "context");
+    const result = await app({ CDKTF_OUTDIR: out, CDKTF_CONTEXT_JSON: JSON.stringify({ config: BROKEN }) });
+    expect(result.stderr.match(HEADLINE)).toHaveLength(1);
+  });
+});

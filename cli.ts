@@ -1,0 +1,114 @@
+/**
+ * pve-dualnet: the command line (package.json "bin"; `npx pve-dualnet --help`).
+ *
+ *   pve-dualnet check <file>                 validate: every problem at once, exit 1 if any
+ *   pve-dualnet synth <file> [--out <dir>]   what `cdktf synth` writes, without the cdktf CLI
+ *   pve-dualnet report <file> [--format markdown|text] [--mermaid]
+ *   pve-dualnet docs [--check]               regenerate (or check) the generated documentation
+ *
+ * Exit status: 0 done, 1 the description (or the docs check) has problems, 2 the command line
+ * itself is wrong. A problem is printed once, on stderr; results go to stdout.
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { Command, CommanderError, Option } from "commander";
+import { ConfigError } from "./config/errors";
+import { clusterJsonSchema } from "./config/json-schema";
+import { EXAMPLE_CONFIG, loadClusterFile } from "./config/load";
+import type { ClusterPlan } from "./config/plan";
+import { renderDocs } from "./renderers/docs";
+import { renderMermaid } from "./renderers/mermaid";
+import { renderReport, type ReportFormat } from "./renderers/report";
+import { useFastSynth } from "./stacks/fast-synth";
+import { synthesize } from "./stacks/synthesize";
+
+/** The project: beside dist/ in the bundle, this directory in the sources. */
+const root = path.basename(__dirname) === "dist" ? path.dirname(__dirname) : __dirname;
+const version = (JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as { version: string }).version;
+
+/**
+ * Reads a description, or prints its problems once and ends with status 1. `staleOutput`: a
+ * synth output directory whose manifest must go, so no later `cdktf deploy --skip-synth` takes
+ * an earlier synth for this one.
+ */
+function load(file: string, staleOutput?: string): ClusterPlan {
+  try {
+    const plan = loadClusterFile(path.resolve(file), process.env);
+    for (const warning of plan.warnings) process.stderr.write(`warning: ${warning}\n`);
+    return plan;
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    if (staleOutput) rmSync(path.join(staleOutput, "manifest.json"), { force: true });
+    process.stderr.write(`${err.message}\n${staleOutput ? "\nNothing was synthesized.\n" : ""}`);
+    process.exit(1);
+  }
+}
+
+const program = new Command("pve-dualnet")
+  .description("Dual-network Kubernetes on Proxmox VE: check, synthesize and review a cluster description.")
+  .version(version)
+  .showHelpAfterError("(run with --help for usage)")
+  .configureOutput({ writeErr: (text) => process.stderr.write(text) })
+  .exitOverride();
+
+program
+  .command("check")
+  .description("Validate a cluster description: report every problem with its field and fix.")
+  .argument("<file>", "cluster description (YAML or JSON)")
+  .action((file: string) => {
+    const plan = load(file);
+    const hosts = plan.hosts.length;
+    process.stdout.write(`${file}: valid: ${plan.vms.length} VMs on ${hosts} Proxmox node${hosts === 1 ? "" : "s"}, API at ${plan.apiServer.endpoint}\n`);
+  });
+
+program
+  .command("synth")
+  .description("Write the Terraform JSON of every stack, exactly as `cdktf synth` does, without the cdktf CLI.")
+  .argument("<file>", "cluster description (YAML or JSON)")
+  .option("-o, --out <dir>", "output directory", "cdktf.out")
+  .action((file: string, options: { out: string }) => {
+    const out = path.resolve(options.out);
+    const plan = load(file, out);
+    useFastSynth(process.env);
+    synthesize(plan, out);
+    process.stdout.write(`${file}: synthesized the stacks host-network, vms, cni into ${options.out}/\n`);
+  });
+
+program
+  .command("report")
+  .description("Print what a reviewer needs to see: host bridges, VMs and NICs, the MTU chain, the CNI, the API and firewall.")
+  .argument("<file>", "cluster description (YAML or JSON)")
+  .addOption(new Option("-f, --format <format>", "report format").choices(["markdown", "text"]).default("markdown"))
+  .option("--mermaid", "print the topology as a Mermaid diagram instead")
+  .action((file: string, options: { format: ReportFormat; mermaid?: boolean }) => {
+    const plan = load(file);
+    process.stdout.write(options.mermaid ? renderMermaid(plan) : renderReport(plan, options.format));
+  });
+
+program
+  .command("docs")
+  .description("Regenerate cluster.schema.json, docs/config-reference.md and docs/topology.md (--check: only check them).")
+  .option("--check", "fail if a generated file is out of date, change nothing")
+  .action((options: { check?: boolean }) => {
+    const files = renderDocs(clusterJsonSchema(), loadClusterFile(EXAMPLE_CONFIG));
+    const stale = Object.entries(files).filter(([file, content]) => !existsSync(path.join(root, file)) || readFileSync(path.join(root, file), "utf8") !== content);
+    if (options.check) {
+      for (const [file] of stale) process.stderr.write(`${file} is out of date: run npx pve-dualnet docs\n`);
+      if (stale.length) process.exit(1);
+      process.stdout.write("docs: up to date\n");
+      return;
+    }
+    for (const [file, content] of stale) {
+      mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
+      writeFileSync(path.join(root, file), content);
+    }
+    process.stdout.write(stale.length ? `docs: wrote ${stale.map(([f]) => f).join(", ")}\n` : "docs: up to date\n");
+  });
+
+try {
+  program.parse(process.argv);
+} catch (err) {
+  if (!(err instanceof CommanderError)) throw err;
+  // --help and --version end here too (status 0); a wrong command line ends with 2.
+  process.exit(err.exitCode === 0 ? 0 : 2);
+}
