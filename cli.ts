@@ -13,14 +13,11 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import * as path from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { ConfigError } from "./config/errors";
-import { clusterJsonSchema } from "./config/json-schema";
-import { EXAMPLE_CONFIG, loadClusterFile } from "./config/load";
 import type { ClusterPlan } from "./config/plan";
-import { renderDocs } from "./renderers/docs";
-import { renderMermaid } from "./renderers/mermaid";
-import { renderReport, type ReportFormat } from "./renderers/report";
-import { useFastSynth } from "./stacks/fast-synth";
-import { synthesize } from "./stacks/synthesize";
+import type { ReportFormat } from "./renderers/report";
+
+// Each command loads what it needs when it runs: --help and a wrong command line answer at once.
+const loading = () => import("./config/load");
 
 /** The project: beside dist/ in the bundle, this directory in the sources. */
 const root = path.basename(__dirname) === "dist" ? path.dirname(__dirname) : __dirname;
@@ -31,7 +28,8 @@ const version = (JSON.parse(readFileSync(path.join(root, "package.json"), "utf8"
  * synth output directory whose manifest must go, so no later `cdktf deploy --skip-synth` takes
  * an earlier synth for this one.
  */
-function load(file: string, staleOutput?: string): ClusterPlan {
+async function load(file: string, staleOutput?: string): Promise<ClusterPlan> {
+  const { loadClusterFile } = await loading();
   try {
     const plan = loadClusterFile(path.resolve(file), process.env);
     for (const warning of plan.warnings) process.stderr.write(`warning: ${warning}\n`);
@@ -55,8 +53,8 @@ program
   .command("check")
   .description("Validate a cluster description: report every problem with its field and fix.")
   .argument("<file>", "cluster description (YAML or JSON)")
-  .action((file: string) => {
-    const plan = load(file);
+  .action(async (file: string) => {
+    const plan = await load(file);
     const hosts = plan.hosts.length;
     process.stdout.write(`${file}: valid: ${plan.vms.length} VMs on ${hosts} Proxmox node${hosts === 1 ? "" : "s"}, API at ${plan.apiServer.endpoint}\n`);
   });
@@ -66,9 +64,10 @@ program
   .description("Write the Terraform JSON of every stack, exactly as `cdktf synth` does, without the cdktf CLI.")
   .argument("<file>", "cluster description (YAML or JSON)")
   .option("-o, --out <dir>", "output directory", "cdktf.out")
-  .action((file: string, options: { out: string }) => {
+  .action(async (file: string, options: { out: string }) => {
     const out = path.resolve(options.out);
-    const plan = load(file, out);
+    const plan = await load(file, out);
+    const [{ useFastSynth }, { synthesize }] = await Promise.all([import("./stacks/fast-synth"), import("./stacks/synthesize")]);
     useFastSynth(process.env);
     synthesize(plan, out);
     process.stdout.write(`${file}: synthesized the stacks host-network, vms, cni into ${options.out}/\n`);
@@ -80,16 +79,18 @@ program
   .argument("<file>", "cluster description (YAML or JSON)")
   .addOption(new Option("-f, --format <format>", "report format").choices(["markdown", "text"]).default("markdown"))
   .option("--mermaid", "print the topology as a Mermaid diagram instead")
-  .action((file: string, options: { format: ReportFormat; mermaid?: boolean }) => {
-    const plan = load(file);
-    process.stdout.write(options.mermaid ? renderMermaid(plan) : renderReport(plan, options.format));
+  .action(async (file: string, options: { format: ReportFormat; mermaid?: boolean }) => {
+    const plan = await load(file);
+    if (options.mermaid) process.stdout.write((await import("./renderers/mermaid")).renderMermaid(plan));
+    else process.stdout.write((await import("./renderers/report")).renderReport(plan, options.format));
   });
 
 program
   .command("docs")
   .description("Regenerate cluster.schema.json, docs/config-reference.md and docs/topology.md (--check: only check them).")
   .option("--check", "fail if a generated file is out of date, change nothing")
-  .action((options: { check?: boolean }) => {
+  .action(async (options: { check?: boolean }) => {
+    const [{ EXAMPLE_CONFIG, loadClusterFile }, { clusterJsonSchema }, { renderDocs }] = await Promise.all([loading(), import("./config/json-schema"), import("./renderers/docs")]);
     const files = renderDocs(clusterJsonSchema(), loadClusterFile(EXAMPLE_CONFIG));
     const stale = Object.entries(files).filter(([file, content]) => !existsSync(path.join(root, file)) || readFileSync(path.join(root, file), "utf8") !== content);
     if (options.check) {
@@ -105,10 +106,8 @@ program
     process.stdout.write(stale.length ? `docs: wrote ${stale.map(([f]) => f).join(", ")}\n` : "docs: up to date\n");
   });
 
-try {
-  program.parse(process.argv);
-} catch (err) {
+program.parseAsync(process.argv).catch((err: unknown) => {
   if (!(err instanceof CommanderError)) throw err;
   // --help and --version end here too (status 0); a wrong command line ends with 2.
   process.exit(err.exitCode === 0 ? 0 : 2);
-}
+});

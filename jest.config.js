@@ -3,6 +3,9 @@ module.exports = {
   testEnvironment: "node",
   // Some tests run real tools (ifupdown2 in namespaces, the Mermaid parser); slow CI machines need headroom.
   testTimeout: 30000,
+  // Most tests wait on real tools (Terraform, ifupdown2, Ansible) rather than compute: use every
+  // core, not jest's default of one less (a single worker on a 2-core machine).
+  maxWorkers: "100%",
   roots: ["<rootDir>/__tests__"],
   setupFiles: ["<rootDir>/__tests__/setup.ts"],
   globalSetup: "<rootDir>/__tests__/global-setup.mjs",

@@ -1,5 +1,6 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { clusterJsonSchema } from "../config/json-schema";
 import { EXAMPLE_CONFIG, loadClusterFile, parseCluster } from "../config/load";
@@ -8,6 +9,7 @@ import { renderDocs } from "../renderers/docs";
 import { renderMermaid } from "../renderers/mermaid";
 import { renderReport } from "../renderers/report";
 import { planWith, synthAll } from "./helpers";
+import { runTool } from "./lab/tools";
 
 const root = path.join(__dirname, "..");
 const exampleText = readFileSync(EXAMPLE_CONFIG, "utf8");
@@ -73,14 +75,14 @@ describe("topology diagram", () => {
     expect(diagram).toContain('overlay{{"pod overlay 10.244.0.0/16<br/>vxlan, MTU 1450"}}');
   });
 
-  it("is valid Mermaid (the real parser)", () => {
-    const result = spawnSync(process.execPath, [path.join(root, "scripts", "check-mermaid.mjs")], { input: diagram, encoding: "utf8" });
+  it.concurrent("is valid Mermaid for the real parser, which rejects a broken diagram beside it (the check can fail)", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "pvdn-mermaid-"));
+    writeFileSync(path.join(dir, "topology.mmd"), diagram);
+    writeFileSync(path.join(dir, "broken.mmd"), "flowchart TB\n  a[[x --- ");
+    const result = await runTool(process.execPath, [path.join(root, "scripts", "check-mermaid.mjs"), "topology.mmd", "broken.mmd"], { cwd: dir });
     expect(result.stderr).toBe("");
-    expect(result.stdout.trim()).toBe("valid flowchart-v2");
-  });
-
-  it("rejects broken Mermaid (the check can fail)", () => {
-    const result = spawnSync(process.execPath, [path.join(root, "scripts", "check-mermaid.mjs")], { input: "flowchart TB\n  a[[x --- ", encoding: "utf8" });
+    expect(result.stdout.split("\n")[0]).toBe("topology.mmd: valid flowchart-v2");
+    expect(result.stdout.split("\n")[1]).toMatch(/^broken\.mmd: invalid: /);
     expect(result.status).toBe(1);
   });
 });

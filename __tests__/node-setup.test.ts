@@ -162,10 +162,14 @@ function writeNodeSetup(p: ClusterPlan): string {
     expect(result.status).toBe(0);
   });
 
-  it.concurrent("passes ansible-lint (production profile)", async () => {
-    const result = await runTool("ansible-lint", ["--offline", "--nocolor", "--profile", "production", "-q", "site.yml"], { cwd: dir, env });
-    expect(result.stdout + result.stderr).toBe("");
-    expect(result.status).toBe(0);
+  it.concurrent("passes ansible-lint (production profile), which flags a lax playbook beside it (the check can fail)", async () => {
+    // One run for both: ansible-lint's start-up is most of its cost.
+    writeFileSync(path.join(dir, "lax.yml"), "- hosts: all\n  tasks:\n    - shell: kubeadm init\n");
+    const result = await runTool("ansible-lint", ["--offline", "--nocolor", "--profile", "production", "-p", "site.yml", "lax.yml"], { cwd: dir, env });
+    const findings = result.stdout.split("\n").filter(Boolean);
+    expect(findings.filter((line) => !line.startsWith("lax.yml:"))).toEqual([]);
+    expect(findings).toEqual(expect.arrayContaining([expect.stringMatching(/^lax\.yml:3: command-instead-of-shell/), expect.stringMatching(/^lax\.yml:3: no-changed-when/)]));
+    expect(result.status).toBe(2);
   });
 
   it.concurrent("has an inventory Ansible reads: groups, SSH addresses, planned addresses and MTUs, variables", async () => {
@@ -230,13 +234,10 @@ function writeNodeSetup(p: ClusterPlan): string {
     expect(kubeVip.spec.volumes[0].hostPath.path).toBe("/etc/kubernetes/admin.conf");
   });
 
-  it.concurrent("would reject a broken playbook (the checks can fail)", async () => {
+  it.concurrent("would reject a broken playbook (the syntax check can fail)", async () => {
     writeFileSync(path.join(dir, "broken.yml"), "- hosts: all\n  tasks:\n    - command: kubeadm init\n      creates: /etc/kubernetes/admin.conf\n");
     const syntax = await runTool("ansible-playbook", ["--syntax-check", "-i", "inventory.ini", "broken.yml"], { cwd: dir, env });
     expect(syntax.status).not.toBe(0);
-    writeFileSync(path.join(dir, "lax.yml"), "- hosts: all\n  tasks:\n    - shell: kubeadm init\n");
-    const lint = await runTool("ansible-lint", ["--offline", "--nocolor", "-q", "lax.yml"], { cwd: dir, env });
-    expect(lint.status).not.toBe(0);
   });
 
   it("gives the VMs the SSH keys the inventory logs in with", () => {

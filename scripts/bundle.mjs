@@ -15,7 +15,8 @@ function isStale() {
   const bundles = Object.values(ENTRIES).map((e) => path.join(dist, e.replace(/\.ts$/, ".js")));
   if (!existsSync(metafile) || bundles.some((b) => !existsSync(b))) return true;
   const built = Math.min(...bundles.map((b) => statSync(b).mtimeMs));
-  const inputs = Object.keys(JSON.parse(readFileSync(metafile, "utf8")).inputs);
+  // This file holds the build options: a change to them is a change to every bundle.
+  const inputs = [path.relative(root, fileURLToPath(import.meta.url)), ...Object.keys(JSON.parse(readFileSync(metafile, "utf8")).inputs)];
   return inputs.some((input) => {
     const file = path.join(root, input);
     return !existsSync(file) || statSync(file).mtimeMs > built;
@@ -32,6 +33,9 @@ export async function buildBundles() {
     platform: "node",
     target: "node20",
     outdir: dist,
+    // Less to parse at every start (a tenth of a small synth); names stay as they are.
+    minifyWhitespace: true,
+    minifySyntax: true,
     metafile: true,
     logLevel: "warning",
   });
