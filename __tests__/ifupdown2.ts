@@ -2,7 +2,7 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { Sandbox } from "./lab/sandbox";
+import { HOST_PATH, Sandbox } from "./lab/sandbox";
 
 /**
  * The syntax-check warnings the host apply program tolerates (see TOLERATED in
@@ -45,7 +45,7 @@ let attributes: Set<string> | undefined;
 /** Every attribute ifupdown2's modules accept (`ifquery --syntax-help`); the syntax check ignores unknown ones. */
 export function knownAttributes(): Set<string> {
   if (!attributes) {
-    const help = spawnSync("ifquery", ["--syntax-help"], { encoding: "utf8" }).stdout;
+    const help = spawnSync("ifquery", ["--syntax-help"], { encoding: "utf8", env: { ...process.env, PATH: HOST_PATH } }).stdout;
     attributes = new Set(help.split("\n").filter((l) => /^ {2}[a-z0-9-]+$/.test(l)).map((l) => l.trim()));
   }
   return attributes;

@@ -38,6 +38,9 @@ export interface RunResult {
   readonly stderr: string;
 }
 
+/** Debian's root PATH, without /usr/local. */
+export const HOST_PATH = "/usr/sbin:/usr/bin:/sbin:/bin";
+
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 export class Sandbox {
@@ -73,7 +76,10 @@ export class Sandbox {
       ...Object.keys(PRIVATE_PATHS).map((real) => `mkdir -p ${real} && mount --bind ${shellQuote(this.dir(real as PrivatePath))} ${real}`),
       ...HIDDEN_FILES.map((file) => `{ [ ! -e ${file} ] || mount --bind /dev/null ${file}; }`),
     ].join(" && ");
-    const prelude = `set -e; ${binds}; set +e\n`;
+    // A Proxmox host's root PATH: ifupdown2 (`#!/usr/bin/env python3`) runs under the system's
+    // python3 as it does there, not under a python earlier on a developer's PATH (pyenv's shims
+    // also double its start-up time).
+    const prelude = `set -e; ${binds}; set +e; export PATH=${HOST_PATH}\n`;
     const inner = ["unshare", "--mount", "--propagation", "private", "sh", "-c", prelude + script];
     return netns ? ["ip", "netns", "exec", netns, ...inner] : inner;
   }
