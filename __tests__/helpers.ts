@@ -7,6 +7,19 @@ import type { ClusterPlan } from "../config/plan";
 import { terraformUnescaped } from "../constructs/terraform-text";
 import { buildStacks } from "../stacks";
 
+/** Another Proxmox node in the example's dual-bridge shape: vmbr0 on enp4s0, vmbr1 on enp5s0. */
+export function dualBridgeNode(name: string, external: string, internal: string): any {
+  return {
+    name,
+    interfaces: [
+      { kind: "nic", name: "enp4s0" },
+      { kind: "nic", name: "enp5s0" },
+      { kind: "bridge", name: "vmbr0", network: "external", address: external, ports: ["enp4s0"] },
+      { kind: "bridge", name: "vmbr1", network: "internal", address: internal, ports: ["enp5s0"] },
+    ],
+  };
+}
+
 /** The built-in example as plain data: tests mutate a fresh copy. */
 export function exampleInput(): any {
   return parse(readFileSync(EXAMPLE_CONFIG, "utf8"));

@@ -10,7 +10,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { renderInterfaces } from "../renderers/interfaces";
-import { planWith } from "./helpers";
+import { dualBridgeNode, planWith } from "./helpers";
 import { ifupdown2 } from "./ifupdown2";
 import { canRunLabs, LAN } from "./lab/netlab";
 import { PveHost, TEST_TIMES } from "./lab/pve-host";
@@ -20,17 +20,7 @@ const canRun = ifupdown2() && canRunLabs();
 jest.setTimeout(90_000);
 
 /** The example with a second Proxmox node whose internal address (10.0.0.3) the lab answers. */
-const withPeer = (c: any) => {
-  c.proxmox.nodes.push({
-    name: "pve2",
-    interfaces: [
-      { kind: "nic", name: "enp4s0" },
-      { kind: "nic", name: "enp5s0" },
-      { kind: "bridge", name: "vmbr0", network: "external", address: "192.168.0.3", ports: ["enp4s0"] },
-      { kind: "bridge", name: "vmbr1", network: "internal", address: LAN.peer, ports: ["enp5s0"] },
-    ],
-  });
-};
+const withPeer = (c: any) => c.proxmox.nodes.push(dualBridgeNode("pve2", "192.168.0.3", LAN.peer));
 const plan = (edit: (c: any) => void = () => {}) => planWith((c) => (withPeer(c), edit(c)));
 const base = plan();
 const baseFile = renderInterfaces(base.hosts[0]!, base.config.name);
@@ -208,15 +198,7 @@ const runLog = (host: PveHost) => {
     scenario(async (host) => {
       const staged = host.stage(
         plan((c) => {
-          c.proxmox.nodes.push({
-            name: "pve3",
-            interfaces: [
-              { kind: "nic", name: "enp4s0" },
-              { kind: "nic", name: "enp5s0" },
-              { kind: "bridge", name: "vmbr0", network: "external", address: "192.168.0.4", ports: ["enp4s0"] },
-              { kind: "bridge", name: "vmbr1", network: "internal", address: "10.0.0.4", ports: ["enp5s0"] },
-            ],
-          });
+          c.proxmox.nodes.push(dualBridgeNode("pve3", "192.168.0.4", "10.0.0.4"));
           c.proxmox.nodes[0].interfaces[2].comment = "changed";
         }),
       );

@@ -1,5 +1,5 @@
 import { parse } from "yaml";
-import { planWith, resourcesOf, synthAll, withShippedFilesByName } from "./helpers";
+import { dualBridgeNode, planWith, resourcesOf, synthAll, withShippedFilesByName } from "./helpers";
 import { networkDeviceElement } from "../constructs/kubernetes-node-vm";
 import { proxmoxSchema } from "./terraform/provider-schemas";
 
@@ -96,15 +96,7 @@ describe("node VM stack", () => {
   it("spreads VMs round-robin over the Proxmox nodes unless placed", () => {
     const two = synthAll(
       planWith((c) => {
-        c.proxmox.nodes.push({
-          name: "pve2",
-          interfaces: [
-            { kind: "nic", name: "enp4s0" },
-            { kind: "nic", name: "enp5s0" },
-            { kind: "bridge", name: "vmbr0", network: "external", address: "192.168.0.3", ports: ["enp4s0"] },
-            { kind: "bridge", name: "vmbr1", network: "internal", address: "10.0.0.3", ports: ["enp5s0"] },
-          ],
-        });
+        c.proxmox.nodes.push(dualBridgeNode("pve2", "192.168.0.3", "10.0.0.3"));
         c.vms[3].node = "pve";
       }),
     ).vms;
