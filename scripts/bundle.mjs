@@ -8,15 +8,17 @@ import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const dist = path.join(root, "dist");
-const metafile = path.join(dist, "meta.json");
+/** The bundles' inputs: the project's own files, and package-lock.json for every dependency. */
+const inputsFile = path.join(dist, "inputs.json");
 export const ENTRIES = { app: "main.ts", cli: "cli.ts" };
 
+// Checked at every start of the app and the command: a few dozen stats, not one per module.
 function isStale() {
   const bundles = Object.values(ENTRIES).map((e) => path.join(dist, e.replace(/\.ts$/, ".js")));
-  if (!existsSync(metafile) || bundles.some((b) => !existsSync(b))) return true;
+  if (!existsSync(inputsFile) || bundles.some((b) => !existsSync(b))) return true;
   const built = Math.min(...bundles.map((b) => statSync(b).mtimeMs));
   // This file holds the build options: a change to them is a change to every bundle.
-  const inputs = [path.relative(root, fileURLToPath(import.meta.url)), ...Object.keys(JSON.parse(readFileSync(metafile, "utf8")).inputs)];
+  const inputs = [path.relative(root, fileURLToPath(import.meta.url)), ...JSON.parse(readFileSync(inputsFile, "utf8"))];
   return inputs.some((input) => {
     const file = path.join(root, input);
     return !existsSync(file) || statSync(file).mtimeMs > built;
@@ -39,7 +41,9 @@ export async function buildBundles() {
     metafile: true,
     logLevel: "warning",
   });
-  writeFileSync(metafile, JSON.stringify(result.metafile));
+  // A dependency changes with package-lock.json (npm ci, npm install): that one file stands for all of node_modules.
+  const own = Object.keys(result.metafile.inputs).filter((input) => !input.split("/").includes("node_modules"));
+  writeFileSync(inputsFile, JSON.stringify([...own, "package-lock.json"]));
 }
 
 /** Builds the bundles if an input changed since they were built. */
@@ -50,5 +54,10 @@ export async function ensureBundles() {
 /** Runs one entry point's bundle in this process, building the bundles first if they are stale. */
 export async function runBundle(entry) {
   await ensureBundles();
-  createRequire(import.meta.url)(path.join(dist, ENTRIES[entry].replace(/\.ts$/, ".js")));
+  const require = createRequire(import.meta.url);
+  // V8's compiled code for the bundle, kept beside it (Node 20 has no compile cache of its own):
+  // a start skips most of compiling 3 MB. V8 drops the cache when the bundle changes.
+  process.env.V8_COMPILE_CACHE_CACHE_DIR ??= path.join(dist, "v8-cache");
+  require("v8-compile-cache");
+  require(path.join(dist, ENTRIES[entry].replace(/\.ts$/, ".js")));
 }
