@@ -11,6 +11,7 @@ import * as path from "node:path";
 import { parse } from "yaml";
 import { renderNetworkData } from "../renderers/cloud-init";
 import { planWith } from "./helpers";
+import { judged, judgedSync } from "./lab/judged";
 import { hasTool, runTool } from "./lab/tools";
 
 const available = hasTool("cloud-init", "cloud-init");
@@ -30,7 +31,9 @@ async function convert(yaml: string, name: string, output: string, distro: strin
   const input = path.join(work, `${name}.yaml`);
   writeFileSync(input, yaml);
   const out = path.join(work, `${name}-${output}`);
-  const result = await runTool("cloud-init", ["devel", "net-convert", "-p", input, "-k", "yaml", "-d", out, "-D", distro, "-O", output]);
+  const result = await judged({ judge: `cloud-init devel net-convert -k yaml -D ${distro} -O ${output}`, texts: { "network-config": yaml }, outputs: out }, () =>
+    runTool("cloud-init", ["devel", "net-convert", "-p", input, "-k", "yaml", "-d", out, "-D", distro, "-O", output]),
+  );
   if (result.status !== 0) throw new Error(`cloud-init net-convert -O ${output} failed:\n${result.stderr}`);
   return tree(out);
 }
@@ -93,11 +96,14 @@ const renderers: [string, string, (text: string, e: { ext: string; int: string; 
   });
 
   // cloud-init learned to validate network-config (--schema-type) after Debian 12's 22.4.
-  const schemaChecksNetwork = available && /network-config/.test(spawnSync("cloud-init", ["schema", "--help"], { encoding: "utf8" }).stdout);
+  const schemaChecksNetwork = available && /network-config/.test(judgedSync({ judge: "cloud-init schema --help" }, () => spawnSync("cloud-init", ["schema", "--help"], { encoding: "utf8" })).stdout);
   (schemaChecksNetwork ? it : it.skip)("passes `cloud-init schema --schema-type network-config`", async () => {
     const file = path.join(work, "schema.yaml");
-    writeFileSync(file, renderNetworkData(jumbo.vms[0]!, jumbo.config.networks));
-    const result = await runTool("cloud-init", ["schema", "--schema-type", "network-config", "--config-file", file]);
+    const text = renderNetworkData(jumbo.vms[0]!, jumbo.config.networks);
+    writeFileSync(file, text);
+    const result = await judged({ judge: "cloud-init schema --schema-type network-config", texts: { config: text } }, () =>
+      runTool("cloud-init", ["schema", "--schema-type", "network-config", "--config-file", file]),
+    );
     expect(`${result.stdout}${result.stderr}`).toMatch(/Valid schema/);
     expect(result.status).toBe(0);
   });

@@ -1,4 +1,5 @@
-import { planWith, resourcesOf, synthAll } from "./helpers";
+import { planWith, resourcesOf } from "./helpers";
+import { synthAll } from "./synth";
 
 const jumbo = (c: any) => (c.networks.internal = { ...c.networks.internal, mtu: 9000, jumboFrames: true });
 const cniOf = (edit: (c: any) => void = () => {}) => synthAll(planWith(edit)).cni;

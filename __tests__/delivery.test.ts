@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -8,7 +8,9 @@ import { findSecrets } from "../config/secrets";
 import { renderDocs } from "../renderers/docs";
 import { renderMermaid } from "../renderers/mermaid";
 import { renderReport } from "../renderers/report";
-import { planWith, synthAll } from "./helpers";
+import { planWith } from "./helpers";
+import { synthAll } from "./synth";
+import { judged } from "./lab/judged";
 import { runTool } from "./lab/tools";
 
 const root = path.join(__dirname, "..");
@@ -79,7 +81,8 @@ describe("topology diagram", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "pvdn-mermaid-"));
     writeFileSync(path.join(dir, "topology.mmd"), diagram);
     writeFileSync(path.join(dir, "broken.mmd"), "flowchart TB\n  a[[x --- ");
-    const result = await runTool(process.execPath, [path.join(root, "scripts", "check-mermaid.mjs"), "topology.mmd", "broken.mmd"], { cwd: dir });
+    const checker = path.join(root, "scripts", "check-mermaid.mjs");
+    const result = await judged({ judge: "check-mermaid.mjs topology.mmd broken.mmd", inputs: [checker, dir] }, () => runTool(process.execPath, [checker, "topology.mmd", "broken.mmd"], { cwd: dir }));
     expect(result.stderr).toBe("");
     expect(result.stdout.split("\n")[0]).toBe("topology.mmd: valid flowchart-v2");
     expect(result.stdout.split("\n")[1]).toMatch(/^broken\.mmd: invalid: /);
@@ -108,8 +111,11 @@ describe("generated documentation", () => {
 });
 
 describe("pull-request workflow", () => {
-  it("is valid for GitHub's workflow parser", () => {
-    const result = spawnSync(process.execPath, ["--import", "tsx", path.join(root, "scripts", "check-workflows.mjs")], { cwd: root, encoding: "utf8" });
+  it("is valid for GitHub's workflow parser", async () => {
+    const checker = path.join(root, "scripts", "check-workflows.mjs");
+    const result = await judged({ judge: "check-workflows.mjs", inputs: [checker, path.join(root, ".github", "workflows")] }, () =>
+      runTool(process.execPath, ["--import", "tsx", checker], { cwd: root }),
+    );
     expect(result.stderr).toBe("");
     expect(result.stdout).toContain("plan-review.yml: valid");
   });

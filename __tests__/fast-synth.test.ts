@@ -1,16 +1,64 @@
 /**
- * stacks/fast-synth.ts: what the shortcuts leave out must never matter. That the whole output
- * stays byte-identical to cdktf's own synth is checked end to end in cli.test.ts; here, the
- * cases the shortcuts must step aside for.
+ * stacks/fast-synth.ts: what the shortcuts leave out must never matter. The output is
+ * byte-identical to cdktf's own synth (here in one process, both ways; cli.test.ts checks the
+ * app's switch, PVE_DUALNET_STOCK_SYNTH=1, end to end), and the shortcuts step aside where they
+ * must.
  */
-import { Lazy, TerraformOutput, Testing } from "cdktf";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { App, Lazy, TerraformOutput, Testing, Tokenization } from "cdktf";
+import type { ClusterPlan } from "../config/plan";
+import { buildStacks } from "../stacks";
+import { fastSynth, STOCK_SYNTH_ENV, useFastSynth } from "../stacks/fast-synth";
 import { PveDualnetStack } from "../stacks/pve-dualnet-stack";
-import { fastSynth } from "../stacks/fast-synth";
 import { planWith } from "./helpers";
 
+/** Synthesizes a plan as the app does, the fast way or cdktf's own; returns every file written. */
+function synthesized(plan: ClusterPlan, stock: boolean): Record<string, string> {
+  useFastSynth(stock ? { [STOCK_SYNTH_ENV]: "1" } : {});
+  try {
+    const outdir = mkdtempSync(path.join(tmpdir(), "pvdn-fast-synth-"));
+    const app = new App({ outdir });
+    buildStacks(app, plan);
+    app.synth();
+    const files = readdirSync(outdir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+    return Object.fromEntries(files.map((e) => [path.relative(outdir, path.join(e.parentPath, e.name)), readFileSync(path.join(e.parentPath, e.name), "utf8")]));
+  } finally {
+    useFastSynth({});
+  }
+}
+
+/** The creation stack cdktf records for a new token. */
+const creationStack = () => Tokenization.reverseString(Lazy.stringValue({ produce: () => "x" })).firstToken!.creationStack;
+
 describe("the fast synth", () => {
-  it("is what the tests synthesize with (as the app and the command do)", () => {
+  it("is what the tests synthesize with (as the app and the command do), and reaches cdktf: tokens carry no creation stack", () => {
     expect(fastSynth()).toBe(true);
+    expect(creationStack()).toEqual([]);
+    useFastSynth({ [STOCK_SYNTH_ENV]: "1" });
+    try {
+      expect(creationStack().length).toBeGreaterThan(0);
+    } finally {
+      useFastSynth({});
+    }
+  });
+
+  it.each([
+    ["the example", planWith()],
+    [
+      "a description that uses more of the constructs: cloud image, network data, Calico, Terraform Cloud",
+      planWith((c) => {
+        c.vmDefaults.source = { image: { url: "https://cloud-images.ubuntu.com/noble/current/noble-server-cloudimg-amd64.img", fileName: "noble.qcow2" } };
+        c.vmDefaults.cloudInit.networkData = { enabled: true };
+        c.kubernetes.cni = { plugin: "calico" };
+        c.terraformCloud = { organization: "homelab" };
+      }),
+    ],
+  ])("writes byte for byte what cdktf's own synth writes: %s", (_name, plan) => {
+    const fast = synthesized(plan, false);
+    expect(Object.keys(fast).sort()).toEqual(["manifest.json", "stacks/cni/cdk.tf.json", "stacks/host-network/cdk.tf.json", "stacks/vms/cdk.tf.json"]);
+    expect(fast).toEqual(synthesized(plan, true));
   });
 
   it("still resolves a stack's own overrides, which no element resolution covers", () => {

@@ -3,7 +3,8 @@
  * network it comes from, on the NIC it arrives on, and nothing else (input policy DROP).
  */
 import { firewallRules, securityGroupName, type FirewallRule } from "../renderers/firewall";
-import { planWith, resourcesOf, synthAll } from "./helpers";
+import { planWith, resourcesOf } from "./helpers";
+import { synthAll } from "./synth";
 
 const rulesOf = (edit: (c: any) => void, vmName: string) => {
   const plan = planWith(edit);

@@ -1,11 +1,9 @@
 import { readFileSync } from "node:fs";
-import { Testing, type TerraformStack } from "cdktf";
 import { parse } from "yaml";
 import { ConfigError, type ConfigIssue } from "../config/errors";
 import { checkCluster, EXAMPLE_CONFIG } from "../config/load";
 import type { ClusterPlan } from "../config/plan";
 import { terraformUnescaped } from "../constructs/terraform-text";
-import { buildStacks } from "../stacks";
 
 /** Another Proxmox node in the example's dual-bridge shape: vmbr0 on enp4s0, vmbr1 on enp5s0. */
 export function dualBridgeNode(name: string, external: string, internal: string): any {
@@ -20,9 +18,11 @@ export function dualBridgeNode(name: string, external: string, internal: string)
   };
 }
 
-/** The built-in example as plain data: tests mutate a fresh copy. */
+let example: unknown;
+/** The built-in example as plain data: tests mutate a fresh copy (parsed once per test file). */
 export function exampleInput(): any {
-  return parse(readFileSync(EXAMPLE_CONFIG, "utf8"));
+  example ??= parse(readFileSync(EXAMPLE_CONFIG, "utf8"));
+  return structuredClone(example);
 }
 
 /** Plans the example after `edit` changes it. */
@@ -41,13 +41,6 @@ export function issuesOf(edit: (input: any) => void): ConfigIssue[] {
     throw err;
   }
   throw new Error("expected the description to be rejected, but it was accepted");
-}
-
-/** Synthesizes every stack of a plan; returns the parsed Terraform JSON per stack. */
-export function synthAll(plan: ClusterPlan): Record<string, any> {
-  const app = Testing.app();
-  const stacks = buildStacks(app, plan) as Record<string, TerraformStack>;
-  return Object.fromEntries(Object.entries(stacks).map(([name, stack]) => [name, JSON.parse(Testing.synth(stack))]));
 }
 
 /** All resources of one type in a synthesized stack, as a list. */

@@ -2,7 +2,8 @@ import { hostProgram } from "../constructs/host-programs";
 import { renderNetworkEnv } from "../renderers/host-apply-env";
 import { renderInterfaces } from "../renderers/interfaces";
 import { sha256 } from "../constructs/terraform-text";
-import { planWith, resourcesOf, synthAll, withShippedFilesByName } from "./helpers";
+import { planWith, resourcesOf, withShippedFilesByName } from "./helpers";
+import { synthAll } from "./synth";
 
 const plan = planWith();
 const stack = synthAll(plan).hostNetwork;

@@ -2,6 +2,7 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
+import { judged, judgedSync } from "./lab/judged";
 import { HOST_PATH, Sandbox } from "./lab/sandbox";
 
 /**
@@ -28,13 +29,18 @@ export function ifupdown2(): boolean {
 /**
  * `ifup -a -s -i FILE`: the parser and value checks of ifupdown2. Returns the problems it reports.
  * Even a syntax check takes ifupdown2's machine-wide lock, so it runs in a private sandbox.
+ * `fresh` runs ifupdown2 even when the judges' cache knows its answer.
  */
-export async function syntaxCheck(text: string): Promise<string[]> {
-  const sandbox = new Sandbox("pvdn-syntax-");
-  const file = sandbox.file("/etc/network", "interfaces.checked");
-  writeFileSync(file, text);
-  const result = await sandbox.runAsync("exec ifup -a -s -i /etc/network/interfaces.checked");
-  sandbox.remove();
+export async function syntaxCheck(text: string, options: { fresh?: boolean } = {}): Promise<string[]> {
+  const check = async () => {
+    const sandbox = new Sandbox("pvdn-syntax-");
+    writeFileSync(sandbox.file("/etc/network", "interfaces.checked"), text);
+    const answer = await sandbox.runAsync("exec ifup -a -s -i /etc/network/interfaces.checked");
+    sandbox.remove();
+    return answer;
+  };
+  // The sandbox starts from the machine's /etc/network: ifupdown2's own configuration is an input.
+  const result = options.fresh ? await check() : await judged({ judge: "ifup -a -s -i", texts: { interfaces: text }, inputs: ["/etc/network/ifupdown2"] }, check);
   const output = `${result.stdout}${result.stderr}`.split("\n").filter((l) => l.trim());
   if (result.status !== 0 && output.length === 0) return [`ifup exited ${result.status} without a message`];
   // Exit status 1 with nothing but tolerated warnings is a pass.
@@ -45,7 +51,7 @@ let attributes: Set<string> | undefined;
 /** Every attribute ifupdown2's modules accept (`ifquery --syntax-help`); the syntax check ignores unknown ones. */
 export function knownAttributes(): Set<string> {
   if (!attributes) {
-    const help = spawnSync("ifquery", ["--syntax-help"], { encoding: "utf8", env: { ...process.env, PATH: HOST_PATH } }).stdout;
+    const help = judgedSync({ judge: "ifquery --syntax-help" }, () => spawnSync("ifquery", ["--syntax-help"], { encoding: "utf8", env: { ...process.env, PATH: HOST_PATH } })).stdout;
     attributes = new Set(help.split("\n").filter((l) => /^ {2}[a-z0-9-]+$/.test(l)).map((l) => l.trim()));
   }
   return attributes;

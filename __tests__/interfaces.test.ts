@@ -37,13 +37,14 @@ describe.each(Object.entries(layouts))("layout: %s", (_name, edit) => {
 describe("isolation from the machine", () => {
   withIfupdown2("checks syntax while another ifupdown2 holds the machine-wide lock", async () => {
     // What a Proxmox host, a second checkout or a parallel CI job does to /run/network/.lock.
-    const holder = spawn("flock", ["--exclusive", "/run/network/.lock", "sleep", "30"], { stdio: "ignore" });
+    // Its own process group: flock's child (sleep) holds the lock too, and goes with it.
+    const holder = spawn("flock", ["--exclusive", "/run/network/.lock", "sleep", "30"], { stdio: "ignore", detached: true });
     try {
       spawnSync("sleep", ["0.2"]);
       expect(spawnSync("flock", ["--nonblock", "/run/network/.lock", "true"]).status).not.toBe(0);
-      expect(await syntaxCheck(render(layouts["dual bridge (default)"]!))).toEqual([]);
+      expect(await syntaxCheck(render(layouts["dual bridge (default)"]!), { fresh: true })).toEqual([]);
     } finally {
-      holder.kill("SIGKILL");
+      process.kill(-holder.pid!, "SIGKILL");
     }
   });
 });

@@ -12,8 +12,10 @@ import type { ClusterPlan } from "../config/plan";
 import { terraformUnescaped } from "../constructs/terraform-text";
 import { JOIN_SECRETS, KUBEADM_TEMPLATES, NODE_VARS, renderKubeadmConfigs } from "../renderers/kubeadm";
 import { renderKubeVipManifest } from "../renderers/kube-vip";
-import { planWith, synthAll } from "./helpers";
+import { planWith } from "./helpers";
+import { synthAll } from "./synth";
 import { kubeadmProblems } from "./kubeadm/v1beta4";
+import { judged } from "./lab/judged";
 import { hasTool, runTool } from "./lab/tools";
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF admin@laptop";
@@ -155,17 +157,59 @@ function writeNodeSetup(p: ClusterPlan): string {
 (ansibleAvailable ? describe : describe.skip)("the node setup playbook, judged by Ansible", () => {
   const dir = writeNodeSetup(plan);
   const env = { ...process.env, ANSIBLE_NOCOLOR: "1", ANSIBLE_LOCAL_TEMP: path.join(dir, ".ansible-tmp"), HOME: dir };
+  // What the tests add beside the playbook is written before any of them runs: every judge sees
+  // the same directory (and the judges' cache the same inputs).
+  writeFileSync(path.join(dir, "lax.yml"), "- hosts: all\n  tasks:\n    - shell: kubeadm init\n");
+  writeFileSync(path.join(dir, "broken.yml"), "- hosts: all\n  tasks:\n    - command: kubeadm init\n      creates: /etc/kubernetes/admin.conf\n");
+  const renderedDir = mkdtempSync(path.join(tmpdir(), "pvdn-rendered-"));
+  /** An Ansible command in the playbook's directory, judged once per content of that directory. */
+  const ansible = (command: string, args: string[], outputs?: string) =>
+    judged(
+      {
+        judge: [command, ...args].join(" ").replace(renderedDir, "RENDERED"),
+        // Ansible's own settings from the environment (ANSIBLE_CONFIG and the like) change its answers too.
+        texts: { env: JSON.stringify(Object.entries(process.env).filter(([name]) => name.startsWith("ANSIBLE_")).sort()) },
+        inputs: [dir],
+        outputs,
+      },
+      () => runTool(command, args, { cwd: dir, env }),
+    );
+  // The playbook's template tasks, run locally for every host: Jinja itself fills in the
+  // inventory's values and (sample) join secrets.
+  const secrets = { kubeadm_token: SAMPLE_SECRETS[JOIN_SECRETS.token], kubeadm_ca_cert_hash: SAMPLE_SECRETS[JOIN_SECRETS.caCertHash], kubeadm_certificate_key: SAMPLE_SECRETS[JOIN_SECRETS.certificateKey] };
+  writeFileSync(
+    path.join(dir, "render.yml"),
+    stringify([
+      {
+        name: "Render what each node gets",
+        hosts: "k8s_cluster",
+        connection: "local",
+        gather_facts: false,
+        vars: { ...secrets, k8s_internal_interface: "eth1", kube_vip_kubeconfig: "/etc/kubernetes/admin.conf" },
+        tasks: [
+          {
+            name: "Kubeadm",
+            "ansible.builtin.template": {
+              src: "kubeadm/{{ 'init' if inventory_hostname == groups['masters'][0] else ('join-control-plane' if inventory_hostname in groups['masters'] else 'join-worker') }}.yaml.j2",
+              dest: "{{ rendered_dir }}/{{ inventory_hostname }}.yaml",
+              mode: "0600",
+            },
+          },
+          { name: "Kube-vip", "ansible.builtin.template": { src: "kube-vip.yaml.j2", dest: "{{ rendered_dir }}/{{ inventory_hostname }}-kube-vip.yaml", mode: "0600" }, when: "inventory_hostname in groups['masters']" },
+        ],
+      },
+    ]),
+  );
 
   it.concurrent("passes ansible-playbook --syntax-check", async () => {
-    const result = await runTool("ansible-playbook", ["--syntax-check", "-i", "inventory.ini", "site.yml"], { cwd: dir, env });
+    const result = await ansible("ansible-playbook", ["--syntax-check", "-i", "inventory.ini", "site.yml"]);
     expect(result.stderr).toBe("");
     expect(result.status).toBe(0);
   });
 
   it.concurrent("passes ansible-lint (production profile), which flags a lax playbook beside it (the check can fail)", async () => {
     // One run for both: ansible-lint's start-up is most of its cost.
-    writeFileSync(path.join(dir, "lax.yml"), "- hosts: all\n  tasks:\n    - shell: kubeadm init\n");
-    const result = await runTool("ansible-lint", ["--offline", "--nocolor", "--profile", "production", "-p", "site.yml", "lax.yml"], { cwd: dir, env });
+    const result = await ansible("ansible-lint", ["--offline", "--nocolor", "--profile", "production", "-p", "site.yml", "lax.yml"]);
     const findings = result.stdout.split("\n").filter(Boolean);
     expect(findings.filter((line) => !line.startsWith("lax.yml:"))).toEqual([]);
     expect(findings).toEqual(expect.arrayContaining([expect.stringMatching(/^lax\.yml:3: command-instead-of-shell/), expect.stringMatching(/^lax\.yml:3: no-changed-when/)]));
@@ -173,7 +217,7 @@ function writeNodeSetup(p: ClusterPlan): string {
   });
 
   it.concurrent("has an inventory Ansible reads: groups, SSH addresses, planned addresses and MTUs, variables", async () => {
-    const result = await runTool("ansible-inventory", ["-i", "inventory.ini", "--list"], { cwd: dir, env });
+    const result = await ansible("ansible-inventory", ["-i", "inventory.ini", "--list"]);
     expect(result.status).toBe(0);
     const inventory = JSON.parse(result.stdout);
     expect(inventory.masters.hosts).toEqual(["master-1", "master-2", "master-3"]);
@@ -193,50 +237,22 @@ function writeNodeSetup(p: ClusterPlan): string {
   });
 
   it.concurrent("renders every node's kubeadm configuration and kube-vip manifest from the templates, as the playbook would", async () => {
-    // The playbook's template tasks, run locally for every host: Jinja itself fills in the
-    // inventory's values and (sample) join secrets.
-    const secrets = { kubeadm_token: SAMPLE_SECRETS[JOIN_SECRETS.token], kubeadm_ca_cert_hash: SAMPLE_SECRETS[JOIN_SECRETS.caCertHash], kubeadm_certificate_key: SAMPLE_SECRETS[JOIN_SECRETS.certificateKey] };
-    writeFileSync(
-      path.join(dir, "render.yml"),
-      stringify([
-        {
-          name: "Render what each node gets",
-          hosts: "k8s_cluster",
-          connection: "local",
-          gather_facts: false,
-          vars: { ...secrets, k8s_internal_interface: "eth1", kube_vip_kubeconfig: "/etc/kubernetes/admin.conf" },
-          tasks: [
-            {
-              name: "Kubeadm",
-              "ansible.builtin.template": {
-                src: "kubeadm/{{ 'init' if inventory_hostname == groups['masters'][0] else ('join-control-plane' if inventory_hostname in groups['masters'] else 'join-worker') }}.yaml.j2",
-                dest: "{{ playbook_dir }}/rendered/{{ inventory_hostname }}.yaml",
-                mode: "0600",
-              },
-            },
-            { name: "Kube-vip", "ansible.builtin.template": { src: "kube-vip.yaml.j2", dest: "{{ playbook_dir }}/rendered/{{ inventory_hostname }}-kube-vip.yaml", mode: "0600" }, when: "inventory_hostname in groups['masters']" },
-          ],
-        },
-      ]),
-    );
-    mkdirSync(path.join(dir, "rendered"), { recursive: true });
-    const result = await runTool("ansible-playbook", ["-i", "inventory.ini", "render.yml"], { cwd: dir, env });
+    const result = await ansible("ansible-playbook", ["-i", "inventory.ini", "-e", `rendered_dir=${renderedDir}`, "render.yml"], renderedDir);
     expect(result.stderr).toBe("");
     expect(result.status).toBe(0);
     const expected = configs(plan);
     for (const vm of plan.vms) {
-      const rendered = parseAllDocuments(readFileSync(path.join(dir, "rendered", `${vm.name}.yaml`), "utf8")).map((d) => d.toJS());
+      const rendered = parseAllDocuments(readFileSync(path.join(renderedDir, `${vm.name}.yaml`), "utf8")).map((d) => d.toJS());
       expect([vm.name, rendered]).toEqual([vm.name, expected[vm.name]]);
       expect([vm.name, rendered.flatMap(kubeadmProblems)]).toEqual([vm.name, []]);
     }
-    const kubeVip = parse(readFileSync(path.join(dir, "rendered", "master-2-kube-vip.yaml"), "utf8"));
+    const kubeVip = parse(readFileSync(path.join(renderedDir, "master-2-kube-vip.yaml"), "utf8"));
     expect(kubeVip.spec.containers[0].env).toContainEqual({ name: "vip_interface", value: "eth1" });
     expect(kubeVip.spec.volumes[0].hostPath.path).toBe("/etc/kubernetes/admin.conf");
   });
 
   it.concurrent("would reject a broken playbook (the syntax check can fail)", async () => {
-    writeFileSync(path.join(dir, "broken.yml"), "- hosts: all\n  tasks:\n    - command: kubeadm init\n      creates: /etc/kubernetes/admin.conf\n");
-    const syntax = await runTool("ansible-playbook", ["--syntax-check", "-i", "inventory.ini", "broken.yml"], { cwd: dir, env });
+    const syntax = await ansible("ansible-playbook", ["--syntax-check", "-i", "inventory.ini", "broken.yml"]);
     expect(syntax.status).not.toBe(0);
   });
 

@@ -1,5 +1,6 @@
 import { parse } from "yaml";
-import { dualBridgeNode, planWith, resourcesOf, synthAll, withShippedFilesByName } from "./helpers";
+import { dualBridgeNode, planWith, resourcesOf, withShippedFilesByName } from "./helpers";
+import { synthAll } from "./synth";
 import { networkDeviceElement } from "../constructs/kubernetes-node-vm";
 import { proxmoxSchema } from "./terraform/provider-schemas";
 

@@ -3,7 +3,8 @@
  * (`npm run bindings:check` keeps them in step) must agree with the provider's schema at
  * v0.111.1 for every resource pve-dualnet uses, and nothing it emits may be deprecated there.
  */
-import { planWith, synthAll } from "./helpers";
+import { planWith } from "./helpers";
+import { synthAll } from "./synth";
 import { layouts } from "./layouts";
 import { proxmoxSchema, referenceSchema, withoutDescriptions } from "./terraform/provider-schemas";
 

@@ -11,8 +11,10 @@ import { terraformUnescaped } from "../constructs/terraform-text";
 import { renderNetworkEnv, renderSysctlEnv } from "../renderers/host-apply-env";
 import { renderInterfaces } from "../renderers/interfaces";
 import { sysctlFiles } from "../renderers/sysctl";
-import { planWith, synthAll } from "./helpers";
+import { planWith } from "./helpers";
+import { synthAll } from "./synth";
 import { layouts } from "./layouts";
+import { judged } from "./lab/judged";
 import { hasTool, runTool } from "./lab/tools";
 
 const root = path.join(__dirname, "..");
@@ -30,7 +32,10 @@ const shippedScripts = execFileSync("git", ["ls-files", "--cached", "--others", 
     }
   });
 
-const shellcheck = (text: string, shell: "sh" | "bash" = "sh") => runTool("shellcheck", ["--severity=warning", `--shell=${shell}`, "-"], { input: text });
+const shellcheck = (text: string, shell: "sh" | "bash" = "sh") => {
+  const args = ["--severity=warning", `--shell=${shell}`, "-"];
+  return judged({ judge: `shellcheck ${args.join(" ")}`, texts: { stdin: text } }, () => runTool("shellcheck", args, { input: text }));
+};
 
 /** Rendered shell text: [what, text]. */
 const rendered: [string, string][] = Object.entries(layouts).flatMap(([name, edit]) => {

@@ -44,7 +44,10 @@ let fast = false;
 /** Whether this process synthesizes the fast way (see above). */
 export const fastSynth = () => fast;
 
-/** Turns the fast synth on for this process, unless the environment asks for cdktf's own. */
+/**
+ * Turns the fast synth on for this process, unless the environment asks for cdktf's own. A later
+ * call switches again (the tests compare both ways in one process).
+ */
 export function useFastSynth(env: NodeJS.ProcessEnv): void {
   fast = env[STOCK_SYNTH_ENV] !== "1";
   if (!fast || patched) return;
@@ -53,10 +56,11 @@ export function useFastSynth(env: NodeJS.ProcessEnv): void {
   // reaches every caller. A deep require: cdktf has no option for it.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const stackTrace = require("cdktf/lib/tokens/private/stack-trace") as StackTraceModule;
-  stackTrace.captureStackTrace = () => [];
+  const capture = stackTrace.captureStackTrace;
+  stackTrace.captureStackTrace = (below) => (fast ? [] : capture(below));
   // TerraformStack calls resolve through this module's exports too.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const tokens = require("cdktf/lib/_tokens") as TokensModule;
   const resolve = tokens.resolve;
-  tokens.resolve = (scope, obj, preparing) => (isResolvedStackDocument(scope, obj) ? obj : resolve(scope, obj, preparing));
+  tokens.resolve = (scope, obj, preparing) => (fast && isResolvedStackDocument(scope, obj) ? obj : resolve(scope, obj, preparing));
 }

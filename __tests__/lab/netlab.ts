@@ -71,9 +71,9 @@ export class NetLab {
     return sh(`exec ip netns exec ${this.lan} sh -c '${command.replace(/'/g, `'\\''`)}'`);
   }
 
-  /** `ip -j` output of the host, parsed. */
+  /** `ip -j` output of the host, parsed (`ip -n`: no shell, no namespace switch of /sys). */
   async hostJson(args: string): Promise<any[]> {
-    return JSON.parse((await this.inHost(`ip -j ${args}`)).stdout || "[]");
+    return JSON.parse((await runTool("ip", ["-n", this.host, "-j", ...args.split(" ")])).stdout || "[]");
   }
 
   async destroy(): Promise<void> {

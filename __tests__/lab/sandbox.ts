@@ -73,7 +73,8 @@ export class Sandbox {
    */
   argv(script: string, netns?: string): string[] {
     const binds = [
-      ...Object.keys(PRIVATE_PATHS).map((real) => `mkdir -p ${real} && mount --bind ${shellQuote(this.dir(real as PrivatePath))} ${real}`),
+      `mkdir -p ${Object.keys(PRIVATE_PATHS).join(" ")}`,
+      ...Object.keys(PRIVATE_PATHS).map((real) => `mount --bind ${shellQuote(this.dir(real as PrivatePath))} ${real}`),
       ...HIDDEN_FILES.map((file) => `{ [ ! -e ${file} ] || mount --bind /dev/null ${file}; }`),
     ].join(" && ");
     // A Proxmox host's root PATH: ifupdown2 (`#!/usr/bin/env python3`) runs under the system's

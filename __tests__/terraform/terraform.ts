@@ -10,7 +10,12 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { bindingSchema } from "./binding-schema";
+import { judged } from "../lab/judged";
 import { PROXMOX_SCHEMA } from "./provider-schemas";
+
+const STUB = path.join(__dirname, "stub", "stub-provider.mjs");
+/** Terraform's settings from the environment (TF_CLI_ARGS and the like), for the judges' cache. */
+const TERRAFORM_ENV = JSON.stringify(Object.entries(process.env).filter(([name]) => name.startsWith("TF_")).sort());
 
 const PROVIDERS = {
   "registry.terraform.io/bpg/proxmox": { schema: () => JSON.parse(readFileSync(PROXMOX_SCHEMA, "utf8")) },
@@ -48,51 +53,81 @@ function runAsync(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<
   });
 }
 
-/** A stub provider process and the environment that points Terraform at it. */
+/**
+ * The stub provider and the environment that points Terraform at it. The stub process starts with
+ * the first stack the judges' cache (lab/judged.ts) has no answer for.
+ */
 export class TerraformJudge {
+  private stub?: Promise<{ process: ChildProcess; env: NodeJS.ProcessEnv }>;
+
   private constructor(
-    private readonly process: ChildProcess,
-    private readonly env: NodeJS.ProcessEnv,
+    private readonly specs: string[],
+    /** What the providers' schemas are, for the judges' cache. */
+    private readonly schemas: string,
     readonly workDir: string,
   ) {}
 
-  /** Starts one stub process serving every provider; `resourceTypes` lists what the stacks use. */
+  /** Writes the providers' schemas; `resourceTypes` lists what the stacks use. */
   static async start(resourceTypes: Iterable<string>): Promise<TerraformJudge> {
     const workDir = mkdtempSync(path.join(tmpdir(), "pvdn-terraform-"));
     const types = [...new Set(resourceTypes)];
+    const schemas: string[] = [readFileSync(STUB, "utf8")];
     const specs = Object.entries(PROVIDERS).map(([address, source], i) => {
       const prefix = address.split("/").pop()!;
       const document =
         "schema" in source ? source.schema() : bindingSchema(source.binding, address, types.filter((t) => t.startsWith(`${prefix}_`)));
       const file = path.join(workDir, `schema-${i}.json`);
-      writeFileSync(file, JSON.stringify(document));
+      schemas.push(JSON.stringify(document));
+      writeFileSync(file, schemas[schemas.length - 1]!);
       return `${address as ProviderAddress}=${file}`;
     });
-    const stub = spawn(process.execPath, [path.join(__dirname, "stub", "stub-provider.mjs"), workDir, ...specs], { stdio: ["pipe", "pipe", "pipe"] });
-    const reattach = await new Promise<string>((resolve, reject) => {
-      let out = "";
-      let err = "";
-      stub.stdout!.on("data", (d) => {
-        out += d;
-        if (out.includes("\n")) resolve(out.trim());
+    return new TerraformJudge(specs, schemas.join("\n"), workDir);
+  }
+
+  private started(): Promise<{ process: ChildProcess; env: NodeJS.ProcessEnv }> {
+    return (this.stub ??= (async () => {
+      const stub = spawn(process.execPath, [STUB, this.workDir, ...this.specs], { stdio: ["pipe", "pipe", "pipe"] });
+      const reattach = await new Promise<string>((resolve, reject) => {
+        let out = "";
+        let err = "";
+        stub.stdout!.on("data", (d) => {
+          out += d;
+          if (out.includes("\n")) resolve(out.trim());
+        });
+        stub.stderr!.on("data", (d) => (err += d));
+        stub.on("exit", (code) => reject(new Error(`stub provider exited ${code}: ${err}`)));
       });
-      stub.stderr!.on("data", (d) => (err += d));
-      stub.on("exit", (code) => reject(new Error(`stub provider exited ${code}: ${err}`)));
+      const cliConfig = path.join(this.workDir, "terraformrc");
+      writeFileSync(cliConfig, "");
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        TF_REATTACH_PROVIDERS: reattach,
+        TF_CLI_CONFIG_FILE: cliConfig,
+        TF_IN_AUTOMATION: "1",
+        TF_INPUT: "0",
+        CHECKPOINT_DISABLE: "1",
+      };
+      delete env.TF_LOG;
+      delete env.TF_DATA_DIR;
+      delete env.TF_PLUGIN_CACHE_DIR;
+      return { process: stub, env };
+    })());
+  }
+
+  /** Runs Terraform's steps in `dir`, stopping at the first that fails; remembered by the stack's bytes. */
+  private async steps(dir: string, steps: readonly (readonly string[])[]): Promise<{ failedAt?: number; output: string }> {
+    const run = { judge: `terraform ${steps.map((args) => args.join(" ")).join(" && ")}`, texts: { schemas: this.schemas, env: TERRAFORM_ENV }, inputs: [path.join(dir, "cdk.tf.json")] };
+    const answer = await judged(run, async () => {
+      const { env } = await this.started();
+      let output = "";
+      for (const [i, args] of steps.entries()) {
+        const result = await runAsync([...args], dir, env);
+        output += `$ terraform ${args.join(" ")}\n${result.output}\n`;
+        if (result.status !== 0) return { status: i + 1, stdout: output, stderr: "" };
+      }
+      return { status: 0, stdout: output, stderr: "" };
     });
-    const cliConfig = path.join(workDir, "terraformrc");
-    writeFileSync(cliConfig, "");
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      TF_REATTACH_PROVIDERS: reattach,
-      TF_CLI_CONFIG_FILE: cliConfig,
-      TF_IN_AUTOMATION: "1",
-      TF_INPUT: "0",
-      CHECKPOINT_DISABLE: "1",
-    };
-    delete env.TF_LOG;
-    delete env.TF_DATA_DIR;
-    delete env.TF_PLUGIN_CACHE_DIR;
-    return new TerraformJudge(stub, env, workDir);
+    return { failedAt: answer.status ? answer.status - 1 : undefined, output: answer.stdout };
   }
 
   /**
@@ -111,24 +146,18 @@ export class TerraformJudge {
           ["init", ["init", "-no-color", "-input=false", "-backend=false"]],
           ["validate", ["validate", "-no-color"]],
         ];
-    let output = "";
-    for (const [step, args] of steps) {
-      const result = await runAsync(args, dir, this.env);
-      output += `$ terraform ${args.join(" ")}\n${result.output}\n`;
-      if (result.status !== 0) return { ok: false, failed: step, output, warnings: warningsIn(output) };
-    }
+    const { failedAt, output } = await this.steps(dir, steps.map(([, args]) => args));
+    if (failedAt !== undefined) return { ok: false, failed: steps[failedAt]![0], output, warnings: warningsIn(output) };
     const warnings = warningsIn(output);
     return { ok: warnings.length === 0, failed: warnings.length ? steps[steps.length - 1]![0] : undefined, output, warnings };
   }
 
   /** The planned values of a stack (`terraform plan -out`, then `terraform show -json`). */
   async plannedValues(dir: string): Promise<any> {
-    for (const args of [["init", "-no-color", "-input=false"], ["plan", "-no-color", "-input=false", "-refresh=false", "-lock=false", "-out=plan.bin"]]) {
-      const result = await runAsync(args, dir, this.env);
-      if (result.status !== 0) throw new Error(`terraform ${args[0]} failed:\n${result.output}`);
-    }
-    const shown = await runAsync(["show", "-json", "plan.bin"], dir, this.env);
-    return JSON.parse(shown.output).planned_values;
+    const plan = ["plan", "-no-color", "-input=false", "-refresh=false", "-lock=false", "-out=plan.bin"];
+    const { failedAt, output } = await this.steps(dir, [["init", "-no-color", "-input=false"], plan, ["show", "-json", "plan.bin"]]);
+    if (failedAt !== undefined) throw new Error(`terraform failed:\n${output}`);
+    return JSON.parse(output.split("\n").find((line) => line.startsWith('{"format_version"'))!).planned_values;
   }
 
   /** Writes a stack's JSON into a fresh directory laid out like cdktf.out (for relative state paths). */
@@ -139,8 +168,8 @@ export class TerraformJudge {
     return dir;
   }
 
-  stop(): void {
-    this.process.kill("SIGTERM");
+  async stop(): Promise<void> {
+    if (this.stub) (await this.stub).process.kill("SIGTERM");
     rmSync(this.workDir, { recursive: true, force: true });
   }
 }

@@ -1,0 +1,104 @@
+/**
+ * lab/judged.ts, the judges' cache: an answer is replayed only for exactly the inputs it was
+ * given for, everything else asks the judge, and CI always asks.
+ */
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { judged, judgedSync, type Judgement, type JudgedRun } from "./lab/judged";
+
+const work = mkdtempSync(path.join(tmpdir(), "pvdn-judged-"));
+const saved = { ...process.env };
+beforeEach(() => {
+  process.env.PVE_DUALNET_JUDGE_CACHE = "on";
+  process.env.PVE_DUALNET_JUDGE_CACHE_DIR = mkdtempSync(path.join(work, "cache-"));
+});
+afterEach(() => {
+  for (const name of ["PVE_DUALNET_JUDGE_CACHE", "PVE_DUALNET_JUDGE_CACHE_DIR", "CI"]) {
+    if (saved[name] === undefined) delete process.env[name];
+    else process.env[name] = saved[name];
+  }
+});
+
+/** A judge that counts how often it is asked and answers with its count. */
+function countingJudge(answer: Partial<Judgement> = {}) {
+  const judge = { asked: 0, ask: async (): Promise<Judgement> => ({ status: 0, stdout: `answer ${++judge.asked}`, stderr: "", ...answer }) };
+  return judge;
+}
+
+describe("the judges' cache", () => {
+  it("replays an answer for the same judge, texts and input bytes, without asking again", async () => {
+    const input = path.join(work, "same.txt");
+    writeFileSync(input, "x");
+    const judge = countingJudge();
+    const run: JudgedRun = { judge: "lint --strict", texts: { stdin: "a" }, inputs: [input] };
+    expect(await judged(run, judge.ask)).toEqual({ status: 0, stdout: "answer 1", stderr: "" });
+    expect(await judged(run, judge.ask)).toEqual({ status: 0, stdout: "answer 1", stderr: "" });
+    expect(judgedSync(run, () => ({ status: 0, stdout: "never", stderr: "" }))).toEqual({ status: 0, stdout: "answer 1", stderr: "" });
+    expect(judge.asked).toBe(1);
+  });
+
+  it("asks again when a byte of an input file, a text, the arguments or an input directory changes", async () => {
+    const dir = path.join(work, "inputs");
+    mkdirSync(path.join(dir, "sub"), { recursive: true });
+    writeFileSync(path.join(dir, "sub", "a.yml"), "a: 1\n");
+    const judge = countingJudge();
+    const base: JudgedRun = { judge: "check", texts: { stdin: "a" }, inputs: [dir] };
+    await judged(base, judge.ask);
+    writeFileSync(path.join(dir, "sub", "a.yml"), "a: 2\n");
+    await judged(base, judge.ask);
+    writeFileSync(path.join(dir, "sub", "b.yml"), "");
+    await judged(base, judge.ask);
+    await judged({ ...base, texts: { stdin: "b" } }, judge.ask);
+    await judged({ ...base, judge: "check --strict" }, judge.ask);
+    expect(judge.asked).toBe(5);
+    // Tools' own state directories are not inputs.
+    mkdirSync(path.join(dir, ".ansible"));
+    writeFileSync(path.join(dir, ".ansible", "state"), "anything");
+    await judged({ ...base, judge: "check --strict" }, judge.ask);
+    expect(judge.asked).toBe(5);
+  });
+
+  it("writes back what the judge wrote, and removes what it removed", async () => {
+    const out = path.join(work, "out");
+    mkdirSync(out);
+    writeFileSync(path.join(out, "stale"), "from before");
+    const run: JudgedRun = { judge: "render", inputs: [out], outputs: out };
+    const render = async (): Promise<Judgement> => {
+      writeFileSync(path.join(out, "rendered.txt"), "rendered");
+      rmSync(path.join(out, "stale"));
+      return { status: 0, stdout: "", stderr: "" };
+    };
+    await judged(run, render);
+    // The same starting point again: the answer and the directory come from the cache.
+    rmSync(path.join(out, "rendered.txt"));
+    writeFileSync(path.join(out, "stale"), "from before");
+    await judged(run, async () => {
+      throw new Error("the judge was asked again");
+    });
+    expect(readdirSync(out)).toEqual(["rendered.txt"]);
+    expect(readFileSync(path.join(out, "rendered.txt"), "utf8")).toBe("rendered");
+  });
+
+  it("never remembers a judge that was killed or not found", async () => {
+    for (const status of [null, 127]) {
+      const judge = countingJudge({ status });
+      await judged({ judge: `gone ${status}` }, judge.ask);
+      await judged({ judge: `gone ${status}` }, judge.ask);
+      expect([status, judge.asked]).toEqual([status, 2]);
+    }
+  });
+
+  it("always asks in CI, and when turned off", async () => {
+    for (const env of [{ CI: "true", PVE_DUALNET_JUDGE_CACHE: undefined }, { CI: undefined, PVE_DUALNET_JUDGE_CACHE: "off" }]) {
+      for (const [name, value] of Object.entries(env)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+      const judge = countingJudge();
+      await judged({ judge: "always" }, judge.ask);
+      await judged({ judge: "always" }, judge.ask);
+      expect([env, judge.asked]).toEqual([env, 2]);
+    }
+  });
+});
