@@ -3,10 +3,11 @@
  * under the real cdktf CLI too. A broken description is reported once, with no stack trace, and
  * nothing is written; a good one synthesizes exactly what `cdktf synth` writes.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { judged } from "./lab/judged";
+import { tree } from "./helpers";
+import { judged, settingsIn } from "./lab/judged";
 import { runTool, type ToolResult } from "./lab/tools";
 
 const root = path.join(__dirname, "..");
@@ -24,7 +25,7 @@ const cdktfSynth = (config: string, out: string) =>
   judged(
     {
       judge: "cdktf synth",
-      texts: { env: JSON.stringify(Object.entries(env).filter(([name]) => /^(PVE_DUALNET_|CDKTF_|TF_)/.test(name)).sort()) },
+      texts: { env: settingsIn(env, "PVE_DUALNET_", "CDKTF_", "TF_") },
       inputs: [...["dist/main.js", "scripts/app.mjs", "scripts/bundle.mjs", "cdktf.json", "package.json"].map((f) => path.join(root, f)), config, out],
       outputs: out,
     },
@@ -39,20 +40,6 @@ writeFileSync(
   ["name: broken", "proxmox: { endpoint: 'https://pve:8006/', nodes: [] }", "networks: { external: { cidr: 10.0.0.0/24 }, internal: { cidr: 10.0.0.0/24, gatway: 10.0.0.1 } }", "vms: []"].join("\n"),
 );
 const HEADLINE = /broken\.yaml: \d+ problems in the cluster description/g;
-
-/** A directory's files and their contents, for byte-for-byte comparison. */
-function tree(top: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const name of readdirSync(d, { withFileTypes: true })) {
-      const full = path.join(d, name.name);
-      if (name.isDirectory()) walk(full);
-      else out[path.relative(top, full)] = readFileSync(full, "utf8");
-    }
-  };
-  walk(top);
-  return out;
-}
 
 const reportsOnce = (result: ToolResult, output: string) => {
   expect(output.match(HEADLINE)).toHaveLength(1);

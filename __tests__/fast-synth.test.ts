@@ -4,7 +4,7 @@
  * app's switch, PVE_DUALNET_STOCK_SYNTH=1, end to end), and the shortcuts step aside where they
  * must.
  */
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { App, Lazy, TerraformOutput, Testing, Tokenization } from "cdktf";
@@ -12,7 +12,7 @@ import type { ClusterPlan } from "../config/plan";
 import { buildStacks } from "../stacks";
 import { fastSynth, STOCK_SYNTH_ENV, useFastSynth } from "../stacks/fast-synth";
 import { PveDualnetStack } from "../stacks/pve-dualnet-stack";
-import { planWith } from "./helpers";
+import { planWith, tree } from "./helpers";
 
 /** Synthesizes a plan as the app does, the fast way or cdktf's own; returns every file written. */
 function synthesized(plan: ClusterPlan, stock: boolean): Record<string, string> {
@@ -22,8 +22,7 @@ function synthesized(plan: ClusterPlan, stock: boolean): Record<string, string> 
     const app = new App({ outdir });
     buildStacks(app, plan);
     app.synth();
-    const files = readdirSync(outdir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
-    return Object.fromEntries(files.map((e) => [path.relative(outdir, path.join(e.parentPath, e.name)), readFileSync(path.join(e.parentPath, e.name), "utf8")]));
+    return tree(outdir);
   } finally {
     useFastSynth({});
   }

@@ -1,4 +1,5 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
+import * as path from "node:path";
 import { parse } from "yaml";
 import { ConfigError, type ConfigIssue } from "../config/errors";
 import { checkCluster, EXAMPLE_CONFIG } from "../config/load";
@@ -53,10 +54,10 @@ export function resourcesOf(stack: any, type: string): any[] {
  * name: they have tests of their own, and their every edit would otherwise rewrite snapshots.
  */
 export function withShippedFilesByName(stack: any): any {
-  const root = require("node:path").join(__dirname, "..");
+  const root = path.join(__dirname, "..");
   const shipped = new Map<string, string>(
     ["host/pve-dualnet-network.sh", "host/pve-dualnet-network-guard.service", "host/pve-dualnet-sysctl.sh", "ansible/site.yml"].map((f) => [
-      readFileSync(require("node:path").join(root, f), "utf8"),
+      readFileSync(path.join(root, f), "utf8"),
       f,
     ]),
   );
@@ -64,4 +65,10 @@ export function withShippedFilesByName(stack: any): any {
     const name = typeof value === "string" ? shipped.get(terraformUnescaped(value)) : undefined;
     return name ? `<the content of ${name}>` : value;
   });
+}
+
+/** A directory's files and their contents (by path relative to it), for byte-for-byte comparison. */
+export function tree(top: string): Record<string, string> {
+  const files = readdirSync(top, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+  return Object.fromEntries(files.map((e) => path.join(e.parentPath, e.name)).map((file) => [path.relative(top, file), readFileSync(file, "utf8")]));
 }

@@ -15,7 +15,7 @@ import { renderKubeVipManifest } from "../renderers/kube-vip";
 import { planWith } from "./helpers";
 import { synthAll } from "./synth";
 import { kubeadmProblems } from "./kubeadm/v1beta4";
-import { judged } from "./lab/judged";
+import { judged, settingsIn } from "./lab/judged";
 import { hasTool, runTool } from "./lab/tools";
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF admin@laptop";
@@ -168,7 +168,7 @@ function writeNodeSetup(p: ClusterPlan): string {
       {
         judge: [command, ...args].join(" ").replace(renderedDir, "RENDERED"),
         // Ansible's own settings from the environment (ANSIBLE_CONFIG and the like) change its answers too.
-        texts: { env: JSON.stringify(Object.entries(process.env).filter(([name]) => name.startsWith("ANSIBLE_")).sort()) },
+        texts: { env: settingsIn(process.env, "ANSIBLE_") },
         inputs: [dir],
         outputs,
       },

@@ -46,7 +46,12 @@ export interface JudgedRun {
 }
 
 /** Off in CI and with PVE_DUALNET_JUDGE_CACHE=off; PVE_DUALNET_JUDGE_CACHE=on turns it on even in CI. */
-export const judgeCacheEnabled = (env: NodeJS.ProcessEnv = process.env) => env.PVE_DUALNET_JUDGE_CACHE === "on" || (!env.CI && env.PVE_DUALNET_JUDGE_CACHE !== "off");
+const judgeCacheEnabled = (env: NodeJS.ProcessEnv = process.env) => env.PVE_DUALNET_JUDGE_CACHE === "on" || (!env.CI && env.PVE_DUALNET_JUDGE_CACHE !== "off");
+
+/** The variables of `env` whose names start with one of `prefixes`: the settings a judge reads, as a text of its key. */
+export function settingsIn(env: NodeJS.ProcessEnv, ...prefixes: string[]): string {
+  return JSON.stringify(Object.entries(env).filter(([name]) => prefixes.some((p) => name.startsWith(p))).sort());
+}
 
 let machine: string | undefined;
 /** The identity of every tool a judge may be or load: a change to any of them is a new key. */

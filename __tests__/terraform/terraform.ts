@@ -10,12 +10,12 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { bindingSchema } from "./binding-schema";
-import { judged } from "../lab/judged";
+import { judged, settingsIn } from "../lab/judged";
 import { PROXMOX_SCHEMA } from "./provider-schemas";
 
 const STUB = path.join(__dirname, "stub", "stub-provider.mjs");
 /** Terraform's settings from the environment (TF_CLI_ARGS and the like), for the judges' cache. */
-const TERRAFORM_ENV = JSON.stringify(Object.entries(process.env).filter(([name]) => name.startsWith("TF_")).sort());
+const TERRAFORM_ENV = settingsIn(process.env, "TF_");
 
 const PROVIDERS = {
   "registry.terraform.io/bpg/proxmox": { schema: () => JSON.parse(readFileSync(PROXMOX_SCHEMA, "utf8")) },
