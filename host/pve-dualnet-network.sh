@@ -72,7 +72,12 @@ checkpoint() {
   if [ "${PVE_DUALNET_PAUSE_AT:-}" = "$1" ]; then sleep 60 >/dev/null 2>&1 9>&-; fi
 }
 
-sha_of() { sha256sum "$1" 2>/dev/null | cut -d' ' -f1; }
+# Field splitting and pattern matching in the shell itself, not sed/cut/grep: the verification
+# and the watchdog loops run every second, and a rollback should depend on as little as it can.
+sha_of() {
+  set -- "$(sha256sum "$1" 2>/dev/null)"
+  printf '%s\n' "${1%% *}"
+}
 size_of() { wc -c <"$1" 2>/dev/null | tr -d ' '; }
 now() { date +%s; }
 
@@ -148,8 +153,14 @@ write_pending() {
   } >"$tmp" && sync "$tmp" && mv -f "$tmp" "$STATE/pending" && sync "$STATE"
 }
 
-pending_field() {
-  sed -n "s/^$1=//p" "$STATE/pending" 2>/dev/null | head -n 1
+pending_field() { # key: its first value in the marker
+  while IFS= read -r field || [ -n "$field" ]; do
+    case "$field" in "$1="*)
+      printf '%s\n' "${field#*=}"
+      return 0
+      ;;
+    esac
+  done 2>/dev/null <"$STATE/pending"
 }
 
 # ---------------------------------------------------------------------------
@@ -205,10 +216,18 @@ verify_once() {
     if [ "$carrier" = yes ]; then
       case ",$flags," in *,LOWER_UP,*) ;; *) PROBLEM="$name has no carrier (link down)"; return 1 ;; esac
     fi
-    actual=$(printf '%s\n' "$link" | sed -n 's/.* mtu \([0-9]*\) .*/\1/p')
+    actual=""
+    case "$link" in *" mtu "*)
+      actual=${link#* mtu }
+      actual=${actual%% *}
+      ;;
+    esac
     [ "$actual" = "$mtu" ] || { PROBLEM="$name has MTU ${actual:-?}, planned $mtu"; return 1; }
     if [ "$address" != "-" ]; then
-      ip -o -4 addr show dev "$name" | grep -q " inet $address " || { PROBLEM="$name does not have $address"; return 1; }
+      case "$(ip -o -4 addr show dev "$name" 2>/dev/null)" in
+        *" inet $address "*) ;;
+        *) PROBLEM="$name does not have $address"; return 1 ;;
+      esac
     fi
   done <<EOF
 $INTERFACES
