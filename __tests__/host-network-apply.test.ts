@@ -254,6 +254,19 @@ const runLog = (host: PveHost) => {
     await unchanged(host);
   });
 
+  labTest("a live network that differs from the plan fails verification: an address, then an MTU", async (host) => {
+    const quick = { ...TEST_TIMES, verifyTimeout: 2 };
+    // The file gives vmbr1 another address than the plan, and so the check, says.
+    const address = await host.apply(host.stage(base, { times: quick, interfaces: baseFile.replace("address 10.0.0.2/24", "address 10.0.0.9/24") }));
+    expect(address.stdout).toMatch(/rolled back: not verified within 2 s of the switch: vmbr1 does not have 10\.0\.0\.2\/24/);
+    expect(address.status).toBe(2);
+    // The plan raises the internal MTU to 9000; the file (changed only by a comment) keeps 1500.
+    const mtu = await host.apply(host.stage(plan(jumbo), { times: quick, interfaces: `${baseFile}# MTU left as it was\n` }));
+    expect(mtu.stdout).toMatch(/rolled back: not verified within 2 s of the switch: enp5s0 has MTU 1500, planned 9000/);
+    expect(mtu.status).toBe(2);
+    await unchanged(host);
+  });
+
   labTest("a bridge moved onto a NIC without a link is rolled back", async (host) => {
     await host.lab.addNic("enp6s0", false);
     const staged = host.stage(

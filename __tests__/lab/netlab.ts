@@ -12,6 +12,12 @@ import { spawnSync } from "node:child_process";
 import { runTool } from "./tools";
 import { Sandbox, uniqueName, type RunResult } from "./sandbox";
 
+/** The host's NICs and their switch ports in the lan namespace. */
+const NICS = [
+  ["enp4s0", "lan4"],
+  ["enp5s0", "lan5"],
+] as const;
+
 export const LAN = {
   gateway: "192.168.0.1",
   /** The other Proxmox node's internal address. */
@@ -19,6 +25,7 @@ export const LAN = {
 } as const;
 
 const sh = (script: string): Promise<RunResult> => runTool("sh", ["-c", script]).then((r) => ({ ...r, signal: null }));
+const inNamespace = (netns: string, command: string): Promise<RunResult> => runTool("ip", ["netns", "exec", netns, "sh", "-c", command]).then((r) => ({ ...r, signal: null }));
 
 /** Whether this machine can run labs: root, iproute2, unshare, ping and ifupdown2. */
 export function canRunLabs(): boolean {
@@ -35,26 +42,29 @@ export class NetLab {
 
   static async create(): Promise<NetLab> {
     const lab = new NetLab();
-    const setup = await sh(`set -e
-      ip netns add ${lab.host}; ip netns add ${lab.lan}
-      ip -n ${lab.host} link set lo up; ip -n ${lab.lan} link set lo up
-      ip -n ${lab.host} link add enp4s0 type veth peer name lan4 netns ${lab.lan}
-      ip -n ${lab.host} link add enp5s0 type veth peer name lan5 netns ${lab.lan}
-      ip -n ${lab.lan} link set lan4 up; ip -n ${lab.lan} link set lan5 up
-      ip -n ${lab.lan} addr add ${LAN.gateway}/24 dev lan4
-      ip -n ${lab.lan} addr add ${LAN.peer}/24 dev lan5`);
-    if (setup.status !== 0) {
-      await lab.destroy();
-      throw new Error(`cannot build the network lab: ${setup.stderr}`);
+    const { host, lan } = lab;
+    // Three `ip -batch` runs, not a process per step. Each veth end is created in its namespace.
+    const steps: [string[], string[]][] = [
+      [[], [`netns add ${host}`, `netns add ${lan}`, ...NICS.map(([nic, port]) => `link add ${nic} netns ${host} type veth peer name ${port} netns ${lan}`)]],
+      [["-n", host], ["link set lo up"]],
+      [["-n", lan], ["link set lo up", ...NICS.map(([, port]) => `link set ${port} up`), `addr add ${LAN.gateway}/24 dev lan4`, `addr add ${LAN.peer}/24 dev lan5`]],
+    ];
+    for (const [options, commands] of steps) {
+      const step = await runTool("ip", [...options, "-batch", "-"], { input: commands.join("\n") + "\n" });
+      if (step.status !== 0) {
+        await lab.destroy();
+        throw new Error(`cannot build the network lab: ${step.stderr}`);
+      }
     }
     return lab;
   }
 
   /** Another veth NIC on the host; its switch port (the lan side) is left down when `connected` is false. */
   async addNic(name: string, connected: boolean): Promise<void> {
-    const peer = `lan${name.replace(/\D/g, "")}`;
-    const r = await sh(`set -e; ip -n ${this.host} link add ${name} type veth peer name ${peer} netns ${this.lan}; ${connected ? `ip -n ${this.lan} link set ${peer} up` : "true"}`);
-    if (r.status !== 0) throw new Error(`cannot add ${name}: ${r.stderr}`);
+    const port = `lan${name.replace(/\D/g, "")}`;
+    const added = await runTool("ip", ["link", "add", name, "netns", this.host, "type", "veth", "peer", "name", port, "netns", this.lan]);
+    const up = added.status === 0 && connected ? await runTool("ip", ["-n", this.lan, "link", "set", port, "up"]) : added;
+    if (up.status !== 0) throw new Error(`cannot add ${name}: ${up.stderr}`);
   }
 
   /** Runs a script on the "host": its network namespace and the sandbox's private directories. */
@@ -64,11 +74,11 @@ export class NetLab {
 
   /** A command in the host namespace only (no private mounts): for looking at links and routes. */
   inHost(command: string): Promise<RunResult> {
-    return sh(`exec ip netns exec ${this.host} sh -c '${command.replace(/'/g, `'\\''`)}'`);
+    return inNamespace(this.host, command);
   }
 
   inLan(command: string): Promise<RunResult> {
-    return sh(`exec ip netns exec ${this.lan} sh -c '${command.replace(/'/g, `'\\''`)}'`);
+    return inNamespace(this.lan, command);
   }
 
   /** `ip -j` output of the host, parsed (`ip -n`: no shell, no namespace switch of /sys). */
