@@ -8,6 +8,9 @@
  *
  * Exit status: 0 done, 1 the description (or the docs check) has problems, 2 the command line
  * itself is wrong. A problem is printed once, on stderr; results go to stdout.
+ *
+ * `runCli` runs one command line and returns its exit status; bin/pve-dualnet.mjs runs it on the
+ * process's arguments, the tests also in their own process.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
@@ -23,91 +26,120 @@ const loading = () => import("./config/load");
 const root = path.basename(__dirname) === "dist" ? path.dirname(__dirname) : __dirname;
 const version = (JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as { version: string }).version;
 
+/** Where a command line writes and what it reads of the environment. */
+export interface CliIo {
+  /** Default: the process's standard output. */
+  readonly stdout: (text: string) => void;
+  /** Default: the process's standard error. */
+  readonly stderr: (text: string) => void;
+  /** Default: the process's environment. */
+  readonly env: NodeJS.ProcessEnv;
+}
+
+const processIo: CliIo = { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text), env: process.env };
+
+/** Ends a command with this exit status (its message is already printed). */
+class Exit {
+  constructor(readonly status: number) {}
+}
+
+/** Runs one command line (the arguments after `pve-dualnet`); resolves to its exit status. */
+export async function runCli(args: readonly string[], io: CliIo = processIo): Promise<number> {
+  try {
+    await program(io).parseAsync([...args], { from: "user" });
+    return 0;
+  } catch (err) {
+    if (err instanceof Exit) return err.status;
+    if (!(err instanceof CommanderError)) throw err;
+    // --help and --version end here too (status 0); a wrong command line ends with 2.
+    return err.exitCode === 0 ? 0 : 2;
+  }
+}
+
 /**
  * Reads a description, or prints its problems once and ends with status 1. `staleOutput`: a
  * synth output directory whose manifest must go, so no later `cdktf deploy --skip-synth` takes
  * an earlier synth for this one.
  */
-async function load(file: string, staleOutput?: string): Promise<ClusterPlan> {
+async function load(io: CliIo, file: string, staleOutput?: string): Promise<ClusterPlan> {
   const { loadClusterFile } = await loading();
   try {
-    const plan = loadClusterFile(path.resolve(file), process.env);
-    for (const warning of plan.warnings) process.stderr.write(`warning: ${warning}\n`);
+    const plan = loadClusterFile(path.resolve(file), io.env);
+    for (const warning of plan.warnings) io.stderr(`warning: ${warning}\n`);
     return plan;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     if (staleOutput) rmSync(path.join(staleOutput, "manifest.json"), { force: true });
-    process.stderr.write(`${err.message}\n${staleOutput ? "\nNothing was synthesized.\n" : ""}`);
-    process.exit(1);
+    io.stderr(`${err.message}\n${staleOutput ? "\nNothing was synthesized.\n" : ""}`);
+    throw new Exit(1);
   }
 }
 
-const program = new Command("pve-dualnet")
-  .description("Dual-network Kubernetes on Proxmox VE: check, synthesize and review a cluster description.")
-  .version(version)
-  .showHelpAfterError("(run with --help for usage)")
-  .configureOutput({ writeErr: (text) => process.stderr.write(text) })
-  .exitOverride();
+/** The commands, writing to `io` (commander keeps state per parse: one program per command line). */
+function program(io: CliIo): Command {
+  const program = new Command("pve-dualnet")
+    .description("Dual-network Kubernetes on Proxmox VE: check, synthesize and review a cluster description.")
+    .version(version)
+    .showHelpAfterError("(run with --help for usage)")
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .exitOverride();
 
-program
-  .command("check")
-  .description("Validate a cluster description: report every problem with its field and fix.")
-  .argument("<file>", "cluster description (YAML or JSON)")
-  .action(async (file: string) => {
-    const plan = await load(file);
-    const hosts = plan.hosts.length;
-    process.stdout.write(`${file}: valid: ${plan.vms.length} VMs on ${hosts} Proxmox node${hosts === 1 ? "" : "s"}, API at ${plan.apiServer.endpoint}\n`);
-  });
+  program
+    .command("check")
+    .description("Validate a cluster description: report every problem with its field and fix.")
+    .argument("<file>", "cluster description (YAML or JSON)")
+    .action(async (file: string) => {
+      const plan = await load(io, file);
+      const hosts = plan.hosts.length;
+      io.stdout(`${file}: valid: ${plan.vms.length} VMs on ${hosts} Proxmox node${hosts === 1 ? "" : "s"}, API at ${plan.apiServer.endpoint}\n`);
+    });
 
-program
-  .command("synth")
-  .description("Write the Terraform JSON of every stack, exactly as `cdktf synth` does, without the cdktf CLI.")
-  .argument("<file>", "cluster description (YAML or JSON)")
-  .option("-o, --out <dir>", "output directory", "cdktf.out")
-  .action(async (file: string, options: { out: string }) => {
-    const out = path.resolve(options.out);
-    const plan = await load(file, out);
-    const [{ useFastSynth }, { synthesize }] = await Promise.all([import("./stacks/fast-synth"), import("./stacks/synthesize")]);
-    useFastSynth(process.env);
-    synthesize(plan, out);
-    process.stdout.write(`${file}: synthesized the stacks host-network, vms, cni into ${options.out}/\n`);
-  });
+  program
+    .command("synth")
+    .description("Write the Terraform JSON of every stack, exactly as `cdktf synth` does, without the cdktf CLI.")
+    .argument("<file>", "cluster description (YAML or JSON)")
+    .option("-o, --out <dir>", "output directory", "cdktf.out")
+    .action(async (file: string, options: { out: string }) => {
+      const out = path.resolve(options.out);
+      const plan = await load(io, file, out);
+      const [{ useFastSynth }, { synthesize }] = await Promise.all([import("./stacks/fast-synth"), import("./stacks/synthesize")]);
+      useFastSynth(io.env);
+      synthesize(plan, out);
+      io.stdout(`${file}: synthesized the stacks host-network, vms, cni into ${options.out}/\n`);
+    });
 
-program
-  .command("report")
-  .description("Print what a reviewer needs to see: host bridges, VMs and NICs, the MTU chain, the CNI, the API and firewall.")
-  .argument("<file>", "cluster description (YAML or JSON)")
-  .addOption(new Option("-f, --format <format>", "report format").choices(["markdown", "text"]).default("markdown"))
-  .option("--mermaid", "print the topology as a Mermaid diagram instead")
-  .action(async (file: string, options: { format: ReportFormat; mermaid?: boolean }) => {
-    const plan = await load(file);
-    if (options.mermaid) process.stdout.write((await import("./renderers/mermaid")).renderMermaid(plan));
-    else process.stdout.write((await import("./renderers/report")).renderReport(plan, options.format));
-  });
+  program
+    .command("report")
+    .description("Print what a reviewer needs to see: host bridges, VMs and NICs, the MTU chain, the CNI, the API and firewall.")
+    .argument("<file>", "cluster description (YAML or JSON)")
+    .addOption(new Option("-f, --format <format>", "report format").choices(["markdown", "text"]).default("markdown"))
+    .option("--mermaid", "print the topology as a Mermaid diagram instead")
+    .action(async (file: string, options: { format: ReportFormat; mermaid?: boolean }) => {
+      const plan = await load(io, file);
+      if (options.mermaid) io.stdout((await import("./renderers/mermaid")).renderMermaid(plan));
+      else io.stdout((await import("./renderers/report")).renderReport(plan, options.format));
+    });
 
-program
-  .command("docs")
-  .description("Regenerate cluster.schema.json, docs/config-reference.md and docs/topology.md (--check: only check them).")
-  .option("--check", "fail if a generated file is out of date, change nothing")
-  .action(async (options: { check?: boolean }) => {
-    const [{ EXAMPLE_CONFIG, loadClusterFile }, { clusterJsonSchema }, { renderDocs }] = await Promise.all([loading(), import("./config/json-schema"), import("./renderers/docs")]);
-    const files = renderDocs(clusterJsonSchema(), loadClusterFile(EXAMPLE_CONFIG));
-    const stale = Object.entries(files).filter(([file, content]) => !existsSync(path.join(root, file)) || readFileSync(path.join(root, file), "utf8") !== content);
-    if (options.check) {
-      for (const [file] of stale) process.stderr.write(`${file} is out of date: run npx pve-dualnet docs\n`);
-      if (stale.length) process.exit(1);
-      process.stdout.write("docs: up to date\n");
-      return;
-    }
-    for (const [file, content] of stale) {
-      mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
-      writeFileSync(path.join(root, file), content);
-    }
-    process.stdout.write(stale.length ? `docs: wrote ${stale.map(([f]) => f).join(", ")}\n` : "docs: up to date\n");
-  });
+  program
+    .command("docs")
+    .description("Regenerate cluster.schema.json, docs/config-reference.md and docs/topology.md (--check: only check them).")
+    .option("--check", "fail if a generated file is out of date, change nothing")
+    .action(async (options: { check?: boolean }) => {
+      const [{ EXAMPLE_CONFIG, loadClusterFile }, { clusterJsonSchema }, { renderDocs }] = await Promise.all([loading(), import("./config/json-schema"), import("./renderers/docs")]);
+      const files = renderDocs(clusterJsonSchema(), loadClusterFile(EXAMPLE_CONFIG));
+      const stale = Object.entries(files).filter(([file, content]) => !existsSync(path.join(root, file)) || readFileSync(path.join(root, file), "utf8") !== content);
+      if (options.check) {
+        for (const [file] of stale) io.stderr(`${file} is out of date: run npx pve-dualnet docs\n`);
+        if (stale.length) throw new Exit(1);
+        io.stdout("docs: up to date\n");
+        return;
+      }
+      for (const [file, content] of stale) {
+        mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
+        writeFileSync(path.join(root, file), content);
+      }
+      io.stdout(stale.length ? `docs: wrote ${stale.map(([f]) => f).join(", ")}\n` : "docs: up to date\n");
+    });
 
-program.parseAsync(process.argv).catch((err: unknown) => {
-  if (!(err instanceof CommanderError)) throw err;
-  // --help and --version end here too (status 0); a wrong command line ends with 2.
-  process.exit(err.exitCode === 0 ? 0 : 2);
-});
+  return program;
+}

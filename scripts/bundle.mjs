@@ -51,7 +51,10 @@ export async function ensureBundles() {
   if (isStale()) await buildBundles();
 }
 
-/** Runs one entry point's bundle in this process, building the bundles first if they are stale. */
+/**
+ * Loads one entry point's bundle in this process (the app runs as it loads; the command's
+ * module exports runCli), building the bundles first if they are stale. Returns its exports.
+ */
 export async function runBundle(entry) {
   await ensureBundles();
   const require = createRequire(import.meta.url);
@@ -59,5 +62,5 @@ export async function runBundle(entry) {
   // a start skips most of compiling 3 MB. V8 drops the cache when the bundle changes.
   process.env.V8_COMPILE_CACHE_CACHE_DIR ??= path.join(dist, "v8-cache");
   require("v8-compile-cache");
-  require(path.join(dist, ENTRIES[entry].replace(/\.ts$/, ".js")));
+  return require(path.join(dist, ENTRIES[entry].replace(/\.ts$/, ".js")));
 }
