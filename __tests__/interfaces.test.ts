@@ -3,7 +3,7 @@ import { renderInterfaces } from "../renderers/interfaces";
 import { planWith } from "./helpers";
 import { ifupdown2, knownAttributes, stanzas, syntaxCheck } from "./ifupdown2";
 import { BOND_MODES, bondMode, layouts } from "./layouts";
-import { Sandbox, uniqueName } from "./lab/sandbox";
+import { Sandbox, shellQuote, uniqueName } from "./lab/sandbox";
 
 const render = (edit: (c: any) => void) => {
   const plan = planWith(edit);
@@ -52,11 +52,10 @@ describe("isolation from the machine", () => {
   withIfupdown2("keeps a sandbox's binds in its own mount namespace, with or without a network namespace, where / is shared (systemd)", () => {
     const sandbox = new Sandbox("pvdn-binds-");
     const netns = uniqueName("pvdnb");
-    const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
     try {
       expect(spawnSync("ip", ["netns", "add", netns]).status).toBe(0);
       for (const inNetns of [undefined, netns]) {
-        const inside = sandbox.argv("findmnt --noheadings --mountpoint /etc/network >/dev/null && echo bound inside", inNetns).map(quote).join(" ");
+        const inside = sandbox.argv("findmnt --noheadings --mountpoint /etc/network >/dev/null && echo bound inside", inNetns).map(shellQuote).join(" ");
         const outside = "findmnt --noheadings --mountpoint /etc/network >/dev/null && echo bound outside || echo clean outside";
         const result = spawnSync("unshare", ["--mount", "--propagation", "shared", "sh", "-c", `${inside}; ${outside}`], { encoding: "utf8" });
         expect(result.stdout).toBe("bound inside\nclean outside\n");

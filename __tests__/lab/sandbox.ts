@@ -41,7 +41,8 @@ export interface RunResult {
 /** Debian's root PATH, without /usr/local. */
 export const HOST_PATH = "/usr/sbin:/usr/bin:/sbin:/bin";
 
-const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+/** A word for sh, quoted. */
+export const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 /** A path as an fstab field: space, tab, newline and backslash as octal escapes (fstab(5)). */
 const fstabField = (s: string) => s.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, "0")}`);
 
