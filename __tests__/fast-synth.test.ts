@@ -7,11 +7,11 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { App, Lazy, TerraformOutput, Testing, Tokenization } from "cdktf";
+import { Lazy, TerraformOutput, Testing, Tokenization } from "cdktf";
 import type { ClusterPlan } from "../config/plan";
-import { buildStacks } from "../stacks";
 import { fastSynth, STOCK_SYNTH_ENV, useFastSynth } from "../stacks/fast-synth";
 import { PveDualnetStack } from "../stacks/pve-dualnet-stack";
+import { synthesize } from "../stacks/synthesize";
 import { planWith, tree } from "./helpers";
 
 /** Synthesizes a plan as the app does, the fast way or cdktf's own; returns every file written. */
@@ -19,9 +19,7 @@ function synthesized(plan: ClusterPlan, stock: boolean): Record<string, string> 
   useFastSynth(stock ? { [STOCK_SYNTH_ENV]: "1" } : {});
   try {
     const outdir = mkdtempSync(path.join(tmpdir(), "pvdn-fast-synth-"));
-    const app = new App({ outdir });
-    buildStacks(app, plan);
-    app.synth();
+    synthesize(plan, outdir);
     return tree(outdir);
   } finally {
     useFastSynth({});

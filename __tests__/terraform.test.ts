@@ -9,9 +9,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { LocalProvider } from "@cdktf/provider-local/lib/provider";
-import { App, TerraformStack, Testing } from "cdktf";
+import { TerraformStack, Testing } from "cdktf";
 import { GeneratedFile } from "../constructs/generated-file";
-import { buildStacks } from "../stacks";
+import { synthesize } from "../stacks/synthesize";
 import { planWith } from "./helpers";
 import { layouts } from "./layouts";
 import { resourceTypes, TerraformJudge, terraformAvailable } from "./terraform/terraform";
@@ -20,13 +20,11 @@ type Edit = (c: any) => void;
 const STACKS = ["host-network", "vms", "cni"] as const;
 type StackName = (typeof STACKS)[number];
 
-/** Synthesizes a description the way `cdktf synth` does (App.synth), returning each stack's cdk.tf.json. */
-function synthesize(edit: Edit): Record<StackName, any> {
+/** Synthesizes a description as the app does (stacks/synthesize.ts), returning each stack's cdk.tf.json. */
+function stacksOf(edit: Edit): Record<StackName, any> {
   const outdir = mkdtempSync(path.join(tmpdir(), "pvdn-synth-"));
   try {
-    const app = new App({ outdir });
-    buildStacks(app, planWith(edit));
-    app.synth();
+    synthesize(planWith(edit), outdir);
     return Object.fromEntries(STACKS.map((s) => [s, JSON.parse(readFileSync(path.join(outdir, "stacks", s, "cdk.tf.json"), "utf8"))])) as Record<StackName, any>;
   } finally {
     rmSync(outdir, { recursive: true, force: true });
@@ -73,7 +71,7 @@ const variants: Variant[] = [
 ];
 
 const cases = variants.flatMap((v) => {
-  const stacks = synthesize(v.edit);
+  const stacks = stacksOf(v.edit);
   return v.stacks.map((stack) => ({ label: `${v.name} / ${stack}`, json: stacks[stack], plan: v.plan }));
 });
 
