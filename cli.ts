@@ -6,13 +6,15 @@
  *   pve-dualnet report <file> [--format markdown|text] [--mermaid]
  *   pve-dualnet docs [--check]               regenerate (or check) the generated documentation
  *
- * Exit status: 0 done, 1 the description (or the docs check) has problems, 2 the command line
- * itself is wrong. A problem is printed once, on stderr; results go to stdout.
+ * Exit status: 0 done, 1 the description (or the docs check, or a file the command writes) has
+ * problems, 2 the command line itself is wrong, 70 a fault of pve-dualnet itself. A problem is
+ * printed once, on stderr, without a stack trace (PVE_DUALNET_DEBUG=1 adds it to an internal
+ * fault); results go to stdout.
  *
  * `runCli` runs one command line and returns its exit status; bin/pve-dualnet.mjs runs it on the
  * process's arguments, the tests also in their own process.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { ConfigError } from "./config/errors";
@@ -50,9 +52,24 @@ export async function runCli(args: readonly string[], io: CliIo = processIo): Pr
     return 0;
   } catch (err) {
     if (err instanceof Exit) return err.status;
-    if (!(err instanceof CommanderError)) throw err;
     // --help and --version end here too (status 0); a wrong command line ends with 2.
-    return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    const detail = io.env.PVE_DUALNET_DEBUG === "1" && err instanceof Error ? `\n${err.stack}` : " (PVE_DUALNET_DEBUG=1 shows where)";
+    io.stderr(`pve-dualnet: internal error: ${err instanceof Error ? err.message : String(err)}${detail}\n`);
+    return 70;
+  }
+}
+
+/** Makes the directory a command writes into (and its parents), or says why it cannot, and ends with 1. */
+function makeOutputDirectory(io: CliIo, dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    if (!statSync(dir).isDirectory()) throw Object.assign(new Error(), { code: "ENOTDIR" });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason = code === "EEXIST" || code === "ENOTDIR" ? "a file is in the way" : code === "EACCES" || code === "EPERM" ? "permission denied" : code === "EROFS" ? "the file system is read-only" : (code ?? "it cannot be made");
+    io.stderr(`cannot write to ${dir}: ${reason}\n\nNothing was synthesized.\n`);
+    throw new Exit(1);
   }
 }
 
@@ -69,7 +86,7 @@ async function load(io: CliIo, file: string, staleOutput?: string): Promise<Clus
     return plan;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    if (staleOutput) rmSync(path.join(staleOutput, "manifest.json"), { force: true });
+    if (staleOutput) (await import("./stacks/synthesize")).removeStaleManifest(staleOutput);
     io.stderr(`${err.message}\n${staleOutput ? "\nNothing was synthesized.\n" : ""}`);
     throw new Exit(1);
   }
@@ -102,6 +119,7 @@ function program(io: CliIo): Command {
     .action(async (file: string, options: { out: string }) => {
       const out = path.resolve(options.out);
       const plan = await load(io, file, out);
+      makeOutputDirectory(io, out);
       const [{ useFastSynth }, { synthesize }] = await Promise.all([import("./stacks/fast-synth"), import("./stacks/synthesize")]);
       useFastSynth(io.env);
       synthesize(plan, out);

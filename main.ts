@@ -6,13 +6,11 @@
  * creates its output directory: a description with problems is reported in full, once, and
  * nothing is written. `npx pve-dualnet synth <file>` writes the same without the cdktf CLI.
  */
-import { rmSync } from "node:fs";
-import * as path from "node:path";
 import { ConfigError } from "./config/errors";
 import { loadClusterFile, resolveConfigFile } from "./config/load";
 import type { ClusterPlan } from "./config/plan";
 import { useFastSynth } from "./stacks/fast-synth";
-import { synthesize } from "./stacks/synthesize";
+import { removeStaleManifest, synthesize } from "./stacks/synthesize";
 
 /** Set by the cdktf CLI for the app it runs (synth, diff, deploy). */
 const underCdktf = process.env.CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS === "true";
@@ -34,7 +32,7 @@ function main(): void {
     // block). Printed on stdout by an app that ends normally, the problems appear once; the
     // CLI then fails on its own, because there is no manifest. A manifest left by an earlier
     // synth must not be taken for this one's.
-    rmSync(path.join(outdir, "manifest.json"), { force: true });
+    removeStaleManifest(outdir);
     process.stdout.write(`${err.message}\n\nNothing was synthesized: cdktf reports next that the app wrote no manifest.\n`);
     return;
   }

@@ -3,7 +3,8 @@
  * stack trace, and no credential ever repeated back. Broken descriptions of every kind a user
  * writes (wrong types, hostile YAML, pasted secrets, conflicting ids, unsafe interface choices).
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { ConfigError, type ConfigIssue } from "../config/errors";
@@ -198,5 +199,101 @@ describe("interface selection that could put pod traffic on the external network
 describe("a JSON description", () => {
   it("is read like YAML and reports JSON syntax errors as JSON", () => {
     expect(() => parseCluster('{"name": "x",', "cluster.json")).toThrow(/fix the JSON syntax/);
+  });
+});
+
+describe("what a free-text field may hold", () => {
+  it.each<[string, string, RegExp]>([
+    ["https://root:secret@192.168.0.2:8006/", "proxmox.endpoint", /looks like a password in a URL/],
+    ["https://root@192.168.0.2:8006/", "proxmox.endpoint", /holds a user or password/],
+    ["https://192.168.0.2:8006/api2/json", "proxmox.endpoint", /has a path, query or fragment/],
+    ["https://192.168.0.2:8006/?a=1", "proxmox.endpoint", /has a path, query or fragment/],
+    ["http://192.168.0.2:8006/", "proxmox.endpoint", /must be an https URL/],
+    ["file:///etc/passwd", "proxmox.endpoint", /must be an https URL/],
+    ["javascript:alert(1)", "proxmox.endpoint", /must be an https URL/],
+  ])("refuses the endpoint %s", (endpoint, where, message) => {
+    const issue = issueAt(issuesOf((c) => (c.proxmox.endpoint = endpoint)), where);
+    expect(issue.message).toMatch(message);
+    expect(issue.fix).toMatch(/https:\/\/|user:password@/);
+    expect(JSON.stringify(issue)).not.toContain("secret");
+  });
+
+  it("accepts the endpoint forms a user writes: an address or a name, with or without a port", () => {
+    for (const endpoint of ["https://192.168.0.2:8006/", "https://pve.example.com:8006", "https://pve.example.com/"]) expect(() => planWith((c) => (c.proxmox.endpoint = endpoint))).not.toThrow();
+  });
+
+  it.each([
+    ["99999", /99999 is outside 1-65535/],
+    ["0", /0 is outside 1-65535/],
+    ["9000:80", /9000:80 is not an ascending range/],
+    ["80:80", /80:80 is not an ascending range/],
+    ["80,443,70000:70001", /70000:70001 is outside/],
+  ])("refuses the firewall ports %s", (ports, message) => {
+    const issue = issueAt(issuesOf((c) => (c.firewall = { rules: [{ protocol: "tcp", ports, from: "external" }] })), "firewall.rules[0].ports");
+    expect(issue.message).toMatch(message);
+    expect(issue.fix).toMatch(/1 to 65535/);
+  });
+
+  it("accepts ports from 1 to 65535 and ascending ranges", () => {
+    expect(() => planWith((c) => (c.firewall = { rules: [{ protocol: "tcp", ports: "1,80,443,8000:8100,65535", from: "external" }] }))).not.toThrow();
+  });
+
+  it.each(["/etc", "../elsewhere", "generated/../../up", "~/out", "."])("keeps output.directory %s inside the project unless told otherwise", (directory) => {
+    const issue = issueAt(issuesOf((c) => (c.output = { directory })), "output.directory");
+    expect(issue.fix).toMatch(/relative to the project|a directory of its own/);
+    if (directory !== ".") expect(() => planWith((c) => (c.output = { directory, outsideProject: true }))).not.toThrow();
+  });
+
+  it("refuses a search domain that is not a DNS name, and a line break in any value", () => {
+    expect(issueAt(issuesOf((c) => (c.networks.external.searchDomain = "lan\nnameserver 6.6.6.6")), "networks.external.searchDomain").message).toMatch(/a line break \(U\+000A\)/);
+    expect(issueAt(issuesOf((c) => (c.networks.external.searchDomain = "lan; rm")), "networks.external.searchDomain").message).toMatch(/must be a DNS name/);
+  });
+
+  it("refuses a value longer than any value takes before any pattern reads it", () => {
+    const issue = issueAt(issuesOf((c) => (c.vms[0].description = "-".repeat(200_000))), "vms[0].description");
+    expect(issue.message).toBe("is 200000 characters long, more than any value takes (8192)");
+  });
+});
+
+describe("files the description names, read with bounds", () => {
+  const fifo = path.join(dir, "fifo.yaml");
+  beforeAll(() => execFileSync("mkfifo", [fifo]));
+
+  it.each<[string, string, RegExp]>([
+    ["a character device", "/dev/zero", /not a regular file \(a character device\)/],
+    ["a FIFO", fifo, /not a regular file \(a FIFO\)/],
+    ["a directory", dir, /it is a directory/],
+  ])("refuses %s as the description at once", (_what, file, message) => {
+    let issues: readonly ConfigIssue[] = [];
+    try {
+      loadClusterFile(file);
+    } catch (err) {
+      issues = (err as ConfigError).issues;
+    }
+    expect(issues[0]!.message).toMatch(message);
+  });
+
+  it("refuses a description over 16 MiB without reading it all", () => {
+    const big = path.join(dir, "big.yaml");
+    writeFileSync(big, "");
+    truncateSync(big, (16 << 20) + 1);
+    expect(() => loadClusterFile(big)).toThrow(/larger than 16 MiB/);
+  });
+
+  it("refuses a key file that is a device, a FIFO, or too large", () => {
+    const large = path.join(dir, "large.pub");
+    writeFileSync(large, `ssh-ed25519 ${"A".repeat(70_000)}\n`);
+    const issues = issuesOf((c) => (c.vmDefaults.cloudInit.sshKeyFiles = ["/dev/zero", fifo, large]));
+    expect(issueAt(issues, "vmDefaults.cloudInit.sshKeyFiles[0]").message).toMatch(/not a regular file \(a character device\)/);
+    expect(issueAt(issues, "vmDefaults.cloudInit.sshKeyFiles[1]").message).toMatch(/not a regular file \(a FIFO\)/);
+    expect(issueAt(issues, "vmDefaults.cloudInit.sshKeyFiles[2]").message).toMatch(/larger than 64 KiB/);
+  });
+
+  it("refuses a key whose comment is not printable text", () => {
+    const keyFile = path.join(dir, "escape.pub");
+    writeFileSync(keyFile, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF a\u001b[2Jb ${TfToken[TOKEN.1]}\n");
+    const issue = issueAt(issuesOf((c) => (c.vmDefaults.cloudInit.sshKeyFiles = [keyFile])), "vmDefaults.cloudInit.sshKeyFiles[0]");
+    expect(issue.message).toMatch(/line 1 of .* has a comment that is not printable text/);
+    expect(issue.message).not.toContain("\u001b");
   });
 });

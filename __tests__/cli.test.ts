@@ -131,6 +131,42 @@ describe("pve-dualnet", () => {
     expect(result.status).toBe(2);
   });
 
+  it("synth --out: makes a missing directory, and says so when a file is in the way, without a stack trace", async () => {
+    const nested = path.join(dir, "missing", "a", "b");
+    const made = await inProcess("synth", "examples/cluster.yaml", "--out", nested);
+    expect(made.status).toBe(0);
+    expect(existsSync(path.join(nested, "manifest.json"))).toBe(true);
+    const file = path.join(dir, "a-file");
+    writeFileSync(file, "");
+    for (const out of [file, path.join(file, "below")]) {
+      const refused = await inProcess("synth", "examples/cluster.yaml", "--out", out);
+      expect(refused.stderr).toContain(`cannot write to ${out}: a file is in the way\n\nNothing was synthesized.\n`);
+      expect(refused.status).toBe(1);
+    }
+    const broken = await inProcess("synth", BROKEN, "--out", file);
+    expect(broken.status).toBe(1);
+    expect(broken.stderr).not.toMatch(/internal error|^\s+at /m);
+  });
+
+  it("check of a device, a FIFO or a directory: one clear problem, exit 1, at once", async () => {
+    for (const file of ["/dev/zero", dir]) {
+      const result = await inProcess("check", file);
+      expect(result.stderr).toMatch(/cannot read the file: (it is not a regular file \(a character device\)|it is a directory)/);
+      expect(result.status).toBe(1);
+    }
+  });
+
+  it("an internal fault is one line on stderr and exit status 70, not a stack trace", async () => {
+    let stderr = "";
+    const brokenStdout = () => {
+      throw new Error("stdout is gone");
+    };
+    const status = await runCli(["check", "examples/cluster.yaml"], { stdout: brokenStdout, stderr: (text) => (stderr += text), env });
+    expect(status).toBe(70);
+    expect(stderr).toMatch(/\npve-dualnet: internal error: stdout is gone \(PVE_DUALNET_DEBUG=1 shows where\)\n$/);
+    expect(stderr).not.toMatch(/^\s+at /m);
+  });
+
   it.each([["check"], ["synth"], ["report"], ["docs"]])("--help on %s", async (command) => {
     const result = await inProcess(command, "--help");
     expect(result.stdout).toMatch(new RegExp(`^Usage: pve-dualnet ${command} `));

@@ -101,7 +101,7 @@ describe("Flannel (default)", () => {
   });
 
   it("reads the kubeconfig from a path variable and embeds no credentials", () => {
-    expect(stack.provider.kubernetes).toEqual([{ config_path: "${var.kubeconfig_path}", config_context: '${var.kubeconfig_context == "" ? null : var.kubeconfig_context}' }]);
+    expect(stack.provider.kubernetes).toEqual([{ config_path: "${var.kubeconfig_path}", config_context: "${(length(var.kubeconfig_context) < 1) ? null : var.kubeconfig_context}" }]);
     // The file the node setup writes; never ~/.kube/config, which it must not overwrite.
     expect(stack.variable.kubeconfig_path.default).toBe("~/.kube/detectviz.conf");
     expect(JSON.stringify(stack)).not.toMatch(/client_key|client_certificate|token|password/i);

@@ -4,7 +4,7 @@ import { parse } from "yaml";
 import { ConfigError, type ConfigIssue } from "../config/errors";
 import { checkCluster, EXAMPLE_CONFIG } from "../config/load";
 import type { ClusterPlan } from "../config/plan";
-import { terraformUnescaped } from "../constructs/terraform-text";
+import { unescapeTemplate } from "../constructs/terraform-text";
 
 /** Another Proxmox node in the example's dual-bridge shape: vmbr0 on enp4s0, vmbr1 on enp5s0. */
 export function dualBridgeNode(name: string, external: string, internal: string): any {
@@ -62,7 +62,7 @@ export function withShippedFilesByName(stack: any): any {
     ]),
   );
   return JSON.parse(JSON.stringify(stack), (_key, value) => {
-    const name = typeof value === "string" ? shipped.get(terraformUnescaped(value)) : undefined;
+    const name = typeof value === "string" ? shipped.get(unescapeTemplate(value)) : undefined;
     return name ? `<the content of ${name}>` : value;
   });
 }

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { parse, parseAllDocuments, stringify } from "yaml";
 import type { ClusterPlan } from "../config/plan";
-import { terraformUnescaped } from "../constructs/terraform-text";
+import { unescapeTemplate } from "../constructs/terraform-text";
 import { JOIN_SECRETS, KUBEADM_TEMPLATES, NODE_VARS, renderKubeadmConfigs } from "../renderers/kubeadm";
 import { renderKubeVipManifest } from "../renderers/kube-vip";
 import { planWith } from "./helpers";
@@ -24,9 +24,9 @@ const single = planWith((c) => (c.vms = c.vms.filter((vm: any) => vm.name !== "m
 
 /** What the playbook substitutes at run time (realistic shapes, not secrets). */
 const SAMPLE_SECRETS: Record<string, string> = {
-  [JOIN_SECRETS.token]: "abcdef.0123456789abcdef",
-  [JOIN_SECRETS.caCertHash]: `sha256:${"ab".repeat(32)}`,
-  [JOIN_SECRETS.certificateKey]: "cd".repeat(32),
+  [JOIN_SECRETS.token.text]: "abcdef.0123456789abcdef",
+  [JOIN_SECRETS.caCertHash.text]: `sha256:${"ab".repeat(32)}`,
+  [JOIN_SECRETS.certificateKey.text]: "cd".repeat(32),
 };
 const filled = (text: string, values: Record<string, string>) => Object.entries(values).reduce((t, [k, v]) => t.split(k).join(v), text);
 /** What the playbook writes on each node: the template of the part it plays, filled in from the inventory. */
@@ -36,7 +36,7 @@ function configs(p: ClusterPlan): Record<string, any[]> {
   return Object.fromEntries(
     p.vms.map((vm) => {
       const template = vm === firstControlPlane ? KUBEADM_TEMPLATES.init : vm.role === "control-plane" ? KUBEADM_TEMPLATES.joinControlPlane : KUBEADM_TEMPLATES.joinWorker;
-      const text = filled(templates[template]!, { ...SAMPLE_SECRETS, [NODE_VARS.name]: vm.name, [NODE_VARS.internalIp]: vm.nics[1].ip });
+      const text = filled(templates[template]!, { ...SAMPLE_SECRETS, [NODE_VARS.name.text]: vm.name, [NODE_VARS.internalIp.text]: vm.nics[1].ip });
       return [vm.name, parseAllDocuments(text).map((d) => d.toJS())];
     }),
   );
@@ -149,7 +149,7 @@ function writeNodeSetup(p: ClusterPlan): string {
   for (const file of Object.values<any>(synthAll(p).vms.resource.local_file)) {
     const relative = (file.filename as string).replace(/^\.\.\/\.\.\/\.\.\/generated\/ansible\//, "");
     mkdirSync(path.join(dir, path.dirname(relative)), { recursive: true });
-    writeFileSync(path.join(dir, relative), terraformUnescaped(file.content));
+    writeFileSync(path.join(dir, relative), unescapeTemplate(file.content));
   }
   return dir;
 }
@@ -176,7 +176,7 @@ function writeNodeSetup(p: ClusterPlan): string {
     );
   // The playbook's template tasks, run locally for every host: Jinja itself fills in the
   // inventory's values and (sample) join secrets.
-  const secrets = { kubeadm_token: SAMPLE_SECRETS[JOIN_SECRETS.token], kubeadm_ca_cert_hash: SAMPLE_SECRETS[JOIN_SECRETS.caCertHash], kubeadm_certificate_key: SAMPLE_SECRETS[JOIN_SECRETS.certificateKey] };
+  const secrets = { kubeadm_token: SAMPLE_SECRETS[JOIN_SECRETS.token.text], kubeadm_ca_cert_hash: SAMPLE_SECRETS[JOIN_SECRETS.caCertHash.text], kubeadm_certificate_key: SAMPLE_SECRETS[JOIN_SECRETS.certificateKey.text] };
   writeFileSync(
     path.join(dir, "render.yml"),
     stringify([
@@ -223,15 +223,17 @@ function writeNodeSetup(p: ClusterPlan): string {
     expect(inventory.masters.hosts).toEqual(["master-1", "master-2", "master-3"]);
     expect(inventory.workers.hosts).toEqual(["app-worker"]);
     expect(inventory.k8s_cluster.children).toEqual(["masters", "workers"]);
+    // Ansible shows a variable it will never template as {"__ansible_unsafe": value}.
+    const unsafe = (value: unknown) => ({ __ansible_unsafe: value });
     expect(inventory._meta.hostvars["master-2"]).toMatchObject({
       ansible_host: "192.168.0.12",
       ansible_user: "ubuntu",
       internal_ip: "10.0.0.12",
       internal_mtu: 1500,
-      k8s_api_vip: "10.0.0.10",
-      k8s_version: "1.31.4",
-      k8s_minor: "v1.31",
-      k8s_kubeconfig_path: "~/.kube/detectviz.conf",
+      k8s_api_vip: unsafe("10.0.0.10"),
+      k8s_version: unsafe("1.31.4"),
+      k8s_minor: unsafe("v1.31"),
+      k8s_kubeconfig_path: unsafe("~/.kube/detectviz.conf"),
       k8s_sysctl_values: { "net.ipv4.ip_forward": 1, "net.bridge.bridge-nf-call-iptables": 1 },
     });
   });

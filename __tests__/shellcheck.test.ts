@@ -7,7 +7,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { terraformUnescaped } from "../constructs/terraform-text";
+import { unescapeTemplate } from "../constructs/terraform-text";
 import { renderNetworkEnv, renderSysctlEnv } from "../renderers/host-apply-env";
 import { renderInterfaces } from "../renderers/interfaces";
 import { sysctlFiles } from "../renderers/sysctl";

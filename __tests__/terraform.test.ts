@@ -9,8 +9,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { LocalProvider } from "@cdktf/provider-local/lib/provider";
-import { TerraformStack, Testing } from "cdktf";
+import { Aspects, TerraformStack, Testing } from "cdktf";
 import { GeneratedFile } from "../constructs/generated-file";
+import { TerraformLiterals } from "../constructs/terraform-text";
 import { synthesize } from "../stacks/synthesize";
 import { planWith } from "./helpers";
 import { layouts } from "./layouts";
@@ -90,10 +91,11 @@ const available = terraformAvailable();
     if (c.plan) expect(result.output).toMatch(/Plan: \d+ to add, 0 to change, 0 to destroy\./);
   });
 
-  it.concurrent("writes a rendered file's ${...}, %{...} and $${...} exactly as rendered (Terraform unescapes what terraformLiteral escaped)", async () => {
+  it.concurrent("writes a rendered file's ${...}, %{...} and $${...} exactly as rendered (Terraform unescapes what the stack's literals aspect escaped)", async () => {
     const text = "a=${HOME} b=%{x} c=$${y} d=$$ e=%%{z} f=$\n";
     const app = Testing.app();
     const stack = new TerraformStack(app, "literal");
+    Aspects.of(stack).add(new TerraformLiterals());
     new LocalProvider(stack, "local");
     new GeneratedFile(stack, "file", { directory: "out", name: "f.txt", content: text });
     const judge = await judgeOf();

@@ -2,15 +2,16 @@
  * Reading a cluster description: file -> YAML/JSON -> schema -> cross-field checks -> plan.
  * Any problem at any stage ends in one ConfigError listing every problem of that stage.
  */
-import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseDocument } from "yaml";
 import type { z } from "zod";
 import { ConfigError, formatPath, type ConfigIssue } from "./errors";
+import { readBoundedFile } from "./files";
 import { planCluster, type ClusterPlan } from "./plan";
 import { clusterSchema, FIX, type ClusterConfig } from "./schema";
-import { findSecrets } from "./secrets";
+import { REDACTED, secretIn } from "./secrets";
 import { resolveSshKeys } from "./ssh-keys";
+import { cdktfTokenMarker, describeCharacter, unprintableCharacter } from "./text";
 import { validateCluster } from "./validate";
 
 /** Environment variable naming the cluster description file. */
@@ -59,20 +60,18 @@ export function resolveConfigFile(env: NodeJS.ProcessEnv): string {
 
 /** How deep a description may nest: the schema's deepest field is 6 levels down. */
 const MAX_DEPTH = 32;
+/** The largest description read: 10,000 VMs take about 1.5 MiB. */
+export const MAX_DESCRIPTION_BYTES = 16 << 20;
 
 /** Reads and validates a cluster description file; throws ConfigError. */
 export function loadClusterFile(file: string, env: NodeJS.ProcessEnv = {}): ClusterPlan {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const reason = code === "ENOENT" ? "file not found" : code === "EISDIR" ? "it is a directory" : (err as Error).message;
-    throw new ConfigError(file, [{ path: "", message: `cannot read the file: ${reason}`, fix: "give the path of a YAML or JSON cluster description, e.g. examples/cluster.yaml" }]);
+  const read = readBoundedFile(file, MAX_DESCRIPTION_BYTES);
+  if ("problem" in read) {
+    throw new ConfigError(file, [{ path: "", message: `cannot read the file: ${read.problem}`, fix: "give the path of a YAML or JSON cluster description, e.g. examples/cluster.yaml" }]);
   }
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    text = new TextDecoder("utf-8", { fatal: true }).decode(read.bytes);
     if (text.includes("\u0000")) throw new Error("NUL");
   } catch {
     throw new ConfigError(file, [{ path: "", message: "is not a text file", fix: "give a cluster description in YAML or JSON (UTF-8 text), e.g. a copy of examples/cluster.yaml" }]);
@@ -130,16 +129,17 @@ function depthOf(value: unknown): number {
 
 /** Validates an already-parsed description into a plan; throws ConfigError. */
 export function checkCluster(input: unknown, source = "<inline>", options: { env?: NodeJS.ProcessEnv; baseDir?: string } = {}): ClusterPlan {
-  // Secrets first: reported, and replaced so that no later message can repeat them.
-  const secrets = findSecrets(input ?? {});
-  const issues: ConfigIssue[] = [...secrets.issues];
-  const parsed = clusterSchema.safeParse(secrets.redacted, { reportInput: true });
+  // Every string first: secrets and text that is not data are reported, and replaced so that no
+  // later message can repeat them.
+  const screened = screenStrings(input ?? {});
+  const issues: ConfigIssue[] = [...screened.issues];
+  const parsed = clusterSchema.safeParse(screened.input, { reportInput: true });
   if (!parsed.success) {
     issues.push(...parsed.error.issues.flatMap(toConfigIssues));
     // Typos alone do not hide the rest: without the unknown keys the description may parse,
     // and then its cross-field problems are reported in the same run.
     if (parsed.error.issues.every((i) => i.code === "unrecognized_keys")) {
-      const retry = clusterSchema.safeParse(withoutUnknownKeys(secrets.redacted, parsed.error.issues));
+      const retry = clusterSchema.safeParse(withoutUnknownKeys(screened.input, parsed.error.issues));
       if (retry.success) issues.push(...validateCluster(retry.data));
     }
     throw new ConfigError(source, issues);
@@ -150,6 +150,55 @@ export function checkCluster(input: unknown, source = "<inline>", options: { env
   issues.push(...sshKeys.issues);
   if (issues.length > 0) throw new ConfigError(source, issues);
   return planCluster(config, { sshKeys: sshKeys.keys });
+}
+
+/** The longest string of any kind: a VM description (Proxmox notes) holds at most 8 KiB. */
+export const MAX_VALUE_LENGTH = 8192;
+
+/** Keys whose values are free text of several lines (a VM's notes in Proxmox). */
+const MULTILINE_KEYS = new Set(["description"]);
+
+/**
+ * The rules every string of the description obeys, whatever field it is (config/text.ts,
+ * config/secrets.ts): no credential, no unprintable character, nothing cdktf reads as a token.
+ * Keys are screened as values are (an unknown key is echoed in its message). A string that breaks
+ * a rule is replaced by REDACTED: reported once, here, never echoed.
+ */
+function screenStrings(input: unknown): { issues: ConfigIssue[]; input: unknown } {
+  const issues: ConfigIssue[] = [];
+  const problem = (value: string, key: string | number | undefined): Omit<ConfigIssue, "path"> | undefined => {
+    // First, so that no pattern below ever scans more than this.
+    if (value.length > MAX_VALUE_LENGTH) return { message: `is ${value.length} characters long, more than any value takes (${MAX_VALUE_LENGTH})`, fix: "shorten it" };
+    const secret = secretIn(value, key);
+    if (secret) {
+      return { message: `looks like ${secret.what}: credentials never go in the cluster description (it is committed, reviewed, and copied into cdktf.out)`, fix: `remove it; use ${secret.instead}` };
+    }
+    const char = unprintableCharacter(value, { multiline: typeof key === "string" && MULTILINE_KEYS.has(key) });
+    if (char) {
+      return { message: `holds ${describeCharacter(char)}: values are printable text`, fix: "remove the character (a value is one line of text; only a description may span lines)" };
+    }
+    const marker = cdktfTokenMarker(value);
+    if (marker) return { message: `holds '${marker}', which cdktf reads as one of its own token markers`, fix: "remove it: the value would be replaced by another value of the stack" };
+    return undefined;
+  };
+  const walk = (value: unknown, at: (string | number)[]): unknown => {
+    if (Array.isArray(value)) return value.map((v, i) => walk(v, [...at, i]));
+    if (value && typeof value === "object") {
+      return Object.fromEntries(
+        Object.entries(value).map(([k, v]) => {
+          const keyProblem = problem(k, undefined);
+          if (keyProblem) issues.push({ path: formatPath(at), ...keyProblem, message: `a key ${keyProblem.message}` });
+          return [keyProblem ? REDACTED : k, walk(v, [...at, keyProblem ? REDACTED : k])];
+        }),
+      );
+    }
+    if (typeof value !== "string") return value;
+    const found = problem(value, at[at.length - 1]);
+    if (!found) return value;
+    issues.push({ path: formatPath(at), ...found });
+    return REDACTED;
+  };
+  return { issues, input: walk(input, []) };
 }
 
 // ---------------------------------------------------------------------------

@@ -9,6 +9,7 @@
  * config reference (docs/config-reference.md) and `cluster.schema.json` are generated from them.
  */
 import { z } from "zod";
+import { interfacesFileCode } from "./text";
 
 /** A message and its fix, kept beside the field they describe; config/load.ts splits them at FIX. */
 export const FIX = "\u0000fix: ";
@@ -35,6 +36,52 @@ const dnsLabel = (what: string, max = 63) =>
 // ---------------------------------------------------------------------------
 // Scalars
 // ---------------------------------------------------------------------------
+
+/** A matcher of one format, with the message and fix every field of that format reports. */
+const format = (pattern: RegExp, message: string, fix: string, max = 253) => {
+  const rule = say(message, fix);
+  return z.string().max(max, say(`${message}, at most ${max} characters`, fix)).regex(pattern, rule);
+};
+
+/** A login name as useradd(8) accepts it: lower-case letters, digits, '_' and '-', not starting with '-', at most 32. */
+const userName = format(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a user name: lower-case letters, digits, '_' or '-', not starting with '-', at most 32 characters", "use e.g. ubuntu or root", 32);
+
+/** A DNS name: labels of letters, digits and '-' (RFC 1123) separated by dots. */
+const dnsName = format(
+  /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/,
+  "must be a DNS name: labels of letters, digits or '-' separated by dots",
+  "write it like example.com",
+);
+
+/** A Proxmox storage id (proxmox-rs pve-api-types, VOLUME_ID: `[a-z][a-z0-9\-_.]*[a-z0-9]`, any case). */
+const storageId = format(/^[A-Za-z][A-Za-z0-9_.-]*[A-Za-z0-9]$/, "must be a Proxmox storage id: letters, digits, '-', '_' or '.', starting with a letter", "use the id `pvesm status` shows, e.g. local-lvm", 64);
+
+/** A container image reference with a tag or a digest. */
+const imageReference = format(
+  /^[\w.-]+(:\d+)?(\/[\w.-]+)+(:[\w.-]+|@sha256:[0-9a-f]{64})$/,
+  "must be an image reference with a tag or digest",
+  "write it like ghcr.io/flannel-io/flannel:v0.28.9",
+  512,
+);
+
+/** One line of printable text (config/text.ts screens every value for control characters). */
+const textLine = (max: number) => z.string().max(max, say(`must be at most ${max} characters`, `shorten it to ${max} characters`));
+
+/** Terraform Cloud organization and workspace names: letters, digits, '_' and '-'. */
+const tfcName = format(/^[A-Za-z0-9_-]+$/, "must be a name of letters, digits, '_' or '-'", "use the name as HCP Terraform shows it", 90);
+
+/** A regular expression of one line, that compiles. */
+const regexText = textLine(256).refine((pattern) => {
+  try {
+    new RegExp(pattern);
+    return true;
+  } catch {
+    return false;
+  }
+}, say("must be a valid regular expression", "write a pattern such as ^eth1$"));
+
+/** A path on the machine running pve-dualnet: `~/...` or absolute, without `..` components. */
+const localPath = format(/^(~\/|\/)(?!.*(^|\/)\.\.(\/|$)).+$/, "must be a path starting with ~/ or /, without '..'", "write it like ~/.kube/lab.conf", 1024);
 
 /** Linux interface names: at most 15 bytes (IFNAMSIZ - 1), no '/', ':' or blanks. */
 export const interfaceName = z
@@ -82,7 +129,7 @@ const physicalNetwork = (role: NetworkRole) =>
       .array(ipv4)
       .default([])
       .describe("DNS servers handed to VMs through cloud-init. Default: none."),
-    searchDomain: z.string().optional().describe("DNS search domain for VMs. Default: none."),
+    searchDomain: dnsName.optional().describe("DNS search domain for VMs, a DNS name. Default: none."),
     mtu: mtu
       .default(1500)
       .describe(
@@ -114,7 +161,13 @@ const addressing = {
   mtu: mtu
     .optional()
     .describe("MTU override, checked against the chain (a bridge never above its ports). Default: derived from the networks carried."),
-  comment: z.string().optional().describe("Comment written above the stanza. Default: none."),
+  comment: textLine(200)
+    .superRefine((comment, ctx) => {
+      const code = interfacesFileCode(`# ${comment}`);
+      if (code) ctx.addIssue({ code: "custom", message: `holds ${code}${FIX}remove it: the comment is written into /etc/network/interfaces` });
+    })
+    .optional()
+    .describe("Comment written above the stanza: one line of printable text, at most 200 characters, without ${, <% or a trailing backslash (ifupdown2 reads those as code). Default: none."),
 };
 
 const routing = {
@@ -217,7 +270,7 @@ const proxmoxNode = z.strictObject({
   ssh: z
     .strictObject({
       host: ipv4.optional().describe("Address used for SSH. Default: the node's external bridge address."),
-      user: z.string().default("root").describe("SSH user. Default: root."),
+      user: userName.default("root").describe("SSH user (a login name). Default: root."),
       port: intBetween(1, 65535).default(22).describe("SSH port. Default: 22."),
     })
     .prefault({})
@@ -268,11 +321,13 @@ const sysctl = z.strictObject({
 const vmCpu = z.strictObject({
   cores: intBetween(1, 256).default(4).describe("Cores per socket. Default: 4."),
   sockets: intBetween(1, 8).default(1).describe("Sockets. Default: 1."),
-  type: z.string().default("x86-64-v2-AES").describe("QEMU CPU type. Default: x86-64-v2-AES (Proxmox default, migratable)."),
+  type: format(/^[A-Za-z0-9][A-Za-z0-9_.+-]*$/, "must be a QEMU CPU type: letters, digits, '_', '.', '+' or '-'", "use e.g. x86-64-v2-AES or host", 64)
+    .default("x86-64-v2-AES")
+    .describe("QEMU CPU type. Default: x86-64-v2-AES (Proxmox default, migratable)."),
 });
 
 const vmDisk = z.strictObject({
-  datastore: z.string().default("local-lvm").describe("Datastore of the boot disk. Default: local-lvm."),
+  datastore: storageId.default("local-lvm").describe("Datastore of the boot disk. Default: local-lvm."),
   size: intBetween(1, 65536).default(40).describe("Boot disk size in GiB. Default: 40."),
   interface: z
     .string()
@@ -288,14 +343,17 @@ const vmSource = z.union([
   z.strictObject({
     clone: z.strictObject({
       vmId: intBetween(100, 999_999_999).describe("VM id of the template to clone. Required."),
-      node: z.string().optional().describe("Node holding the template. Default: the target node."),
+      node: dnsLabel("a Proxmox node name").optional().describe("Node holding the template. Default: the target node."),
       full: z.boolean().default(true).describe("Full clone (independent of the template). Default: true."),
     }).describe("Clone a template VM."),
   }),
   z.strictObject({
     image: z.strictObject({
-      url: z.url(say("must be a URL", "write the full address with its scheme, e.g. https://cloud-images.ubuntu.com/noble/current/noble-server-cloudimg-amd64.img")).describe("Cloud image to download onto each Proxmox node, e.g. an Ubuntu cloud image. Required."),
-      datastore: z.string().default("local").describe("Datastore for the downloaded image (content type iso/import). Default: local."),
+      url: z
+        .url({ protocol: /^https?$/, hostname: z.regexes.hostname, ...say("must be an http or https URL", "write the full address with its scheme, e.g. https://cloud-images.ubuntu.com/noble/current/noble-server-cloudimg-amd64.img") })
+        .max(2048, say("must be at most 2048 characters", "use a shorter address"))
+        .describe("Cloud image to download onto each Proxmox node, e.g. an Ubuntu cloud image. Required."),
+      datastore: storageId.default("local").describe("Datastore for the downloaded image (content type iso/import). Default: local."),
       fileName: z
         .string()
         .regex(/^[\w.+-]+$/, say("must be a plain file name of letters, digits, '.', '_', '+' or '-'", "use e.g. noble.qcow2"))
@@ -311,16 +369,16 @@ const vmSource = z.union([
 ]);
 
 const cloudInit = z.strictObject({
-  user: z.string().default("ubuntu").describe("Default user created by cloud-init. Default: ubuntu."),
+  user: userName.default("ubuntu").describe("Default user created by cloud-init (a login name). Default: ubuntu."),
   sshKeys: z
     .array(z.string().regex(PUBLIC_KEY, say("must be an OpenSSH public key line", "paste the content of a .pub file, e.g. 'ssh-ed25519 AAAA... user@host', or use sshKeyFiles")))
     .default([])
     .describe("SSH public keys for that user, inline (public keys only). Default: none."),
   sshKeyFiles: z
-    .array(z.string().min(1))
+    .array(textLine(1024).min(1))
     .default([])
     .describe("Files holding SSH public keys (one per line, e.g. ~/.ssh/id_ed25519.pub), relative to the description's directory; PVE_DUALNET_SSH_PUBLIC_KEYS adds more. Default: none."),
-  datastore: z.string().default("local-lvm").describe("Datastore of the cloud-init drive. Default: local-lvm."),
+  datastore: storageId.default("local-lvm").describe("Datastore of the cloud-init drive. Default: local-lvm."),
   networkData: z
     .strictObject({
       enabled: z.boolean().default(false).describe("Upload a network-data snippet that pins NIC names and MTUs by MAC. Default: false."),
@@ -328,7 +386,7 @@ const cloudInit = z.strictObject({
         .tuple([interfaceName, interfaceName])
         .default(["eth0", "eth1"])
         .describe("Stable guest names of the external and internal NIC. Default: [eth0, eth1]."),
-      datastore: z.string().default("local").describe("Datastore with the 'snippets' content type. Default: local."),
+      datastore: storageId.default("local").describe("Datastore with the 'snippets' content type. Default: local."),
     })
     .prefault({})
     .describe("Cloud-init network-data snippet."),
@@ -353,7 +411,7 @@ const vm = z.strictObject({
   name: dnsLabel("a VM and Kubernetes node name").describe("VM and Kubernetes node name. Required."),
   id: intBetween(100, 999_999_999).describe("Proxmox VM id (100-999999999). Required."),
   role: z.enum(["control-plane", "worker"]).describe("Kubernetes role. Required."),
-  node: z.string().optional().describe("Proxmox node. Default: spread round-robin over proxmox.nodes in order."),
+  node: dnsLabel("a Proxmox node name").optional().describe("Proxmox node. Default: spread round-robin over proxmox.nodes in order."),
   ip: z
     .strictObject({
       external: ipv4.describe("Address on the external network (vmbr0). Required."),
@@ -374,7 +432,7 @@ const vm = z.strictObject({
     })
     .optional()
     .describe("Guest NIC MTU overrides, never above the bridge. Default: the bridge MTU."),
-  description: z.string().optional().describe("Proxmox description. Default: generated."),
+  description: textLine(8192).optional().describe("Proxmox description (notes), printable text of at most 8192 characters; the only value that may span lines. Default: generated."),
   cpu: vmCpu.partial().optional().describe("Overrides vmDefaults.cpu field by field."),
   memory: vmSettings.memory.unwrap().optional().describe("Overrides vmDefaults.memory."),
   disk: vmDisk.partial().optional().describe("Overrides vmDefaults.disk field by field."),
@@ -400,16 +458,15 @@ const flannel = z.strictObject({
   interface: z
     .union([
       z.strictObject({ name: interfaceName.describe("Interface name inside the guest (--iface).") }),
-      z.strictObject({ regex: z.string().min(1).describe("Interface name regex (--iface-regex).") }),
+      z.strictObject({ regex: regexText.min(1).describe("Interface name regex (--iface-regex).") }),
       z.strictObject({ canReach: ipv4.describe("Pick the interface that routes to this address (--iface-can-reach).") }),
     ])
     .optional()
     .describe(
       "How flanneld picks the internal NIC. Default: the stable internal name when the network-data snippet pins it, otherwise can-reach of the Proxmox host's internal address.",
     ),
-  image: z.string().default("ghcr.io/flannel-io/flannel:v0.28.9").describe("flanneld image. Default: ghcr.io/flannel-io/flannel:v0.28.9."),
-  cniPluginImage: z
-    .string()
+  image: imageReference.default("ghcr.io/flannel-io/flannel:v0.28.9").describe("flanneld image. Default: ghcr.io/flannel-io/flannel:v0.28.9."),
+  cniPluginImage: imageReference
     .default("ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel3")
     .describe("CNI plugin image. Default: ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel3."),
 });
@@ -429,7 +486,7 @@ const calico = z.strictObject({
   autodetection: z
     .union([
       z.strictObject({ cidrs: z.array(ipv4Cidr).min(1).describe("Use the address inside these subnets.") }),
-      z.strictObject({ interface: z.string().min(1).describe("Use the address of the interface matching this regex.") }),
+      z.strictObject({ interface: regexText.min(1).describe("Use the address of the interface matching this regex.") }),
       z.strictObject({ canReach: ipv4.describe("Use the address of the interface that routes to this address.") }),
     ])
     .optional()
@@ -449,9 +506,7 @@ const kubernetes = z.strictObject({
           "Virtual IP of the API server on the internal network, held by one control plane at a time (kube-vip, ARP on the internal NIC); the endpoint every node and certificate uses. Default: with two or more control planes, the internal network's tenth address (10.0.0.10 in 10.0.0.0/24); with one, none (its own address).",
         ),
       port: intBetween(1, 65535).default(6443).describe("API server port. Default: 6443."),
-      kubeVipImage: z
-        .string()
-        .regex(/^[\w.-]+(:\d+)?(\/[\w.-]+)+(:[\w.-]+|@sha256:[0-9a-f]{64})$/, say("must be an image reference with a tag or digest", "write it like ghcr.io/kube-vip/kube-vip:v1.2.3"))
+      kubeVipImage: imageReference
         .default("ghcr.io/kube-vip/kube-vip:v1.2.3")
         .describe("kube-vip image (static pod on every control plane when there is a VIP). Default: ghcr.io/kube-vip/kube-vip:v1.2.3."),
       externalAccess: z
@@ -485,11 +540,10 @@ const kubernetes = z.strictObject({
     .describe("The CNI and its overlay."),
   kubeconfig: z
     .strictObject({
-      path: z
-        .string()
+      path: localPath
         .optional()
         .describe("kubeconfig the node setup writes and the cni stack reads (TF_VAR_kubeconfig_path overrides). Default: ~/.kube/<cluster name>.conf, so ~/.kube/config is never overwritten."),
-      context: z.string().optional().describe("kubeconfig context. Default: the current context."),
+      context: textLine(253).optional().describe("kubeconfig context. Default: the current context."),
     })
     .prefault({})
     .describe("How the cni stack reaches the new cluster."),
@@ -505,7 +559,20 @@ export const clusterSchema = z.strictObject({
     .describe("Cluster name, used in stack names, tags, the kubeadm config and the firewall security groups; unique within a Proxmox datacenter. Default: pve-dualnet."),
   proxmox: z
     .strictObject({
-    endpoint: z.url(say("must be a URL", "write the full address with its scheme and port, e.g. https://192.168.0.2:8006/")).describe("Proxmox API endpoint, e.g. https://192.168.0.2:8006/ (no /api2/json). Required."),
+    endpoint: z
+      .url({ protocol: /^https$/, hostname: z.regexes.hostname, ...say("must be an https URL", "write the address of the Proxmox API, e.g. https://192.168.0.2:8006/") })
+      .superRefine((endpoint, ctx) => {
+        if (!URL.canParse(endpoint)) return; // reported by .url()
+        const url = new URL(endpoint);
+        const problem =
+          url.username || url.password
+            ? "holds a user or password: credentials come from PROXMOX_VE_API_TOKEN, never the URL"
+            : url.pathname !== "/" || url.search || url.hash || /[?#]/.test(endpoint)
+              ? "has a path, query or fragment: the provider adds /api2/json itself"
+              : undefined;
+        if (problem) ctx.addIssue({ code: "custom", message: `${problem}${FIX}write only https://host:port/, e.g. https://${url.host}/` });
+      })
+      .describe("Proxmox API endpoint https://host[:port]/, e.g. https://192.168.0.2:8006/ (no path, no user). Required."),
     insecure: z.boolean().default(false).describe("Skip TLS verification (self-signed certificates). Default: false."),
     nodes: z.array(proxmoxNode).min(1).describe("The Proxmox nodes and their host networks. Required (at least one)."),
     apply: z
@@ -547,11 +614,22 @@ export const clusterSchema = z.strictObject({
             ports: z
               .string()
               .regex(/^\d{1,5}(:\d{1,5})?(,\d{1,5}(:\d{1,5})?)*$/, say("must be ports or port ranges", "write them like '80,443' or '8000:8100'"))
-              .describe("Destination ports, e.g. '80,443' or '8000:8100'. Required."),
+              .superRefine((ports, ctx) => {
+                for (const part of ports.split(",")) {
+                  const [low, high] = part.split(":").map(Number) as [number, number | undefined];
+                  const problem = [low, high ?? low].some((p) => p < 1 || p > 65535)
+                    ? `${part} is outside 1-65535`
+                    : high !== undefined && high <= low
+                      ? `${part} is not an ascending range`
+                      : undefined;
+                  if (problem) ctx.addIssue({ code: "custom", message: `${problem}${FIX}write ports from 1 to 65535, and ranges low:high with low < high (a single port without ':')` });
+                }
+              })
+              .describe("Destination ports from 1 to 65535, e.g. '80,443' or '8000:8100' (ascending). Required."),
             from: z
               .union([z.enum(["external", "internal"]), ipv4Cidr])
               .describe("Source: external, internal, or a network in CIDR form. Required."),
-            comment: z.string().max(80).optional().describe("Shown in the Proxmox GUI. Default: none."),
+            comment: textLine(80).optional().describe("Shown in the Proxmox GUI: one line of at most 80 characters. Default: none."),
           }),
         )
         .default([])
@@ -561,13 +639,20 @@ export const clusterSchema = z.strictObject({
     .describe("The Proxmox VM firewall."),
   terraformCloud: z
     .strictObject({
-      organization: z.string().min(1).describe("Terraform Cloud / HCP Terraform organization. Required."),
-      hostname: z.string().default("app.terraform.io").describe("Terraform Cloud or Enterprise host. Default: app.terraform.io."),
-      project: z.string().optional().describe("Project the workspaces belong to. Default: the organization's default project."),
+      organization: tfcName.describe("Terraform Cloud / HCP Terraform organization. Required."),
+      hostname: dnsName.default("app.terraform.io").describe("Terraform Cloud or Enterprise host. Default: app.terraform.io."),
+      project: format(/^[A-Za-z0-9_-]+( [A-Za-z0-9_-]+)*$/, "must be a project name: letters, digits, '_', '-' and single inner spaces", "use the project's name as HCP Terraform shows it", 40)
+        .optional()
+        .describe("Project the workspaces belong to. Default: the organization's default project."),
       workspaces: z
         .union([
-          z.strictObject({ prefix: z.string().min(1).describe("Workspace name = prefix + stack name (host-network, vms, cni).") }),
-          z.strictObject({ tags: z.array(z.string().min(1)).min(1).describe("Workspaces carrying these tags plus `pve-dualnet-<stack>`.") }),
+          z.strictObject({ prefix: tfcName.describe("Workspace name = prefix + stack name (host-network, vms, cni).") }),
+          z.strictObject({
+            tags: z
+              .array(format(/^[A-Za-z0-9][A-Za-z0-9:_-]*$/, "must be a workspace tag: letters, digits, ':', '_' or '-'", "use e.g. k8s-lab", 255))
+              .min(1)
+              .describe("Workspaces carrying these tags plus `pve-dualnet-<stack>`."),
+          }),
         ])
         .optional()
         .describe("One workspace per stack, by name prefix or by tags. Default: prefix `<cluster name>-`."),
@@ -576,7 +661,14 @@ export const clusterSchema = z.strictObject({
     .describe("Keep state in Terraform Cloud instead of local files (the token comes only from the environment: TF_TOKEN_<host>). Also set by PVE_DUALNET_TFC_* variables. Default: local state."),
   output: z
     .strictObject({
-      directory: z.string().default("generated").describe("Where the local provider writes rendered files, relative to the project. Default: generated."),
+      directory: textLine(1024)
+        .min(1)
+        .default("generated")
+        .describe("Where the local provider writes rendered files, relative to the project and inside it (outsideProject allows an absolute path or one leading out). Default: generated."),
+      outsideProject: z
+        .boolean()
+        .default(false)
+        .describe("Allow output.directory outside the project: the rendered files (inventory, kubeconfig path, host files) are written wherever it points. Default: false."),
     })
     .prefault({})
     .describe("Rendered files for review and the node setup step."),

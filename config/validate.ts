@@ -2,6 +2,7 @@
  * Checks that relate fields to each other. The schema has already checked each field on
  * its own; here every rule adds to one list so that a user sees all problems at once.
  */
+import * as path from "node:path";
 import type { ConfigIssue } from "./errors";
 import { contains, isCanonicalSubnet, isReservedAddress, nthAddress, overlaps, parseSubnet, splitAddress, subnetCount, subnetSize, type Subnet } from "./ip";
 import { DEFAULT_MTU, hostInterfaceMtus, uppersOf, vlanParts } from "./mtu";
@@ -21,7 +22,20 @@ export function validateCluster(config: ClusterConfig): ConfigIssue[] {
   checkHostAcrossNodes(config, report);
   const internalNicMtus = checkVms(config, subnets, report);
   checkKubernetes(config, subnets, internalNicMtus, report);
+  checkOutput(config, report);
   return issues;
+}
+
+/** Rendered files land inside the project unless the description says otherwise. */
+function checkOutput(config: ClusterConfig, report: Report) {
+  const { directory, outsideProject } = config.output;
+  if (outsideProject) return;
+  const normalized = path.posix.normalize(directory.replace(/\\/g, "/"));
+  if (path.posix.isAbsolute(normalized) || normalized === ".." || normalized.startsWith("../") || directory.startsWith("~")) {
+    report("output.directory", `${directory} is outside the project`, "use a directory relative to the project, e.g. generated (or set output.outsideProject: true to write there on purpose)");
+  } else if (normalized === ".") {
+    report("output.directory", "is the project directory itself", "use a directory of its own, e.g. generated");
+  }
 }
 
 // ---------------------------------------------------------------------------

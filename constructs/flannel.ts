@@ -7,7 +7,7 @@ import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account
 import { Construct } from "constructs";
 import type { ClusterPlan } from "../config/plan";
 import { FLANNEL_HEALTHZ_PORT, flannelCniConf, flanneldArgs, flannelNetConf, jsonText } from "../renderers/flannel";
-import { sha256, terraformLiteral } from "./terraform-text";
+import { sha256 } from "./terraform-text";
 
 export interface FlannelProps {
   /** The cluster plan: pod CIDR, backend, overlay MTU, interface selection, images. */
@@ -60,8 +60,8 @@ export class Flannel extends Construct {
     this.configMap = new ConfigMapV1(this, "config", {
       metadata: { name: "kube-flannel-cfg", namespace, labels: { ...podLabels, ...labels } },
       data: {
-        "cni-conf.json": terraformLiteral(jsonText(flannelCniConf())),
-        "net-conf.json": terraformLiteral(netConf),
+        "cni-conf.json": jsonText(flannelCniConf()),
+        "net-conf.json": netConf,
       },
     });
 

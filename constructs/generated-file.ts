@@ -1,14 +1,14 @@
 import { File } from "@cdktf/provider-local/lib/file";
 import { Construct } from "constructs";
 import type { Upload } from "./host-programs";
-import { sha256, terraformLiteral } from "./terraform-text";
+import { sha256 } from "./terraform-text";
 
 export interface GeneratedFileProps {
   /** Directory of the file, relative to the Terraform working directory of the stack. */
   readonly directory: string;
   /** File name inside the directory. */
   readonly name: string;
-  /** Literal file content (escaped for Terraform here). */
+  /** Literal file content. */
   readonly content: string;
   /** Octal permission. Default: "0644". */
   readonly permission?: string;
@@ -37,7 +37,7 @@ export class GeneratedFile extends Construct implements Upload {
     this.path = `${props.directory}/${props.name}`;
     this.resource = new File(this, "file", {
       filename: this.path,
-      content: terraformLiteral(props.content),
+      content: props.content,
       filePermission: props.permission ?? "0644",
       directoryPermission: "0755",
     });

@@ -1,6 +1,5 @@
 import { Construct } from "constructs";
 import { VirtualEnvironmentFile } from "../.gen/providers/proxmox/virtual-environment-file";
-import { terraformLiteral } from "./terraform-text";
 
 export interface NetworkDataSnippetProps {
   /** Proxmox node of the VM. */
@@ -29,7 +28,7 @@ export class NetworkDataSnippet extends Construct {
       nodeName: props.node,
       datastoreId: props.datastore,
       contentType: "snippets",
-      sourceRaw: { fileName: props.fileName, data: terraformLiteral(props.content) },
+      sourceRaw: { fileName: props.fileName, data: props.content },
     });
     this.fileId = `${props.datastore}:snippets/${props.fileName}`;
   }

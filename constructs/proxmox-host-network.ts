@@ -3,6 +3,7 @@ import type { HostPlan } from "../config/plan";
 import type { ClusterConfig } from "../config/schema";
 import { renderNetworkEnv, renderSysctlEnv, type NetworkApplyTimes } from "../renderers/host-apply-env";
 import { renderInterfaces } from "../renderers/interfaces";
+import { shellCommand } from "../renderers/shell";
 import { renderSysctlFile, sysctlFiles } from "../renderers/sysctl";
 import { GeneratedFile } from "./generated-file";
 import { hostProgram, NETWORK_GUARD_UNIT, NETWORK_PROGRAM, SYSCTL_PROGRAM } from "./host-programs";
@@ -44,20 +45,20 @@ export class ProxmoxHostNetwork extends Construct {
     const file = (name: string, content: string) => new GeneratedFile(this, name, { directory: outputDir, name, content });
 
     const stagingRoot = host.ssh.user === "root" ? "/root/.pve-dualnet" : `/home/${host.ssh.user}/.pve-dualnet`;
-    const sudo = host.ssh.user === "root" ? "" : "sudo -n ";
+    // A user other than root runs the programs through sudo, without a password prompt.
+    const program = host.ssh.user === "root" ? ["/bin/sh"] : ["sudo", "-n", "/bin/sh"];
     const connection = props.ssh.connection(host.ssh);
 
     this.interfaces = file("interfaces", renderInterfaces(host, props.clusterName));
     const networkEnv = file("network.env", renderNetworkEnv(host, props.times));
-    const program = `${sudo}/bin/sh`;
     this.networkApply = new RemoteApply(this, "network", {
       connection,
       stagingRoot,
       label: "network",
       uploads: [hostProgram(NETWORK_PROGRAM), hostProgram(NETWORK_GUARD_UNIT), networkEnv, this.interfaces],
       steps: [
-        (dir) => `${program} ${dir}/${NETWORK_PROGRAM} apply ${dir}/network.env ${dir}/interfaces`,
-        (dir) => `${program} ${dir}/${NETWORK_PROGRAM} confirm ${dir}/network.env ${this.interfaces.sha256}`,
+        (dir) => shellCommand(...program, `${dir}/${NETWORK_PROGRAM}`, "apply", `${dir}/network.env`, `${dir}/interfaces`),
+        (dir) => shellCommand(...program, `${dir}/${NETWORK_PROGRAM}`, "confirm", `${dir}/network.env`, this.interfaces.sha256),
       ],
     });
 
@@ -69,7 +70,7 @@ export class ProxmoxHostNetwork extends Construct {
       stagingRoot,
       label: "sysctl",
       uploads: [hostProgram(SYSCTL_PROGRAM), sysctlEnv, ...sysctlConfFiles],
-      steps: [(dir) => `${program} ${dir}/${SYSCTL_PROGRAM} apply ${dir}/sysctl.env ${dir}`],
+      steps: [(dir) => shellCommand(...program, `${dir}/${SYSCTL_PROGRAM}`, "apply", `${dir}/sysctl.env`, dir)],
       dependsOn: [this.networkApply.resource],
     });
   }

@@ -1,8 +1,9 @@
 import type { ITerraformDependable, SSHProvisionerConnection } from "cdktf";
 import { Construct } from "constructs";
+import { shellAnd, shellCommand, type ShellCommand } from "../renderers/shell";
 import type { Upload } from "./host-programs";
 import { TerraformData } from "./terraform-data";
-import { sha256, terraformLiteral } from "./terraform-text";
+import { sha256 } from "./terraform-text";
 
 export interface RemoteApplyProps {
   /** SSH connection to the host. */
@@ -15,10 +16,14 @@ export interface RemoteApplyProps {
   readonly label: string;
   /**
    * Commands run after the upload, each over its own SSH connection (a new connection proves
-   * the host is still reachable); each gets the staging directory and must exit 0.
+   * the host is still reachable); each gets the staging directory and must exit 0. Built with
+   * shellCommand (renderers/shell.ts), so every word is quoted.
    */
-  readonly steps: readonly ((dir: string) => string)[];
-  /** Applies that must finish first. Default: none. */
+  readonly steps: readonly ((dir: string) => ShellCommand)[];
+  /**
+   * Applies that must finish first.
+   * @default none
+   */
   readonly dependsOn?: readonly ITerraformDependable[];
 }
 
@@ -37,18 +42,19 @@ export class RemoteApply extends Construct {
     super(scope, id);
     const hashes = Object.fromEntries(props.uploads.map((u) => [u.name, sha256(u.content)]));
     const digest = sha256(Object.entries(hashes).map(([name, hash]) => `${hash}  ${name}\n`).join("")).slice(0, 16);
-    this.dir = `${props.stagingRoot}/${props.label}-${digest}`;
-    const cleanup = `find ${props.stagingRoot} -maxdepth 1 -name '${props.label}-*' ! -name '${props.label}-${digest}' -exec rm -rf {} +`;
+    const current = `${props.label}-${digest}`;
+    this.dir = `${props.stagingRoot}/${current}`;
+    const cleanup = shellCommand("find", props.stagingRoot, "-maxdepth", 1, "-name", `${props.label}-*`, "!", "-name", current, "-exec", "rm", "-rf", "{}", "+");
     const steps = props.steps.map((step) => step(this.dir));
-    steps[steps.length - 1] = `${steps[steps.length - 1]} && ${cleanup}`;
+    steps[steps.length - 1] = shellAnd(steps[steps.length - 1]!, cleanup);
     this.resource = new TerraformData(this, "apply", {
       triggersReplace: hashes,
       dependsOn: props.dependsOn ? [...props.dependsOn] : undefined,
       connection: props.connection,
       provisioners: [
-        { type: "remote-exec", inline: [`umask 077 && mkdir -p ${this.dir}`] },
-        ...props.uploads.map((u) => ({ type: "file" as const, content: terraformLiteral(u.content), destination: `${this.dir}/${u.name}` })),
-        ...steps.map((command) => ({ type: "remote-exec" as const, inline: [terraformLiteral(command)] })),
+        { type: "remote-exec", inline: [shellAnd(shellCommand("umask", "077"), shellCommand("mkdir", "-p", this.dir))] },
+        ...props.uploads.map((u) => ({ type: "file" as const, content: u.content, destination: `${this.dir}/${u.name}` })),
+        ...steps.map((command) => ({ type: "remote-exec" as const, inline: [command] })),
       ],
     });
   }

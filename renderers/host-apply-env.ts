@@ -4,10 +4,8 @@
  * those programs read. Pure: plan in, text out.
  */
 import type { HostPlan } from "../config/plan";
+import { shellQuote } from "./shell";
 import { requiredModules, type SysctlFile } from "./sysctl";
-
-/** A shell word in single quotes: safe for any content. */
-export const shellQuote = (value: string | number) => `'${String(value).replace(/'/g, `'\\''`)}'`;
 
 const assignments = (values: Record<string, string | number>) =>
   Object.entries(values)

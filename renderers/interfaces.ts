@@ -1,10 +1,25 @@
 /**
  * /etc/network/interfaces for one Proxmox node, in the dialect of ifupdown2 (what Proxmox
  * VE ships and what `ifreload -a` reads). Pure: plan in, text out.
+ *
+ * Every line goes through one writer, `interfacesFile`, which refuses a line that ifupdown2 would
+ * read as more than it says: a control character (a carriage return is a line break to Python),
+ * Mako template syntax, or a trailing backslash. The description's schema refuses such values
+ * with a message first; the writer makes it impossible to write them by accident.
  */
 import type { HostPlan, PlannedInterface } from "../config/plan";
 import { DEFAULT_MTU, vlanParts } from "../config/mtu";
 import { parseSubnet } from "../config/ip";
+import { interfacesFileCode, unprintableCharacter } from "../config/text";
+
+/** The file from its lines; throws on a line that ifupdown2 would not read as data. */
+export function interfacesFile(lines: readonly string[]): string {
+  for (const line of lines) {
+    const problem = unprintableCharacter(line.replace(/^\t/, "")) ? "an unprintable character" : interfacesFileCode(line);
+    if (problem) throw new Error(`refusing to write an interfaces line with ${problem}: ${JSON.stringify(line)}`);
+  }
+  return lines.join("\n") + "\n";
+}
 
 const ROLE_COMMENT = {
   external: "external network: management + applications, the only default gateway",
@@ -23,14 +38,14 @@ export function renderInterfaces(host: HostPlan, clusterName: string): string {
   const stanzas = host.interfaces.map(renderStanza);
   // Proxmox SDN and local additions live in interfaces.d; keep including them.
   const footer = ["source /etc/network/interfaces.d/*"];
-  return [header.join("\n"), ...stanzas, footer.join("\n")].join("\n\n") + "\n";
+  return interfacesFile([header, ...stanzas, footer].flatMap((block, i) => (i === 0 ? block : ["", ...block])));
 }
 
-function renderStanza(iface: PlannedInterface): string {
+function renderStanza(iface: PlannedInterface): string[] {
   const c = iface.config;
   const comments: string[] = [];
   if (c.kind === "bridge" && c.network) comments.push(ROLE_COMMENT[c.network]);
-  if (c.comment) comments.push(...c.comment.split("\n"));
+  if (c.comment) comments.push(c.comment);
   const method = iface.address ? "static" : "manual";
   const options: string[] = [];
   const add = (key: string, value: string | number) => options.push(`${key} ${value}`);
@@ -93,10 +108,5 @@ function renderStanza(iface: PlannedInterface): string {
     add("post-down", "iptables -t raw -D PREROUTING -i fwbr+ -j CT --zone 1");
   }
 
-  return [
-    ...comments.map((line) => `# ${line}`),
-    `auto ${c.name}`,
-    `iface ${c.name} inet ${method}`,
-    ...options.map((o) => `\t${o}`),
-  ].join("\n");
+  return [...comments.map((line) => `# ${line}`), `auto ${c.name}`, `iface ${c.name} inet ${method}`, ...options.map((o) => `\t${o}`)];
 }

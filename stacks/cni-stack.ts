@@ -1,5 +1,5 @@
 import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
-import { TerraformOutput, TerraformVariable, type TerraformStack } from "cdktf";
+import { conditional, Fn, Op, TerraformOutput, TerraformVariable, Token, type TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import type { ClusterPlan } from "../config/plan";
 import { Calico } from "../constructs/calico";
@@ -38,7 +38,8 @@ export class CniStack extends PveDualnetStack {
     context.overrideLogicalId("kubeconfig_context");
     new KubernetesProvider(this, "kubernetes", {
       configPath: path.stringValue,
-      configContext: `\${var.kubeconfig_context == "" ? null : var.kubeconfig_context}`,
+      // An expression, so a token: a literal "${...}" would be escaped as data (constructs/terraform-text.ts).
+      configContext: Token.asString(conditional(Op.lt(Fn.lengthOf(context.stringValue), 1), Token.nullValue(), context.stringValue)),
     });
 
     if (plan.cni.plugin === "flannel") new Flannel(this, "flannel", { plan });

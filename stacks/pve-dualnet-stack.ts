@@ -1,10 +1,12 @@
-import { CloudBackend, LocalBackend, NamedCloudWorkspace, TaggedCloudWorkspaces, TerraformStack } from "cdktf";
+import { Aspects, CloudBackend, LocalBackend, NamedCloudWorkspace, TaggedCloudWorkspaces, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import type { ClusterConfig } from "../config/schema";
+import { TerraformLiterals } from "../constructs/terraform-text";
 import { fastSynth } from "./fast-synth";
 
 /**
- * Base of every pve-dualnet stack: where its state lives.
+ * Base of every pve-dualnet stack: where its state lives, and every literal in it escaped as data
+ * (constructs/terraform-text.ts).
  *
  * - Local (default): in the project directory under a relative path (cdktf's default is
  *   absolute, which would make the JSON differ between machines).
@@ -14,6 +16,7 @@ import { fastSynth } from "./fast-synth";
 export class PveDualnetStack extends TerraformStack {
   constructor(scope: Construct, id: string, config: ClusterConfig) {
     super(scope, id);
+    Aspects.of(this).add(new TerraformLiterals());
     const cloud = config.terraformCloud;
     if (!cloud) {
       new LocalBackend(this, { path: `../../../terraform.${id}.tfstate` });

@@ -12,6 +12,7 @@ import { spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
+import { shellQuote } from "../../renderers/shell";
 
 /** Real path -> how its private copy starts: empty, or a copy of the machine's directory. */
 const PRIVATE_PATHS = {
@@ -41,8 +42,8 @@ export interface RunResult {
 /** Debian's root PATH, without /usr/local. */
 export const HOST_PATH = "/usr/sbin:/usr/bin:/sbin:/bin";
 
-/** A word for sh, quoted. */
-export const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+/** A word for sh, quoted when it needs to be (the project's one shell writer). */
+export { shellQuote };
 /** A path as an fstab field: space, tab, newline and backslash as octal escapes (fstab(5)). */
 const fstabField = (s: string) => s.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, "0")}`);
 

@@ -152,12 +152,17 @@ export class TerraformJudge {
     return { ok: warnings.length === 0, failed: warnings.length ? steps[steps.length - 1]![0] : undefined, output, warnings };
   }
 
-  /** The planned values of a stack (`terraform plan -out`, then `terraform show -json`). */
-  async plannedValues(dir: string): Promise<any> {
+  /** A stack's plan as Terraform shows it (`terraform plan -out`, then `terraform show -json`): planned values, variables. */
+  async showPlan(dir: string): Promise<any> {
     const plan = ["plan", "-no-color", "-input=false", "-refresh=false", "-lock=false", "-out=plan.bin"];
     const { failedAt, output } = await this.steps(dir, [["init", "-no-color", "-input=false"], plan, ["show", "-json", "plan.bin"]]);
     if (failedAt !== undefined) throw new Error(`terraform failed:\n${output}`);
-    return JSON.parse(output.split("\n").find((line) => line.startsWith('{"format_version"'))!).planned_values;
+    return JSON.parse(output.split("\n").find((line) => line.startsWith('{"format_version"'))!);
+  }
+
+  /** The planned values of a stack. */
+  async plannedValues(dir: string): Promise<any> {
+    return (await this.showPlan(dir)).planned_values;
   }
 
   /** Writes a stack's JSON into a fresh directory laid out like cdktf.out (for relative state paths). */
