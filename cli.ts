@@ -1,9 +1,10 @@
 /**
  * pve-dualnet: the command line (package.json "bin"; `npx pve-dualnet --help`).
  *
- *   pve-dualnet check <file>                 validate: every problem at once, exit 1 if any
- *   pve-dualnet synth <file> [--out <dir>]   what `cdktf synth` writes, without the cdktf CLI
- *   pve-dualnet report <file> [--format markdown|text] [--mermaid]
+ *   pve-dualnet check [file]                 validate: every problem at once, exit 1 if any
+ *   pve-dualnet synth [file] [--out <dir>]   what `cdktf synth` writes, without the cdktf CLI
+ *   pve-dualnet report [file] [--format markdown|text] [--mermaid]
+ *                                            (file: default $PVE_DUALNET_CONFIG)
  *   pve-dualnet docs [--check]               regenerate (or check) the generated documentation
  *
  * Exit status: 0 done, 1 the description (or the docs check, or a file the command writes) has
@@ -81,6 +82,10 @@ function makeOutputDirectory(io: CliIo, dir: string): void {
 async function load(io: CliIo, file: string, staleOutput?: string): Promise<ClusterPlan> {
   const { loadClusterFile } = await loading();
   try {
+    if (!file) {
+      io.stderr("no cluster description: give its file (pve-dualnet check my-cluster.yaml) or set PVE_DUALNET_CONFIG\n");
+      throw new Exit(2);
+    }
     const plan = loadClusterFile(path.resolve(file), io.env);
     for (const warning of plan.warnings) io.stderr(`warning: ${warning}\n`);
     return plan;
@@ -91,6 +96,8 @@ async function load(io: CliIo, file: string, staleOutput?: string): Promise<Clus
     throw new Exit(1);
   }
 }
+
+const FILE_HELP = "cluster description (YAML or JSON); default: $PVE_DUALNET_CONFIG";
 
 /** The commands, writing to `io` (commander keeps state per parse: one program per command line). */
 function program(io: CliIo): Command {
@@ -104,8 +111,9 @@ function program(io: CliIo): Command {
   program
     .command("check")
     .description("Validate a cluster description: report every problem with its field and fix.")
-    .argument("<file>", "cluster description (YAML or JSON)")
-    .action(async (file: string) => {
+    .argument("[file]", FILE_HELP)
+    .action(async (given?: string) => {
+      const file = given ?? io.env.PVE_DUALNET_CONFIG ?? "";
       const plan = await load(io, file);
       const hosts = plan.hosts.length;
       io.stdout(`${file}: valid: ${plan.vms.length} VMs on ${hosts} Proxmox node${hosts === 1 ? "" : "s"}, API at ${plan.apiServer.endpoint}\n`);
@@ -114,9 +122,10 @@ function program(io: CliIo): Command {
   program
     .command("synth")
     .description("Write the Terraform JSON of every stack, exactly as `cdktf synth` does, without the cdktf CLI.")
-    .argument("<file>", "cluster description (YAML or JSON)")
+    .argument("[file]", FILE_HELP)
     .option("-o, --out <dir>", "output directory", "cdktf.out")
-    .action(async (file: string, options: { out: string }) => {
+    .action(async (given: string | undefined, options: { out: string }) => {
+      const file = given ?? io.env.PVE_DUALNET_CONFIG ?? "";
       const out = path.resolve(options.out);
       const plan = await load(io, file, out);
       makeOutputDirectory(io, out);
@@ -129,10 +138,11 @@ function program(io: CliIo): Command {
   program
     .command("report")
     .description("Print what a reviewer needs to see: host bridges, VMs and NICs, the MTU chain, the CNI, the API and firewall.")
-    .argument("<file>", "cluster description (YAML or JSON)")
+    .argument("[file]", FILE_HELP)
     .addOption(new Option("-f, --format <format>", "report format").choices(["markdown", "text"]).default("markdown"))
     .option("--mermaid", "print the topology as a Mermaid diagram instead")
-    .action(async (file: string, options: { format: ReportFormat; mermaid?: boolean }) => {
+    .action(async (given: string | undefined, options: { format: ReportFormat; mermaid?: boolean }) => {
+      const file = given ?? io.env.PVE_DUALNET_CONFIG ?? "";
       const plan = await load(io, file);
       if (options.mermaid) io.stdout((await import("./renderers/mermaid")).renderMermaid(plan));
       else io.stdout((await import("./renderers/report")).renderReport(plan, options.format));

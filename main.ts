@@ -7,7 +7,7 @@
  * nothing is written. `npx pve-dualnet synth <file>` writes the same without the cdktf CLI.
  */
 import { ConfigError } from "./config/errors";
-import { loadClusterFile, resolveConfigFile } from "./config/load";
+import { EXAMPLE_WARNING, loadClusterFile, resolveConfigFile } from "./config/load";
 import type { ClusterPlan } from "./config/plan";
 import { useFastSynth } from "./stacks/fast-synth";
 import { removeStaleManifest, synthesize } from "./stacks/synthesize";
@@ -20,7 +20,9 @@ function main(): void {
   useFastSynth(process.env);
   let plan: ClusterPlan;
   try {
-    plan = loadClusterFile(resolveConfigFile(process.env), process.env);
+    const source = resolveConfigFile(process.env);
+    if (source.from === "example") (underCdktf ? process.stdout : process.stderr).write(`warning: ${EXAMPLE_WARNING}\n`);
+    plan = loadClusterFile(source.file, process.env);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     if (!underCdktf) {

@@ -16,6 +16,7 @@ const root = path.join(__dirname, "..");
 const dir = mkdtempSync(path.join(tmpdir(), "pve-dualnet-cli-"));
 const env: NodeJS.ProcessEnv = { ...process.env, CHECKPOINT_DISABLE: "1", PVE_DUALNET_SSH_PUBLIC_KEYS: "" };
 delete env.TF_CLI_CONFIG_FILE;
+delete env.PVE_DUALNET_CONFIG;
 const cli = (...args: string[]) => cliWith({}, ...args);
 const cliWith = (extra: NodeJS.ProcessEnv, ...args: string[]) => runTool(process.execPath, [path.join(root, "bin", "pve-dualnet.mjs"), ...args], { cwd: root, env: { ...env, ...extra } });
 /**
@@ -148,6 +149,13 @@ describe("pve-dualnet", () => {
     expect(broken.stderr).not.toMatch(/internal error|^\s+at /m);
   });
 
+  it("check, synth and report read $PVE_DUALNET_CONFIG when no file is given", async () => {
+    let stdout = "";
+    const status = await runCli(["check"], { stdout: (text) => (stdout += text), stderr: () => {}, env: { ...env, PVE_DUALNET_CONFIG: "examples/cluster.yaml" } });
+    expect(status).toBe(0);
+    expect(stdout).toMatch(/^examples\/cluster\.yaml: valid: 4 VMs/);
+  });
+
   it("check of a device, a FIFO or a directory: one clear problem, exit 1, at once", async () => {
     for (const file of ["/dev/zero", dir]) {
       const result = await inProcess("check", file);
@@ -174,7 +182,7 @@ describe("pve-dualnet", () => {
   });
 
   it.each([
-    [["check"], /missing required argument 'file'/],
+    [["check"], /no cluster description: give its file \(pve-dualnet check my-cluster\.yaml\) or set PVE_DUALNET_CONFIG/],
     [["check", "a.yaml", "b.yaml"], /too many arguments/],
     [["report", "examples/cluster.yaml", "--bogus"], /unknown option '--bogus'/],
     [["report", "examples/cluster.yaml", "--format", "html"], /argument 'html' is invalid/],
@@ -202,6 +210,14 @@ describe("the cdktf app", () => {
     const result = await cdktfSynth(BROKEN, out);
     reportsOnce(result, stripAnsi(result.stdout + result.stderr));
     expect(existsSync(path.join(out, "manifest.json"))).toBe(false);
+  });
+
+  it.concurrent("without a description, says loudly that it synthesizes the built-in example", async () => {
+    const out = path.join(dir, "example");
+    const result = await app({ CDKTF_OUTDIR: out });
+    expect(result.stderr).toMatch(/^warning: no cluster description given: synthesizing the BUILT-IN EXAMPLE \(examples\/cluster\.yaml: Proxmox at 192\.168\.0\.2/);
+    expect(result.status).toBe(0);
+    expect(existsSync(path.join(out, "manifest.json"))).toBe(true);
   });
 
   it.concurrent("takes the description from cdktf.json's context too", async () => {

@@ -119,6 +119,15 @@ describe("pull-request workflow", () => {
     expect(result.stderr).toBe("");
     expect(result.stdout).toContain("plan-review.yml: valid");
   });
+
+  it("hands the cni stack its kubeconfig where the stack reads it: the kubeconfig_path variable", () => {
+    const workflow = readFileSync(path.join(root, ".github", "workflows", "plan-review.yml"), "utf8");
+    const cni = synthAll(planWith()).cni;
+    expect(cni.provider.kubernetes[0].config_path).toBe("${var.kubeconfig_path}");
+    // Terraform reads TF_VAR_<name> for variable <name>; the workflow writes the secret's file there.
+    expect(workflow).toMatch(/export TF_VAR_kubeconfig_path="\$RUNNER_TEMP\/kubeconfig"\n\s+\(umask 077 && printf '%s' "\$KUBECONFIG_CONTENT" > "\$TF_VAR_kubeconfig_path"\)/);
+    expect(workflow).not.toMatch(/~\/\.kube\/config/);
+  });
 });
 
 describe("no secrets in what the project publishes", () => {

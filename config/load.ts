@@ -51,12 +51,30 @@ export function withEnvironment(input: unknown, env: NodeJS.ProcessEnv): unknown
   };
 }
 
-/** The description file to use: $PVE_DUALNET_CONFIG, the cdktf context key `config`, or the built-in example. */
-export function resolveConfigFile(env: NodeJS.ProcessEnv): string {
-  const context = JSON.parse(env.CDKTF_CONTEXT_JSON || "{}") as Record<string, unknown>;
-  const fromContext = context[CONFIG_CONTEXT];
-  return env[CONFIG_ENV] || (typeof fromContext === "string" && fromContext) || EXAMPLE_CONFIG;
+/** Where the description to use comes from. */
+export interface ConfigSource {
+  readonly file: string;
+  /** How it was chosen: $PVE_DUALNET_CONFIG, the cdktf.json context key `config`, or the built-in example. */
+  readonly from: "environment" | "context" | "example";
 }
+
+/** The description file to use: $PVE_DUALNET_CONFIG, the cdktf context key `config`, or the built-in example. */
+export function resolveConfigFile(env: NodeJS.ProcessEnv): ConfigSource {
+  let context: Record<string, unknown> = {};
+  try {
+    context = JSON.parse(env.CDKTF_CONTEXT_JSON || "{}") as Record<string, unknown>;
+  } catch {
+    // cdktf writes this variable itself; anything else in it names no description.
+  }
+  const fromContext = context[CONFIG_CONTEXT];
+  if (env[CONFIG_ENV]) return { file: env[CONFIG_ENV]!, from: "environment" };
+  if (typeof fromContext === "string" && fromContext) return { file: fromContext, from: "context" };
+  return { file: EXAMPLE_CONFIG, from: "example" };
+}
+
+/** What the app says before it synthesizes the built-in example: it is nobody's cluster. */
+export const EXAMPLE_WARNING =
+  "no cluster description given: synthesizing the BUILT-IN EXAMPLE (examples/cluster.yaml: Proxmox at 192.168.0.2, VMs 111-114). Deploying it changes a host at that address. Set PVE_DUALNET_CONFIG=my-cluster.yaml (or \"context\": { \"config\": \"my-cluster.yaml\" } in cdktf.json).";
 
 /** How deep a description may nest: the schema's deepest field is 6 levels down. */
 const MAX_DEPTH = 32;

@@ -48,7 +48,10 @@ export function resolveSshKeys(config: ClusterConfig, env: NodeJS.ProcessEnv, ba
     const resolved = file.startsWith("~/") ? path.join(homedir(), file.slice(2)) : path.resolve(baseDir, file);
     const read = readBoundedFile(resolved, MAX_KEY_FILE_BYTES);
     if ("problem" in read) {
-      issues.push({ path: where, message: `cannot read ${resolved}: ${read.problem}`, fix: "name an existing .pub file (ssh-keygen -t ed25519 creates ~/.ssh/id_ed25519.pub), or set sshKeys" });
+      const fix = file.startsWith("~/")
+        ? "~ is the home directory of whoever runs pve-dualnet, and a CI runner has none of your keys: commit the .pub file beside the description and name it relative to it (e.g. keys/admin.pub), or use sshKeys or PVE_DUALNET_SSH_PUBLIC_KEYS"
+        : "name an existing .pub file, relative to the description (ssh-keygen -t ed25519 creates ~/.ssh/id_ed25519.pub; copy it beside the description), or set sshKeys";
+      issues.push({ path: where, message: `cannot read ${resolved}: ${read.problem}`, fix });
       return;
     }
     const text = read.bytes.toString("utf8");
