@@ -1,23 +1,28 @@
 /**
  * host/pve-dualnet-network.sh against the real ifupdown2, with faults injected: every scenario
  * gets its own network lab (namespaces for the host and its LAN, private /etc/network,
- * /run/network, /var/tmp/network and /var/lib/pve-dualnet), so they run side by side.
+ * /run/network, /var/tmp/network, /run/pve-dualnet and /var/lib/pve-dualnet), so they run side
+ * by side.
  *
  * The lab's LAN answers as the gateway (192.168.0.1) and as a second Proxmox node (10.0.0.3,
  * MTU 1500 unless a scenario raises it). Each scenario asserts the exit status, the live file's
- * bytes, the live addresses and routes, and what is left in /etc/network.
+ * bytes, the live addresses and routes, and what is left in /etc/network and the state directory.
+ *
+ * Waits are for the program's own checkpoints and log lines, with budgets derived from the
+ * configured times: the suite runs on a busy 2-core machine, and a cold start is slow.
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { renderInterfaces } from "../renderers/interfaces";
 import { dualBridgeNode, planWith } from "./helpers";
 import { ifupdown2 } from "./ifupdown2";
 import { canRunLabs, LAN } from "./lab/netlab";
 import { PveHost, TEST_TIMES } from "./lab/pve-host";
+import { shellQuote } from "./lab/sandbox";
 
 const canRun = ifupdown2() && canRunLabs();
 // Scenarios wait for real timeouts (the dead-man switch), side by side on a busy 2-core machine.
-jest.setTimeout(90_000);
+jest.setTimeout(180_000);
 
 /** The example with a second Proxmox node whose internal address (10.0.0.3) the lab answers. */
 const withPeer = (c: any) => c.proxmox.nodes.push(dualBridgeNode("pve2", "192.168.0.3", LAN.peer));
@@ -26,15 +31,32 @@ const base = plan();
 const baseFile = renderInterfaces(base.hosts[0]!, base.config.name);
 const jumbo = (c: any) => (c.networks.internal = { ...c.networks.internal, mtu: 9000, jumboFrames: true });
 const strandingGateway = plan((c) => (c.networks.external.gateway = "192.168.0.254"));
+const commented = (comment: string) => plan((c) => (c.proxmox.nodes[0].interfaces[2].comment = comment));
+/** A change that verifies and leaves something to take back: a second address on vmbr1. */
+const EXTRA = "10.0.0.22/24";
+const withExtraAddress = baseFile.replace("address 10.0.0.2/24", `address 10.0.0.2/24\n\taddress ${EXTRA}`);
+
+/**
+ * For scenarios that confirm, or leave a change pending only to act on it at once: a confirm
+ * window that a slow reload on a busy machine cannot run out (nothing waits for it).
+ */
+const ROOMY = { ...TEST_TIMES, confirmTimeout: 90 };
+
+/**
+ * Budgets of the waits, from the configured times. Until a checkpoint: the syntax check (a cold
+ * python start can take seconds), probes and the backup. Until the dead-man switch has rolled
+ * back: its deadline, 10 s of grace for a stuck owner (OVERDUE_APPLY), a slow reload.
+ */
+const BUDGET = {
+  checkpoint: TEST_TIMES.verifyTimeout + 45,
+  deadman: TEST_TIMES.confirmTimeout + 10 + 4 * TEST_TIMES.verifyTimeout + 45,
+};
 
 /** A lab host booted with the base file; destroyed after the scenario. */
-async function scenario(run: (host: PveHost) => Promise<void>, booted = () => {}): Promise<void> {
-  const host = await PveHost.create().catch((error) => {
-    booted();
-    throw error;
-  });
+async function scenario(run: (host: PveHost) => Promise<void>): Promise<void> {
+  const host = await PveHost.create();
   try {
-    await host.boot(base).finally(booted);
+    await host.boot(base);
     await run(host);
   } finally {
     await host.destroy();
@@ -45,19 +67,38 @@ async function scenario(run: (host: PveHost) => Promise<void>, booted = () => {}
  * A scenario as a test. Every scenario of the file runs side by side, started before the first
  * test (they spend their time waiting on real timeouts, not computing); each test awaits its own.
  * Jest's it.concurrent would run only five at a time. The scenarios that wait out the confirm
- * timeout (`waitsForDeadman`) decide how long the file takes: the others start once those have
- * booted, so that they boot on an idle machine.
+ * timeout (`waitsForDeadman`) start first: their switch, verification and confirmation must fit
+ * the confirm window, so the others start once each of those has said `ready()` (its timed part
+ * is done, only the wait for the dead-man switch is left) or ended.
  */
-const longBooted: Promise<unknown>[] = [];
-function labTest(name: string, run: (host: PveHost) => Promise<void>, options: { waitsForDeadman?: boolean } = {}): void {
+const longReady: Promise<unknown>[] = [];
+/**
+ * The others run at most this many at a time: each starts ifupdown2 (a python program) a few
+ * times, and beyond that 2 cores thrash until verification windows of a few seconds run out.
+ */
+const AT_ONCE = 6;
+let busy = 0;
+const waiting: (() => void)[] = [];
+async function inTurn(run: () => Promise<void>): Promise<void> {
+  while (busy >= AT_ONCE) await new Promise<void>((resolve) => waiting.push(resolve));
+  busy++;
+  try {
+    await run();
+  } finally {
+    busy--;
+    waiting.shift()?.();
+  }
+}
+function labTest(name: string, run: (host: PveHost, ready: () => void) => Promise<void>, options: { waitsForDeadman?: boolean } = {}): void {
   let outcome: Promise<void>;
   beforeAll(() => {
+    if (!canRun) return;
     if (options.waitsForDeadman) {
-      let booted!: () => void;
-      longBooted.push(new Promise<void>((resolve) => (booted = resolve)));
-      outcome = scenario(run, booted);
+      let ready!: () => void;
+      longReady.push(new Promise<void>((resolve) => (ready = resolve)));
+      outcome = scenario((host) => run(host, ready)).finally(ready);
     } else {
-      outcome = Promise.allSettled(longBooted).then(() => scenario(run));
+      outcome = Promise.allSettled(longReady).then(() => inTurn(() => scenario((host) => run(host, () => {}))));
     }
     // Awaited by its test; this only keeps an early failure from counting as unhandled.
     outcome.catch(() => {});
@@ -70,11 +111,25 @@ const cleanEtc = (host: PveHost) => expect(host.etcNetwork()).toEqual(["interfac
 const unchanged = async (host: PveHost) => {
   expect(host.live).toBe(baseFile);
   expect(await host.defaultRoutes()).toEqual([{ gateway: LAN.gateway, dev: "vmbr0" }]);
+  expect(await addresses(host, "vmbr1")).toEqual(["10.0.0.2/24"]);
   cleanEtc(host);
 };
-const waitFor = async (check: () => boolean | Promise<boolean>, seconds: number) => {
+const addresses = async (host: PveHost, dev: string) => ((await host.link(dev))?.addr_info ?? []).filter((a: any) => a.family === "inet").map((a: any) => `${a.local}/${a.prefixlen}`);
+/** An apply that verified and left its change pending (the log shows on failure). */
+const verifiedPending = (result: { stdout: string; status: number | null }) => {
+  expect(result.stdout).toMatch(/verified; awaiting confirmation until/);
+  expect(result.status).toBe(0);
+};
+/** No pending marker: nothing for a dead-man switch, the boot guard or the next apply to do. */
+const nothingPending = (host: PveHost) => expect(existsSync(host.stateDir("network", "pending"))).toBe(false);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Polls until `check` holds; fails the scenario, naming `what`, after `seconds`. */
+const waitUntil = async (what: string, check: () => boolean | Promise<boolean>, seconds: number) => {
   const until = Date.now() + seconds * 1000;
-  while (Date.now() < until && !(await check())) await new Promise((r) => setTimeout(r, 100));
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error(`waited ${seconds} s for ${what}`);
+    await sleep(100);
+  }
 };
 /** Every run's log, in run order ("" before the first run). */
 const runLog = (host: PveHost) => {
@@ -85,9 +140,50 @@ const runLog = (host: PveHost) => {
     .map((run) => (existsSync(path.join(runs, run, "log")) ? readFileSync(path.join(runs, run, "log"), "utf8") : ""))
     .join("");
 };
+const waitForLog = (host: PveHost, line: RegExp, seconds: number) => waitUntil(`${line} in the run logs`, () => line.test(runLog(host)), seconds);
+const DEADMAN_DONE = /dead-man switch: the unconfirmed change was rolled back/;
+/** The pending marker's fields ({} when there is none). */
+const marker = (host: PveHost): Record<string, string> => {
+  const file = host.stateDir("network", "pending");
+  if (!existsSync(file)) return {};
+  return Object.fromEntries(
+    readFileSync(file, "utf8")
+      .split("\n")
+      .filter((l) => l.includes("="))
+      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+  );
+};
+const watchdogPid = (host: PveHost) => Number(/^pid:(\d+)/.exec(marker(host).WATCHDOG ?? "")![1]);
+/** Fields of /proc/PID/stat after the command name (index 0 is field 3, the state). */
+const procStat = (pid: number): string[] | undefined => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(") ") + 2).trim().split(" ");
+  } catch {
+    return undefined;
+  }
+};
+/** A process that runs (not gone, not a zombie). */
+const running = (pid: number) => !["Z", "X", undefined].includes(procStat(pid)?.[0]);
+const rewriteMarker = (host: PveHost, edit: (text: string) => string) => {
+  const file = host.stateDir("network", "pending");
+  writeFileSync(file, edit(readFileSync(file, "utf8")));
+};
+/** The file of the newest run's directory named `name`. */
+const runFile = (host: PveHost, run: string, name: string) => host.stateDir("network", "runs", run, name);
+/** Races a run against a budget: a run that hangs fails the scenario instead of the whole file. */
+const within = async <T>(what: string, run: Promise<T>, seconds: number): Promise<T> => {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} still ran after ${seconds} s`)), seconds * 1000)));
+  try {
+    return await Promise.race([run, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+};
 
 (canRun ? describe : describe.skip)("host/pve-dualnet-network.sh in a network lab", () => {
-  labTest("happy path: switches, verifies, waits for the confirmation, keeps the change", async (host) => {
+  labTest("happy path: switches, verifies, waits for the confirmation, keeps the change", async (host, ready) => {
     const staged = host.stage(plan(jumbo));
     await host.lab.inLan("ip link set lan5 mtu 9000");
     const applied = await host.apply(staged);
@@ -96,22 +192,25 @@ const runLog = (host: PveHost) => {
     expect(applied.status).toBe(0);
     const pending = (await host.program("status")).stdout;
     expect(pending).toMatch(/^pending:/);
+    expect(pending).toMatch(/dead-man switch armed/);
     const deadline = Number(pending.match(/^ {2}DEADLINE=(\d+)$/m)![1]) * 1000;
     const confirmed = await host.confirm(staged);
     expect(confirmed.stdout).toMatch(/confirmed over a new connection/);
     expect(confirmed.status).toBe(0);
+    ready();
 
     expect(host.live).toBe(staged.interfaces);
     expect((await host.link("vmbr1")).mtu).toBe(9000);
-    expect((await host.link("vmbr1")).addr_info.map((a: any) => `${a.local}/${a.prefixlen}`)).toContain("10.0.0.2/24");
+    expect(await addresses(host, "vmbr1")).toEqual(["10.0.0.2/24"]);
     expect((await host.link("enp4s0")).master).toBe("vmbr0");
     expect(await host.defaultRoutes()).toEqual([{ gateway: LAN.gateway, dev: "vmbr0" }]);
     expect((await host.lab.inHost(`ping -M do -s 8972 -c 1 -W 1 ${LAN.peer}`)).status).toBe(0);
-    expect((await host.program("status")).stdout).toMatch(/^nothing pending/);
+    nothingPending(host);
     cleanEtc(host);
     // The dead-man switch is gone: nothing is rolled back after the confirm timeout.
-    await new Promise((r) => setTimeout(r, deadline + 2000 - Date.now()));
+    await sleep(deadline + 2000 - Date.now());
     expect(host.live).toBe(staged.interfaces);
+    expect(runLog(host)).not.toMatch(/rolling back/);
   }, { waitsForDeadman: true });
 
   labTest("stranding gateway: rolls back at once, before any confirmation", async (host) => {
@@ -121,6 +220,7 @@ const runLog = (host: PveHost) => {
     expect(result.status).toBe(2);
     await unchanged(host);
     expect((await host.program("status")).stdout).toMatch(/^nothing pending/);
+    nothingPending(host);
   });
 
   labTest("syntax error: refused by ifupdown2's check, nothing changed, nothing staged", async (host) => {
@@ -151,8 +251,8 @@ const runLog = (host: PveHost) => {
   });
 
   labTest("two applies at once: one switches, the other waits, sees it pending and changes nothing", async (host) => {
-    const first = host.stage(plan((c) => (c.proxmox.nodes[0].interfaces[2].comment = "first")));
-    const second = host.stage(plan((c) => (c.proxmox.nodes[0].interfaces[2].comment = "second")));
+    const first = host.stage(commented("first"), { times: ROOMY });
+    const second = host.stage(commented("second"), { times: ROOMY });
     const [a, b] = await Promise.all([host.apply(first), host.apply(second)]);
     const results = [a, b].sort((x, y) => (x.status ?? 9) - (y.status ?? 9));
     expect(results.map((r) => r.status)).toEqual([0, 4]);
@@ -173,26 +273,50 @@ const runLog = (host: PveHost) => {
     cleanEtc(host);
   });
 
-  labTest("SIGKILL right after the switch: the dead-man switch restores the previous file", async (host) => {
+  labTest("SIGKILL right after the switch: the dead-man switch restores the previous file", async (host, ready) => {
     const run = host.apply(host.stage(strandingGateway), { pauseAt: "switched" });
-    await waitFor(() => host.live !== baseFile, 10);
+    await waitForLog(host, /checkpoint switched/, BUDGET.checkpoint);
     expect(host.live).not.toBe(baseFile);
     process.kill(run.pid!, "SIGKILL");
     const killed = await run;
     expect(killed.signal).toBe("SIGKILL");
-    await waitFor(() => /dead-man switch: the unconfirmed change was rolled back/.test(runLog(host)), TEST_TIMES.confirmTimeout + 8);
-    expect(runLog(host)).toMatch(/rolling back: not confirmed within the confirm timeout \(dead-man switch\)\n.*dead-man switch: the unconfirmed change was rolled back/);
+    ready();
+    await waitForLog(host, DEADMAN_DONE, BUDGET.deadman);
+    expect(runLog(host)).toMatch(/rolling back: not confirmed within the confirm timeout \(dead-man switch\)\n[\s\S]*dead-man switch: the unconfirmed change was rolled back/);
     await unchanged(host);
+    nothingPending(host);
   }, { waitsForDeadman: true });
 
   labTest("SIGTERM while verifying: rolls back at once", async (host) => {
-    const run = host.apply(host.stage(strandingGateway));
-    await waitFor(() => /waiting: /.test(runLog(host)), 10);
+    // Held where verification begins, the switched network reloaded.
+    const run = host.apply(host.stage(strandingGateway), { pauseAt: "reloaded" });
+    await waitForLog(host, /checkpoint reloaded/, BUDGET.checkpoint);
     process.kill(run.pid!, "SIGTERM");
     const result = await run;
     expect(result.stdout).toMatch(/rolled back: interrupted by a signal/);
     expect(result.status).toBe(2);
     await unchanged(host);
+    nothingPending(host);
+  });
+
+  labTest("SSH dropped right after the switch (SIGHUP to its session, output closed): the run goes on and rolls back by itself", async (host) => {
+    const staged = host.stage(strandingGateway);
+    // A session of its own whose reader goes away after the switch and hangs the whole session up,
+    // as sshd and the kernel do when the connection drops.
+    const reader = `while IFS= read -r line; do printf '%s\\n' "$line"; case "$line" in *"checkpoint switched"*) kill -HUP 0; exit 0 ;; esac; done`;
+    const session = await host.lab.run(`exec setsid sh -c ${shellQuote(`${host.applyCommand(staged)} 2>&1 | { ${reader}; }`)}`);
+    expect(session.stdout).toMatch(/checkpoint switched/);
+    // The run's own record: it went on to verify, failed, and rolled back.
+    const result = () => {
+      const run = readdirSync(host.stateDir("network", "runs"))[0]!;
+      return existsSync(runFile(host, run, "result")) ? readFileSync(runFile(host, run, "result"), "utf8") : "";
+    };
+    await waitUntil("the run's result", () => result() !== "", BUDGET.deadman);
+    expect(result()).toMatch(/^2 rolled back: not verified within 6 s of the switch: gateway 192\.168\.0\.254 does not answer/);
+    expect(runLog(host)).toMatch(/checkpoint switched\n[\s\S]*checkpoint reloaded\n[\s\S]*rolling back: not verified/);
+    expect(runLog(host)).not.toMatch(/rolling back: not confirmed/);
+    await unchanged(host);
+    nothingPending(host);
   });
 
   labTest("a switch that drops jumbo frames: the DF ping at the planned MTU fails, rolled back", async (host) => {
@@ -210,12 +334,14 @@ const runLog = (host: PveHost) => {
         c.proxmox.nodes.push(dualBridgeNode("pve3", "192.168.0.4", "10.0.0.4"));
         c.proxmox.nodes[0].interfaces[2].comment = "changed";
       }),
+      { times: ROOMY },
     );
     const result = await host.apply(staged, { confirm: true });
     expect(result.stdout).toMatch(/peer 10\.0\.0\.4 does not answer before the change: reported, not required/);
     expect(result.stdout).toMatch(/confirmed: the new network is live/);
     expect(result.status).toBe(0);
     expect(host.live).toBe(staged.interfaces);
+    nothingPending(host);
   });
 
   labTest("a repeated apply is a no-op", async (host) => {
@@ -230,7 +356,7 @@ const runLog = (host: PveHost) => {
   });
 
   labTest("a stale marker or an old log changes nothing", async (host) => {
-    // What an earlier run might have left: a pending marker for another file, a log that says "verified".
+    // What an earlier version might have left: a pending marker for another file, a log that says "verified".
     const runs = host.stateDir("network", "runs", "20200101T000000Z-1");
     await host.lab.run(`mkdir -p /var/lib/pve-dualnet/network/runs/20200101T000000Z-1`);
     writeFileSync(path.join(runs, "log"), "network verified\nconfirmed: the new network is live\n");
@@ -239,7 +365,7 @@ const runLog = (host: PveHost) => {
     expect(result.stdout).toMatch(/dropping a stale pending marker/);
     expect(result.status).toBe(2);
     await unchanged(host);
-    const good = host.stage(plan((c) => (c.proxmox.nodes[0].interfaces[2].comment = "after the stale marker")));
+    const good = host.stage(commented("after the stale marker"), { times: ROOMY });
     expect((await host.apply(good, { confirm: true })).status).toBe(0);
     expect(host.live).toBe(good.interfaces);
   });
@@ -283,30 +409,26 @@ const runLog = (host: PveHost) => {
     expect((await host.link("enp5s0")).master).toBe("vmbr1");
   });
 
-  labTest("verified but never confirmed (Terraform lost the host): rolled back at the confirm timeout", async (host) => {
-    const staged = host.stage(plan((c) => (c.proxmox.nodes[0].interfaces[2].comment = "unconfirmed")));
+  labTest("verified but never confirmed (Terraform lost the host), GUI changes made meanwhile: rolled back, the GUI's file saved, not left for pvenetcommit", async (host, ready) => {
+    const staged = host.stage(commented("unconfirmed"));
     const applied = await host.apply(staged);
     expect(applied.stdout).toMatch(/switched: [\s\S]*verified; awaiting confirmation/);
     expect(applied.status).toBe(0);
-    await waitFor(() => /dead-man switch: the unconfirmed change was rolled back/.test(runLog(host)), TEST_TIMES.confirmTimeout + 8);
+    // The Proxmox GUI edits the network while the change is live: its interfaces.new holds the
+    // unconfirmed file plus the edit.
+    const gui = `${staged.interfaces}# edited in the GUI\n`;
+    writeFileSync(host.lab.sandbox.file("/etc/network", "interfaces.new"), gui);
+    const run = marker(host).RUN!;
+    ready();
+    await waitForLog(host, DEADMAN_DONE, BUDGET.deadman);
+    expect(runLog(host)).toMatch(/the Proxmox GUI wrote pending changes to \/etc\/network\/interfaces\.new while this change was live, on top of it: saved to \S+interfaces\.new\.from-gui and removed/);
+    expect(readFileSync(runFile(host, run, "interfaces.new.from-gui"), "utf8")).toBe(gui);
     const late = await host.confirm(staged);
     expect(late.stdout).toMatch(/not confirmed: the change was rolled back before confirmation/);
     expect(late.status).toBe(2);
     await unchanged(host);
+    nothingPending(host);
   }, { waitsForDeadman: true });
-
-  labTest("a reboot inside the confirm window: the boot guard restores the previous file", async (host) => {
-    const staged = host.stage(plan((c) => (c.proxmox.nodes[0].interfaces[2].comment = "rebooted")));
-    expect((await host.apply(staged)).status).toBe(0);
-    // The reboot: the watchdog dies with the old boot; the guard runs before networking.
-    await host.lab.inHost(`kill -9 ${readFileSync(host.stateDir("network", "pending"), "utf8").match(/^WATCHDOG=pid:(\d+)$/m)![1]}`);
-    const guard = await host.program("boot-guard");
-    expect(guard.stdout).toMatch(/boot guard: restored the file run \S+ replaced/);
-    expect(guard.status).toBe(2);
-    expect(host.live).toBe(baseFile);
-    expect((await host.program("status")).stdout).toMatch(/^nothing pending/);
-    cleanEtc(host);
-  });
 
   labTest("pending changes from the Proxmox GUI (interfaces.new) are never overwritten by a later boot", async (host) => {
     const gui = "auto lo\niface lo inet loopback\n# edited in the GUI\n";
@@ -316,5 +438,248 @@ const runLog = (host: PveHost) => {
     expect(result.status).toBe(1);
     expect(host.live).toBe(baseFile);
     expect(readFileSync(host.lab.sandbox.file("/etc/network", "interfaces.new"), "utf8")).toBe(gui);
+  });
+
+  // ---------------------------------------------------------------------------------------------
+  // The dead-man switch cannot be lost
+  // ---------------------------------------------------------------------------------------------
+
+  labTest("the dead-man switch SIGKILLed during its rollback's ifreload: the rollback stays pending, `rollback` finishes it", async (host, ready) => {
+    const stuck = host.stuckIfreload(0);
+    const staged = host.stage(base, { interfaces: withExtraAddress });
+    verifiedPending(await host.apply(staged, { prelude: stuck.prelude }));
+    expect(await addresses(host, "vmbr1")).toEqual(["10.0.0.2/24", EXTRA]);
+    ready();
+    // The dead-man switch's ifreload (the next one) hangs; the switch and it are killed.
+    stuck.hang(1);
+    const watchdog = watchdogPid(host);
+    await waitUntil("the dead-man switch's ifreload", () => stuck.hung().length > 0, BUDGET.deadman);
+    const reload = stuck.hung()[0]!;
+    const group = Number(procStat(reload)![2]);
+    expect(group).not.toBe(Number(procStat(process.pid)![2])); // never the test's own group
+    process.kill(watchdog, "SIGKILL");
+    process.kill(-group, "SIGKILL");
+    await waitUntil("the dead-man switch to die", () => !running(watchdog) && !running(reload), 10);
+
+    // The file is back, the network is not: the marker says so and keeps the job.
+    expect(host.live).toBe(baseFile);
+    expect(await addresses(host, "vmbr1")).toEqual(["10.0.0.2/24", EXTRA]);
+    expect(marker(host).PHASE).toBe("rollback");
+    const status = (await host.program("status")).stdout;
+    expect(status).toMatch(/^pending:/);
+    expect(status).toMatch(/the rollback of run \S+ has begun and is not finished/);
+    cleanEtc(host);
+
+    const finished = await host.program("rollback");
+    expect(finished.stdout).toMatch(/rolling back: finishing an interrupted rollback \(not confirmed within the confirm timeout \(dead-man switch\)\)/);
+    expect(finished.stdout).toMatch(/already is the file from before the change: reloading it/);
+    expect(finished.status).toBe(2);
+    await unchanged(host);
+    nothingPending(host);
+  }, { waitsForDeadman: true });
+
+  labTest("ifreload hangs in the apply: killed at its time limit, the run rolls back by itself", async (host, ready) => {
+    // Nothing here races the clock: a stuck reload is killed, however busy the machine.
+    ready();
+    const stuck = host.stuckIfreload(1);
+    const run = host.apply(host.stage(base, { interfaces: withExtraAddress }), { prelude: stuck.prelude });
+    const result = await within("the apply", run, BUDGET.deadman);
+    expect(stuck.hung()).toHaveLength(1);
+    expect(result.stdout).toMatch(/ifreload -a did not finish within \d+ s: killed/);
+    expect(result.stdout).toMatch(/rolled back: ifreload -a failed\. The previous network is live, as it was before the change\./);
+    expect(result.status).toBe(2);
+    expect(running(stuck.hung()[0]!)).toBe(false);
+    await unchanged(host);
+    nothingPending(host);
+  }, { waitsForDeadman: true });
+
+  labTest("a run stuck after the switch (SIGSTOP), holding the lock: its dead-man switch preempts it and rolls back", async (host, ready) => {
+    const run = host.apply(host.stage(base, { interfaces: withExtraAddress }));
+    await waitForLog(host, /checkpoint switched/, BUDGET.checkpoint);
+    process.kill(run.pid!, "SIGSTOP");
+    ready();
+    await waitForLog(host, DEADMAN_DONE, BUDGET.deadman);
+    expect(runLog(host)).toMatch(/preempting pid \d+ \(armed phase of run \S+\): it still holds the network lock/);
+    const stopped = await within("the stopped apply", run, 10);
+    expect(stopped.signal).toBe("SIGKILL");
+    await unchanged(host);
+    nothingPending(host);
+  }, { waitsForDeadman: true });
+
+  labTest("confirm with a read-only state directory: not confirmed, loudly; the dead-man switch rolls back", async (host, ready) => {
+    const staged = host.stage(base, { interfaces: withExtraAddress });
+    verifiedPending(await host.apply(staged));
+    const confirmed = await host.confirm(staged, { prelude: "mount -o remount,bind,ro /var/lib/pve-dualnet && " });
+    expect(confirmed.stdout).toMatch(/NOT CONFIRMED: could not record the confirmation in \/var\/lib\/pve-dualnet\/network \(read-only or full\?\)\. The change stays with its dead-man switch, which rolls it back at \d\d:\d\d:\d\d/);
+    expect(confirmed.status).toBe(1);
+    ready();
+    expect(marker(host).RUN).toBeDefined();
+    await waitForLog(host, DEADMAN_DONE, BUDGET.deadman);
+    await unchanged(host);
+    nothingPending(host);
+  }, { waitsForDeadman: true });
+
+  labTest("the Proxmox GUI applies its own file during the window, then confirm: the GUI's file stays, a copy is kept, nothing rolled back", async (host) => {
+    const staged = host.stage(commented("pve-dualnet's change"), { times: ROOMY });
+    verifiedPending(await host.apply(staged));
+    const run = marker(host).RUN!;
+    const watchdog = watchdogPid(host);
+    // The GUI's "Apply Configuration": interfaces.new over interfaces, then ifreload -a.
+    const gui = `${staged.interfaces}# edited and applied in the GUI\n`;
+    writeFileSync(host.lab.sandbox.file("/etc/network", "interfaces.new"), gui);
+    expect((await host.lab.run("mv /etc/network/interfaces.new /etc/network/interfaces && ifreload -a")).status).toBe(0);
+    const confirmed = await host.confirm(staged);
+    expect(confirmed.stdout).toMatch(/NOT CONFIRMED: \/etc\/network\/interfaces was replaced during the confirm window by someone else \(the Proxmox GUI\?\), not by this change\. It stays live as it is \(a copy: \S+interfaces\.live-at-confirm\); nothing was rolled back/);
+    expect(confirmed.status).toBe(1);
+    expect(host.live).toBe(gui);
+    expect(readFileSync(runFile(host, run, "interfaces.live-at-confirm"), "utf8")).toBe(gui);
+    expect(await host.defaultRoutes()).toEqual([{ gateway: LAN.gateway, dev: "vmbr0" }]);
+    nothingPending(host);
+    // The dead-man switch is disarmed: nothing will roll the GUI's file back.
+    await waitUntil("the dead-man switch to stop", () => !running(watchdog), 10);
+    cleanEtc(host);
+  });
+
+  labTest("the lock file cannot be opened: an apply refuses (nothing changed); a dead-man switch rolls back without it", async (host, ready) => {
+    const lock = host.lab.sandbox.file("/run/pve-dualnet", "network.lock");
+    mkdirSync(lock);
+    const refused = await host.apply(host.stage(base, { interfaces: withExtraAddress }));
+    expect(refused.stdout).toMatch(/refused: cannot open the lock \/run\/pve-dualnet\/network\.lock .*; nothing changed/);
+    expect(refused.status).toBe(1);
+    await unchanged(host);
+    rmdirSync(lock);
+
+    verifiedPending(await host.apply(host.stage(base, { interfaces: withExtraAddress })));
+    rmSync(lock);
+    mkdirSync(lock);
+    ready();
+    await waitForLog(host, DEADMAN_DONE, BUDGET.deadman);
+    expect(runLog(host)).toMatch(/cannot open the lock \/run\/pve-dualnet\/network\.lock: rolling back without it/);
+    await unchanged(host);
+    nothingPending(host);
+  }, { waitsForDeadman: true });
+
+  labTest("liveness by pid and start time: a reused pid or a zombie is no dead-man switch", async (host) => {
+    // A reused pid: the dead-man switch died, an unrelated process got its number.
+    const first = host.stage(commented("first"), { times: ROOMY });
+    verifiedPending(await host.apply(first));
+    process.kill(watchdogPid(host), "SIGKILL");
+    const decoy = Number((await host.lab.inHost("sleep 120 </dev/null >/dev/null 2>&1 & echo $!")).stdout.trim());
+    rewriteMarker(host, (m) => m.replace(/^WATCHDOG=pid:\d+/m, `WATCHDOG=pid:${decoy}`));
+    expect((await host.program("status")).stdout).toMatch(/the dead-man switch is GONE/);
+    const confirmed = await host.confirm(first);
+    expect(confirmed.status).toBe(0);
+    expect(running(decoy)).toBe(true); // not sent a TERM as "the watchdog"
+    expect(host.live).toBe(first.interfaces);
+
+    // A zombie: the dead-man switch exited, its parent has not reaped it.
+    const second = host.stage(commented("second"), { times: ROOMY });
+    verifiedPending(await host.apply(second));
+    process.kill(watchdogPid(host), "SIGKILL");
+    const parent = Number((await host.lab.inHost("sh -c 'sleep 0 & exec sleep 120' </dev/null >/dev/null 2>&1 & echo $!")).stdout.trim());
+    let zombie = 0;
+    await waitUntil("a zombie", () => {
+      const children = readFileSync(`/proc/${parent}/task/${parent}/children`, "utf8").trim().split(" ").filter(Boolean).map(Number);
+      zombie = children.find((pid) => procStat(pid)?.[0] === "Z") ?? 0;
+      return zombie > 0;
+    }, 10);
+    // Its true start time where the marker records one.
+    rewriteMarker(host, (m) => m.replace(/^WATCHDOG=pid:\d+(:\d+)?$/m, (_, start) => `WATCHDOG=pid:${zombie}${start ? `:${procStat(zombie)![19]}` : ""}`));
+    // The next apply (of a file ifupdown2 rejects) rolls the orphaned change back first.
+    const next = await host.apply(host.stage(base, { interfaces: baseFile.replace("bridge-stp off", "bridge-stp maybe") }));
+    expect(next.stdout).toMatch(/run \S+ was never confirmed and its dead-man switch is gone or overdue: rolling it back first/);
+    expect(next.stdout).toMatch(/syntax check of the new file failed/);
+    expect(next.status).toBe(1);
+    expect(host.live).toBe(first.interfaces);
+    nothingPending(host);
+    cleanEtc(host);
+    process.kill(decoy, "SIGKILL");
+    process.kill(parent, "SIGKILL");
+  });
+
+  // ---------------------------------------------------------------------------------------------
+  // The boot guard: only in a new boot, before pvenetcommit and networking
+  // ---------------------------------------------------------------------------------------------
+
+  labTest("a reboot inside the confirm window with GUI changes pending: the guard restores the file and sets the GUI's aside, pvenetcommit has nothing to bring back", async (host) => {
+    const staged = host.stage(base, { times: ROOMY, interfaces: withExtraAddress });
+    verifiedPending(await host.apply(staged));
+    const run = marker(host).RUN!;
+    const gui = `${staged.interfaces}# edited in the GUI\n`;
+    writeFileSync(host.lab.sandbox.file("/etc/network", "interfaces.new"), gui);
+    // The reboot: the dead-man switch dies with the old boot; the guard runs in the new one.
+    process.kill(watchdogPid(host), "SIGKILL");
+    const guard = await host.program("boot-guard", { env: host.newBoot() });
+    expect(guard.stdout).toMatch(/saved to \S+interfaces\.new\.from-gui and removed/);
+    expect(guard.stdout).toMatch(/boot guard: restored the file run \S+ replaced/);
+    expect(guard.status).toBe(2);
+    expect(host.live).toBe(baseFile);
+    expect(readFileSync(runFile(host, run, "interfaces.new.from-gui"), "utf8")).toBe(gui);
+    // Then pvenetcommit (moves interfaces.new into place if there is one) and networking.service.
+    expect((await host.lab.run('[ ! -f /etc/network/interfaces.new ] || mv /etc/network/interfaces.new /etc/network/interfaces; ifreload -a')).status).toBe(0);
+    await unchanged(host);
+    nothingPending(host);
+    // A second start in the same boot finds nothing.
+    expect((await host.program("boot-guard", { env: host.newBoot() })).status).toBe(0);
+  });
+
+  labTest("the boot guard started during an apply, in the same boot, changes nothing", async (host) => {
+    const staged = host.stage(commented("guarded"), { times: ROOMY });
+    const run = host.apply(staged, { pauseAt: "switched" });
+    await waitForLog(host, /checkpoint switched/, BUDGET.checkpoint);
+    const guard = await host.program("boot-guard");
+    expect(guard.stdout).toMatch(/boot guard: the pending change of run \S+ was made in this boot: nothing to do/);
+    expect(guard.status).toBe(0);
+    expect(host.live).toBe(staged.interfaces);
+    expect(marker(host).PHASE).toBe("armed");
+    host.resume();
+    const applied = await run;
+    expect(applied.stdout).toMatch(/verified; awaiting confirmation/);
+    expect(applied.status).toBe(0);
+    expect((await host.confirm(staged)).status).toBe(0);
+    expect(host.live).toBe(staged.interfaces);
+    nothingPending(host);
+    cleanEtc(host);
+  });
+});
+
+(canRun ? describe : describe.skip)("host/pve-dualnet-network.sh as shipped", () => {
+  const host = path.join(__dirname, "..", "host");
+  const read = (name: string) => readFileSync(path.join(host, name), "utf8");
+
+  it("lists every command in its usage", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const usage = spawnSync("sh", [path.join(host, "pve-dualnet-network.sh")], { encoding: "utf8" });
+    expect(usage.status).toBe(1);
+    for (const command of ["apply", "confirm", "rollback", "expire", "watchdog", "boot-guard", "status"]) expect(usage.stderr).toMatch(new RegExp(`\\b${command}\\b`));
+  });
+
+  it("refuses without its library beside it, before anything changes", async () => {
+    const { mkdtempSync, copyFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { spawnSync } = await import("node:child_process");
+    const dir = mkdtempSync(path.join(tmpdir(), "pvdn-nolib-"));
+    try {
+      copyFileSync(path.join(host, "pve-dualnet-network.sh"), path.join(dir, "pve-dualnet-network.sh"));
+      const run = spawnSync("sh", [path.join(dir, "pve-dualnet-network.sh"), "status"], { encoding: "utf8" });
+      expect(run.stdout).toMatch(/refused: \S+pve-dualnet-lib\.sh is missing .*; nothing changed/);
+      expect(run.status).toBe(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  /** The real boot order is tested in the QEMU lab; here, what the unit and the timer declare. */
+  it("enables the boot guard into sysinit.target, before pvenetcommit and networking, active for the rest of the boot", () => {
+    const unit = read("pve-dualnet-network-guard.service");
+    const values = (key: string) => [...unit.matchAll(new RegExp(`^${key}=(.*)$`, "gm"))].flatMap((m) => m[1]!.split(/\s+/));
+    expect(values("WantedBy")).toEqual(["sysinit.target"]);
+    expect(values("Before")).toEqual(expect.arrayContaining(["sysinit.target", "pvenetcommit.service", "networking.service"]));
+    expect(values("DefaultDependencies")).toEqual(["no"]);
+    expect(values("RemainAfterExit")).toEqual(["yes"]);
+    expect(values("SuccessExitStatus")).toEqual(["2"]);
+    expect(unit).not.toMatch(/^Condition/m);
+    // The transient dead-man timer's service counts "rolled back" (2) as success.
+    expect(read("pve-dualnet-network.sh")).toMatch(/systemd-run [^\n]*\\\n[^\n]*\\\n\s*-p SuccessExitStatus=2 /);
   });
 });

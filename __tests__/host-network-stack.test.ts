@@ -17,7 +17,7 @@ const applyOf = (name: "network" | "sysctl") => applyIn(applies, name);
 describe("host network stack", () => {
   it("synthesizes as before (the host programs stand in by name: they have tests of their own)", () => {
     const shown = withShippedFilesByName(stack);
-    expect(JSON.stringify(shown).match(/<the content of host\/[^>]+>/g)).toHaveLength(3);
+    expect(JSON.stringify(shown).match(/<the content of host\/[^>]+>/g)).toHaveLength(5);
     expect(shown).toMatchSnapshot();
   });
 
@@ -35,6 +35,7 @@ describe("host network stack", () => {
   it("triggers the network apply on the content hashes of what it uploads only", () => {
     expect(applyOf("network").triggers_replace).toEqual({
       "pve-dualnet-network.sh": sha256(hostProgram("pve-dualnet-network.sh").content),
+      "pve-dualnet-lib.sh": sha256(hostProgram("pve-dualnet-lib.sh").content),
       "pve-dualnet-network-guard.service": sha256(hostProgram("pve-dualnet-network-guard.service").content),
       "network.env": sha256(fileNamed("/network.env").content),
       interfaces: sha256(renderInterfaces(plan.hosts[0]!, "detectviz")),
@@ -53,7 +54,7 @@ describe("host network stack", () => {
     const uploads = provisioners.filter((p: any) => p.file).map((p: any) => p.file.destination);
     const dir = uploads[0].slice(0, uploads[0].lastIndexOf("/"));
     expect(dir).toMatch(/^\/root\/\.pve-dualnet\/network-[0-9a-f]{16}$/);
-    expect(uploads.map((u: string) => u.slice(dir.length + 1))).toEqual(["pve-dualnet-network.sh", "pve-dualnet-network-guard.service", "network.env", "interfaces"]);
+    expect(uploads.map((u: string) => u.slice(dir.length + 1))).toEqual(["pve-dualnet-network.sh", "pve-dualnet-lib.sh", "pve-dualnet-network-guard.service", "network.env", "interfaces"]);
     const commands = provisioners.filter((p: any) => p["remote-exec"]).map((p: any) => p["remote-exec"].inline);
     expect(commands).toEqual([
       [`umask 077 && mkdir -p ${dir}`],

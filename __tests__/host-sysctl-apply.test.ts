@@ -90,6 +90,15 @@ const installed = (host: PveHost) => readdirSync(host.lab.sandbox.dir("/etc/sysc
       expect(installed(host)).toEqual([]);
     }));
 
+  it.concurrent("a lock file that cannot be opened: refused, nothing changed (not dash's exit 2, \"rolled back\")", () =>
+    withHost(async (host) => {
+      const result = await host.applySysctl(host.stageSysctl("pve", sysctlOf()), "mkdir /run/pve-dualnet/sysctl.lock && ");
+      expect(result.stdout).toMatch(/refused: cannot open the lock \/run\/pve-dualnet\/sysctl\.lock .*; nothing changed/);
+      expect(result.status).toBe(1);
+      expect(installed(host)).toEqual([]);
+      expect(existsSync(host.lab.sandbox.file("/etc/modules-load.d", "pve-dualnet.conf"))).toBe(false);
+    }));
+
   it.concurrent("a disk that fills up: refused before anything changes", () =>
     withHost(async (host) => {
       const result = await host.applySysctl(host.stageSysctl("pve", sysctlOf()), "mount -t tmpfs -o size=4k tmpfs /var/lib/pve-dualnet && ");

@@ -56,14 +56,14 @@ const rendered: [string, string][] = Object.entries(layouts).flatMap(([name, edi
     [`${name}: network.env`, renderNetworkEnv(host, plan.config.proxmox.apply)],
     [`${name}: sysctl.env`, renderSysctlEnv(host.name, sysctlFiles(plan.config.sysctl, "host"))],
     // Terraform turns $${ back into ${ before the commands reach the host.
-    [`${name}: commands Terraform runs over SSH`, commands.map(terraformUnescaped).join("\n")],
+    [`${name}: commands Terraform runs over SSH`, commands.map(unescapeTemplate).join("\n")],
     ...(hooks.length ? ([[`${name}: interfaces hooks`, hooks.join("\n")]] as [string, string][]) : []),
   ];
 });
 
 (available ? describe : describe.skip)("shellcheck", () => {
   it("finds the programs the tree ships", () => {
-    expect(shippedScripts).toEqual(expect.arrayContaining(["host/pve-dualnet-network.sh", "host/pve-dualnet-sysctl.sh", "scripts/bindings.sh", ".ci/run"]));
+    expect(shippedScripts).toEqual(expect.arrayContaining(["host/pve-dualnet-network.sh", "host/pve-dualnet-lib.sh", "host/pve-dualnet-sysctl.sh", "scripts/bindings.sh", ".ci/run"]));
   });
 
   it.concurrent.each(shippedScripts)("passes %s", async (file) => {

@@ -17,9 +17,11 @@ export interface Upload {
 const HOST_DIR = path.join(__dirname, "..", "host");
 
 export const NETWORK_PROGRAM = "pve-dualnet-network.sh";
+/** The library both programs load from their own directory (log, locks, the pending marker). */
+export const HOST_LIBRARY = "pve-dualnet-lib.sh";
 export const NETWORK_GUARD_UNIT = "pve-dualnet-network-guard.service";
 export const SYSCTL_PROGRAM = "pve-dualnet-sysctl.sh";
 
-export function hostProgram(name: typeof NETWORK_PROGRAM | typeof NETWORK_GUARD_UNIT | typeof SYSCTL_PROGRAM): Upload {
+export function hostProgram(name: typeof NETWORK_PROGRAM | typeof HOST_LIBRARY | typeof NETWORK_GUARD_UNIT | typeof SYSCTL_PROGRAM): Upload {
   return { name, content: readFileSync(path.join(HOST_DIR, name), "utf8") };
 }

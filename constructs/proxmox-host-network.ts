@@ -6,7 +6,7 @@ import { renderInterfaces } from "../renderers/interfaces";
 import { shellCommand } from "../renderers/shell";
 import { renderSysctlFile, sysctlFiles } from "../renderers/sysctl";
 import { GeneratedFile } from "./generated-file";
-import { hostProgram, NETWORK_GUARD_UNIT, NETWORK_PROGRAM, SYSCTL_PROGRAM } from "./host-programs";
+import { HOST_LIBRARY, hostProgram, NETWORK_GUARD_UNIT, NETWORK_PROGRAM, SYSCTL_PROGRAM } from "./host-programs";
 import { RemoteApply } from "./remote-apply";
 import type { SshAccess } from "./ssh-access";
 
@@ -55,7 +55,7 @@ export class ProxmoxHostNetwork extends Construct {
       connection,
       stagingRoot,
       label: "network",
-      uploads: [hostProgram(NETWORK_PROGRAM), hostProgram(NETWORK_GUARD_UNIT), networkEnv, this.interfaces],
+      uploads: [hostProgram(NETWORK_PROGRAM), hostProgram(HOST_LIBRARY), hostProgram(NETWORK_GUARD_UNIT), networkEnv, this.interfaces],
       steps: [
         (dir) => shellCommand(...program, `${dir}/${NETWORK_PROGRAM}`, "apply", `${dir}/network.env`, `${dir}/interfaces`),
         (dir) => shellCommand(...program, `${dir}/${NETWORK_PROGRAM}`, "confirm", `${dir}/network.env`, this.interfaces.sha256),
@@ -69,7 +69,7 @@ export class ProxmoxHostNetwork extends Construct {
       connection,
       stagingRoot,
       label: "sysctl",
-      uploads: [hostProgram(SYSCTL_PROGRAM), sysctlEnv, ...sysctlConfFiles],
+      uploads: [hostProgram(SYSCTL_PROGRAM), hostProgram(HOST_LIBRARY), sysctlEnv, ...sysctlConfFiles],
       steps: [(dir) => shellCommand(...program, `${dir}/${SYSCTL_PROGRAM}`, "apply", `${dir}/sysctl.env`, dir)],
       dependsOn: [this.networkApply.resource],
     });

@@ -2,36 +2,65 @@
 # pve-dualnet-network.sh: apply a new /etc/network/interfaces on a Proxmox VE host without ever
 # stranding it: commit-confirmed, the way routers do it.
 #
-#   apply   ENV NEW [--confirm]  check NEW, back up the live file, arm a dead-man switch, switch,
-#                                ifreload -a, verify; on any failure restore the backup at once.
-#                                A verified change stays pending until `confirm` (over a new SSH
-#                                connection, proving the host is still reachable), or is rolled
-#                                back when the dead-man switch fires. --confirm confirms at once.
-#   confirm ENV SHA256           keep the pending change whose new file has this sha256
-#   expire  RUN                  the dead-man switch: roll back RUN unless it was confirmed
-#   boot-guard                   at boot, before networking: restore the file an unconfirmed
-#                                change replaced (a reboot inside the confirm window)
-#   status                       print the pending change, if any
+#   apply    ENV NEW [--confirm]  check NEW, back up the live file, arm a dead-man switch, switch,
+#                                 ifreload -a, verify; on any failure roll back at once. A verified
+#                                 change stays pending until `confirm` (over a new SSH connection,
+#                                 proving the host is still reachable), or is rolled back when the
+#                                 dead-man switch fires. --confirm confirms at once.
+#   confirm  ENV SHA256           keep the pending change whose new file has this sha256
+#   rollback [RUN]                roll back the pending change now (only RUN's, when given), or
+#                                 finish a rollback that was interrupted
+#   expire   RUN                  the dead-man switch (a transient systemd timer runs it): roll back
+#                                 RUN unless it was confirmed. Neither waits on a stuck run: one
+#                                 that still holds the lock well past its time is killed
+#   watchdog RUN                  the dead-man switch where systemd does not run: a detached process
+#                                 that runs `expire RUN` at RUN's deadline unless RUN was confirmed
+#   boot-guard                    at boot, before pvenetcommit and networking (see
+#                                 pve-dualnet-network-guard.service): restore the file that an
+#                                 unconfirmed change of an earlier boot replaced
+#   status                        print the pending change, if any, and whether its switch lives
 #
 # ENV is written by pve-dualnet (renderers/host-apply-env.ts); see "The environment file" below.
-# Exit status: 0 done, 1 refused or failed before switching (nothing changed), 2 rolled back,
-# 3 rollback failed (the host needs attention), 4 busy (another change is applying or pending).
+# Exit status: 0 done, 1 refused or failed before switching (nothing changed; for confirm: not
+# confirmed, nothing rolled back), 2 rolled back, 3 rollback failed or unfinished (the host needs
+# attention; the pending marker stays, so the next dead-man run, boot guard, apply or `rollback`
+# finishes it), 4 busy (another change is applying or pending).
 #
 # One run at a time: a run holds an exclusive flock from staging to the end of verification or
-# rollback; its id names its directory (log, backup, result) under $STATE/runs. Nothing is ever
-# written to /etc/network/interfaces.new, which Proxmox's pvenetcommit moves into place at boot.
+# rollback; its id names its directory (log, backup, snapshot, result) under $STATE/runs.
+# The pending marker ($STATE/pending) owns a change from before the switch until it is confirmed
+# or completely rolled back: a rollback marks it PHASE=rollback before it touches the file, and
+# drops it only once the restored file reloaded and the network matches the snapshot taken before
+# the change. Nothing is ever written to /etc/network/interfaces.new, which Proxmox's
+# pvenetcommit moves into place at boot; one the GUI wrote on top of a change that is rolled
+# back is saved beside the run and removed, so it cannot bring the rejected change back.
 set -u
 umask 022
 # A dropped SSH session must not kill a run half-way (traps roll back on TERM, not on HUP), and
 # writing to a closed pipe must fail quietly instead of killing the shell.
 trap '' HUP PIPE
 
+# shellcheck disable=SC2034 # the name in log lines, read by the library
+PROG=pve-dualnet
+HERE=$(dirname "$0")
+LIB=pve-dualnet-lib.sh
+# shellcheck source=pve-dualnet-lib.sh
+if [ ! -r "$HERE/$LIB" ] || ! command . "$HERE/$LIB" || [ "${PVE_DUALNET_LIB:-}" != 2 ]; then
+  echo "pve-dualnet: refused: $HERE/$LIB is missing or of another version (it is uploaded and installed with this program); nothing changed"
+  exit 1
+fi
+
 LIVE=/etc/network/interfaces
 PENDING_GUI=/etc/network/interfaces.new
 STATE=/var/lib/pve-dualnet/network
+MARKER=$STATE/pending
 LOCK_DIR=/run/pve-dualnet
 LOCK=$LOCK_DIR/network.lock
-INSTALLED=/var/lib/pve-dualnet/bin/pve-dualnet-network.sh
+# The ifreload that runs now (timeout's process group, PID:START), for a dead-man switch that must
+# kill a stuck one: ifupdown2's own lock (/run/network/.lock) is held until it dies.
+RELOADING=$LOCK_DIR/network.reload
+BIN=/var/lib/pve-dualnet/bin
+INSTALLED=$BIN/pve-dualnet-network.sh
 GUARD_UNIT=pve-dualnet-network-guard.service
 KEEP_RUNS=10
 # Debian's ifupdown2 syntax check flags two things Proxmox writes on purpose and applies fine:
@@ -39,51 +68,15 @@ KEEP_RUNS=10
 TOLERATED='bridge inherits mtu from its ports
 bridge-ports: invalid value "none"'
 
-RUN=""
-RUN_DIR=""
 SWITCHED=0
-BEFORE=""
 NEW_SHA=""
 BACKUP=""
 BACKUP_SHA=""
-
-# ---------------------------------------------------------------------------
-# Logging: every line to the terminal (Terraform shows it) and to this run's own log
-# ---------------------------------------------------------------------------
-
-log() {
-  line="$(date '+%H:%M:%S') pve-dualnet${RUN:+[$RUN]}: $*"
-  [ -n "$RUN_DIR" ] && printf '%s\n' "$line" 2>/dev/null >>"$RUN_DIR/log"
-  printf '%s\n' "$line" 2>/dev/null
-  return 0
-}
-
-finish() {
-  status=$1
-  shift
-  log "$*"
-  [ -n "$RUN_DIR" ] && printf '%s %s\n' "$status" "$*" 2>/dev/null >"$RUN_DIR/result"
-  exit "$status"
-}
-
-# A fault-injection point for the tests: PVE_DUALNET_PAUSE_AT=<name> stops here for 60 s.
-checkpoint() {
-  log "checkpoint $1"
-  if [ "${PVE_DUALNET_PAUSE_AT:-}" = "$1" ]; then sleep 60 >/dev/null 2>&1 9>&-; fi
-}
-
-# Field splitting and pattern matching in the shell itself, not sed/cut/grep: the verification
-# and the watchdog loops run every second, and a rollback should depend on as little as it can.
-sha_of() {
-  set -- "$(sha256sum "$1" 2>/dev/null)"
-  printf '%s\n' "${1%% *}"
-}
-size_of() { wc -c <"$1" 2>/dev/null | tr -d ' '; }
-now() { date +%s; }
+VERIFY_TIMEOUT=${VERIFY_TIMEOUT:-30}
 
 need() {
   for tool in "$@"; do
-    command -v "$tool" >/dev/null 2>&1 || finish 1 "refused: $tool is missing (Proxmox VE ships it; apt install ifupdown2 iproute2 iputils-ping util-linux)"
+    command -v "$tool" >/dev/null 2>&1 || finish 1 "refused: $tool is missing (Proxmox VE ships it; apt install ifupdown2 iproute2 iputils-ping util-linux coreutils)"
   done
 }
 
@@ -110,7 +103,7 @@ load_env() {
 }
 
 # ---------------------------------------------------------------------------
-# Runs and the lock
+# Runs
 # ---------------------------------------------------------------------------
 
 start_run() {
@@ -122,45 +115,106 @@ start_run() {
   fi
 }
 
-take_lock() {
-  mkdir -p "$LOCK_DIR" || finish 1 "refused: cannot create $LOCK_DIR"
-  exec 9>"$LOCK" || finish 1 "refused: cannot open $LOCK"
-  if ! flock -n 9; then
-    log "waiting for the network lock (another pve-dualnet run is applying)"
-    flock -w "$1" 9 || finish 4 "busy: another pve-dualnet run held the network lock for $1 s; nothing changed"
-  fi
+lock_or_refuse() { # seconds
+  take_lock "$1"
+  case $? in
+    0) return 0 ;;
+    1) finish 1 "refused: cannot open the lock $LOCK (is /run full or read-only?); nothing changed" ;;
+    *) finish 4 "busy: another pve-dualnet run held the network lock for $1 s; nothing changed" ;;
+  esac
 }
 
 prune_runs() {
   # Keep the newest runs (their logs and backups); never the one of a pending change.
-  keep_pending=""
-  [ -f "$STATE/pending" ] && keep_pending=$(pending_field RUN)
+  keep_pending=$(marker_get "$MARKER" RUN)
   ls -1 "$STATE/runs" 2>/dev/null | sort -r | tail -n +$((KEEP_RUNS + 1)) | while read -r old; do
-    [ "$old" = "$keep_pending" ] || rm -rf "${STATE:?}/runs/$old"
+    [ "$old" = "$keep_pending" ] || rm -rf "${STATE:?}/runs/$old" 2>/dev/null || log "note: could not remove the old run $old (harmless: only its log and backup)"
   done
 }
 
-# The pending marker: KEY=value lines, written with write-and-rename so it is never half there.
-write_pending() {
-  tmp="$STATE/.pending.$RUN"
-  {
-    echo "RUN=$RUN"
-    echo "NEW_SHA=$NEW_SHA"
-    echo "BACKUP=$BACKUP"
-    echo "BACKUP_SHA=$BACKUP_SHA"
-    echo "DEADLINE=$1"
-    echo "WATCHDOG=$2"
-  } >"$tmp" && sync "$tmp" && mv -f "$tmp" "$STATE/pending" && sync "$STATE"
+# ---------------------------------------------------------------------------
+# The pending marker
+#   RUN         the run that switched        PHASE     armed, or rollback once one has begun
+#   BOOT_ID     the boot it was written in   OWNER     the process working on it (PID:START): the
+#   SINCE       when OWNER took it over                apply, then whoever rolls it back
+#   NEW_SHA     the file it switched to      BACKUP    the file before it, and BACKUP_SHA its hash
+#   DEADLINE    the dead-man switch's time   VERIFY    the run's VERIFY_TIMEOUT (rollback limits)
+#   WATCHDOG    timer:UNIT or pid:PID:START  REASON    why it is being rolled back
+# ---------------------------------------------------------------------------
+
+# How long an owner may work before a rollback preempts it: an apply is done verifying by
+# its deadline (it reloads until 2 s before it, then looks once more); a rollback makes at most
+# three reloads (reload_limit each, 5 s more to kill one) and then waits VERIFY s for the network.
+OVERDUE_APPLY=10
+reload_limit() { echo $((P_VERIFY + 60)); }
+rollback_limit() { echo $((3 * ($(reload_limit) + 7) + P_VERIFY + 10)); }
+
+load_pending() { # the marker into P_*; fails when there is none
+  [ -f "$MARKER" ] || return 1
+  P_RUN="" P_PHASE="" P_BOOT_ID="" P_OWNER="" P_SINCE=0 P_NEW_SHA="" P_BACKUP="" P_BACKUP_SHA=""
+  P_DEADLINE=0 P_VERIFY="" P_WATCHDOG="" P_REASON=""
+  while IFS= read -r field || [ -n "$field" ]; do
+    value=${field#*=}
+    case "$field" in
+      RUN=*) P_RUN=$value ;;
+      PHASE=*) P_PHASE=$value ;;
+      BOOT_ID=*) P_BOOT_ID=$value ;;
+      OWNER=*) P_OWNER=$value ;;
+      SINCE=*) P_SINCE=$value ;;
+      NEW_SHA=*) P_NEW_SHA=$value ;;
+      BACKUP=*) P_BACKUP=$value ;;
+      BACKUP_SHA=*) P_BACKUP_SHA=$value ;;
+      DEADLINE=*) P_DEADLINE=$value ;;
+      VERIFY=*) P_VERIFY=$value ;;
+      WATCHDOG=*) P_WATCHDOG=$value ;;
+      REASON=*) P_REASON=$value ;;
+    esac
+  done 2>/dev/null <"$MARKER"
+  case "$P_DEADLINE" in '' | *[!0-9]*) P_DEADLINE=0 ;; esac
+  case "$P_SINCE" in '' | *[!0-9]*) P_SINCE=0 ;; esac
+  case "$P_VERIFY" in '' | *[!0-9]*) P_VERIFY=$VERIFY_TIMEOUT ;; esac
+  [ -n "$P_RUN" ]
 }
 
-pending_field() { # key: its first value in the marker
-  while IFS= read -r field || [ -n "$field" ]; do
-    case "$field" in "$1="*)
-      printf '%s\n' "${field#*=}"
-      return 0
+write_pending() {
+  marker_write "$MARKER" "RUN=$P_RUN" "PHASE=$P_PHASE" "BOOT_ID=$P_BOOT_ID" "OWNER=$P_OWNER" "SINCE=$P_SINCE" \
+    "NEW_SHA=$P_NEW_SHA" "BACKUP=$P_BACKUP" "BACKUP_SHA=$P_BACKUP_SHA" "DEADLINE=$P_DEADLINE" \
+    "VERIFY=$P_VERIFY" "WATCHDOG=$P_WATCHDOG" "REASON=$P_REASON"
+}
+
+same_boot() { # the marker was written in this boot (a marker of an earlier version has no BOOT_ID)
+  current=$(boot_id)
+  [ -z "$P_BOOT_ID" ] || { [ -n "$current" ] && [ "$P_BOOT_ID" = "$current" ]; }
+}
+
+unit_running() {
+  case "$(systemctl show -p ActiveState --value "$1" 2>/dev/null)" in
+    active | activating | reloading | deactivating) return 0 ;;
+  esac
+  return 1
+}
+
+# Whether the marker's dead-man switch still lives: its timer or its service, or its watchdog
+# process by pid and start time (never a bare pid: a zombie or a reused pid is not a watchdog).
+deadman_alive() {
+  same_boot || return 1
+  case "$P_WATCHDOG" in
+    timer:*) unit_running "${P_WATCHDOG#timer:}.timer" || unit_running "${P_WATCHDOG#timer:}.service" ;;
+    pid:*:*) proc_alive "${P_WATCHDOG#pid:}" ;;
+    pid:*) return 0 ;; # an earlier version's marker, without a start time: trusted until its deadline
+    *) return 1 ;;
+  esac
+}
+
+disarm_deadman() { # (never the process that runs this: the watchdog may be the one rolling back)
+  case "$P_WATCHDOG" in
+    timer:*) systemctl stop "${P_WATCHDOG#timer:}.timer" >/dev/null 2>&1 ;;
+    pid:*:*)
+      watchdog=${P_WATCHDOG#pid:}
+      [ "${watchdog%%:*}" != $$ ] && proc_alive "$watchdog" && kill -s TERM "${watchdog%%:*}" 2>/dev/null
       ;;
-    esac
-  done 2>/dev/null <"$STATE/pending"
+  esac
+  return 0
 }
 
 # ---------------------------------------------------------------------------
@@ -176,12 +230,81 @@ install_live() { # source, expected sha256
   mv -f "$tmp" "$LIVE" && sync /etc/network
 }
 
-# ifreload -a, its output in the log (and so on the terminal).
-reload() {
-  output=$(ifreload -a 2>&1)
+cleanup_staged() {
+  rm -f /etc/network/.interfaces.pve-dualnet.* 2>/dev/null
+  return 0
+}
+
+keep_copy() { # file, name in the run's directory: a verified copy; prints where it is
+  dest="$STATE/runs/$P_RUN/$2"
+  if cp -p "$1" "$dest" 2>/dev/null && sync "$dest" 2>/dev/null && [ "$(sha_of "$dest")" = "$(sha_of "$1")" ]; then
+    printf '%s\n' "$dest"
+  else
+    printf '%s\n' "nowhere (could not write $dest)"
+  fi
+}
+
+# An interfaces.new that the Proxmox GUI wrote while the change was live holds the GUI's edits on
+# top of the change being rolled back: pvenetcommit would move it into place at the next boot
+# and bring the rejected change back. It is saved beside the run and removed (never lost).
+set_aside_gui_pending() {
+  [ -e "$PENDING_GUI" ] || return 0
+  saved=$(keep_copy "$PENDING_GUI" interfaces.new.from-gui)
+  case "$saved" in
+    nowhere*)
+      # No room in the state directory: a rename beside it, which neither ifupdown2 nor
+      # pvenetcommit reads.
+      saved="/etc/network/.interfaces.new.pve-dualnet-saved.$P_RUN"
+      mv -f "$PENDING_GUI" "$saved" 2>/dev/null || saved=""
+      ;;
+    *) drop_file "$PENDING_GUI" || saved="" ;;
+  esac
+  if [ -z "$saved" ]; then
+    log "WARNING: $PENDING_GUI (Proxmox GUI changes made on top of the rejected change) could not be moved away: delete it before the next reboot, or pvenetcommit puts the rejected change back"
+    return 0
+  fi
+  log "the Proxmox GUI wrote pending changes to $PENDING_GUI while this change was live, on top of it: saved to $saved and removed, so that pvenetcommit cannot put the rejected change back at the next boot. Make them again in the GUI (Node > Network) if they are still wanted"
+}
+
+# ---------------------------------------------------------------------------
+# ifreload, with a time limit
+# ---------------------------------------------------------------------------
+
+# A reload still running from a killed or preempted run: killed with its process group.
+stop_reload() {
+  spec=$(cat "$RELOADING" 2>/dev/null) || return 0
+  if proc_alive "$spec"; then
+    log "killing an ifreload that still runs (process group ${spec%%:*}, of an interrupted run)"
+    kill_group "$spec"
+  fi
+  rm -f "$RELOADING"
+}
+
+# ifreload -a for at most $1 seconds, its output in the log. timeout(1) runs it in a process
+# group of its own (recorded in $RELOADING) and kills the group when the time is up; a killed
+# ifreload leaves nothing locked (ifupdown2's lock is a flock, released when it dies), and the
+# next ifreload -a reconciles the network with the file.
+reload() { # seconds
+  stop_reload
+  out="$LOCK_DIR/ifreload.$$"
+  { : >"$out"; } 2>/dev/null || out=/dev/null
+  timeout -k 5 "$1" ifreload -a >"$out" 2>&1 9>&- &
+  reloading=$!
+  proc_id "$reloading" >"$RELOADING" 2>/dev/null
+  wait "$reloading"
   status=$?
-  [ -z "$output" ] || printf '%s\n' "$output" | while IFS= read -r line; do log "ifreload: $line"; done
-  return $status
+  rm -f "$RELOADING"
+  [ "$out" = /dev/null ] || {
+    while IFS= read -r line; do log "ifreload: $line"; done <"$out"
+    rm -f "$out"
+  }
+  case $status in
+    0) ;;
+    124) log "ifreload -a did not finish within $1 s: killed" ;;
+    137) log "ifreload -a was killed" ;;
+    *) log "ifreload -a failed (exit status $status)" ;;
+  esac
+  return "$status"
 }
 
 # ---------------------------------------------------------------------------
@@ -193,13 +316,13 @@ reload() {
 probe_before() {
   REQUIRED_PEERS=""
   for peer in $PEERS; do
-    if ping -c 1 -W 1 "$peer" >/dev/null 2>&1; then
+    if ping -c 1 -W 1 "$peer" >/dev/null 2>&1 9>&-; then
       REQUIRED_PEERS="$REQUIRED_PEERS $peer"
     else
       log "peer $peer does not answer before the change: reported, not required after it"
     fi
   done
-  if ! ping -c 1 -W 1 "$GATEWAY" >/dev/null 2>&1; then
+  if ! ping -c 1 -W 1 "$GATEWAY" >/dev/null 2>&1 9>&-; then
     log "note: gateway $GATEWAY does not answer before the change either"
   fi
 }
@@ -239,28 +362,13 @@ EOF
     "default via $GATEWAY dev $GATEWAY_DEV"*) ;;
     *) PROBLEM="the default route is '$routes', planned via $GATEWAY dev $GATEWAY_DEV"; return 1 ;;
   esac
-  ping -c 1 -W 1 "$GATEWAY" >/dev/null 2>&1 || { PROBLEM="gateway $GATEWAY does not answer"; return 1; }
+  ping -c 1 -W 1 "$GATEWAY" >/dev/null 2>&1 9>&- || { PROBLEM="gateway $GATEWAY does not answer"; return 1; }
   for peer in $REQUIRED_PEERS; do
     # A full-size frame that must not be fragmented: the MTU holds end to end (switches too).
-    ping -M "do" -s $((PEER_MTU - 28)) -c 1 -W 1 "$peer" >/dev/null 2>&1 ||
+    ping -M "do" -s $((PEER_MTU - 28)) -c 1 -W 1 "$peer" >/dev/null 2>&1 9>&- ||
       { PROBLEM="peer $peer does not answer $PEER_MTU-byte unfragmented pings (MTU $PEER_MTU not carried end to end?)"; return 1; }
   done
   return 0
-}
-
-# The network as it is: links (up, carrier, MTU), IPv4 addresses and the default routes, one
-# normalized line each. Taken before a change, it is what a rollback must bring back.
-snapshot() {
-  ip -o link show 2>/dev/null | sed -n 's/^[0-9]*: \([^:@]*\)[^:]*: <\([^>]*\)> mtu \([0-9]*\) .*/\1 \3 \2/p' |
-    while read -r name mtu flags; do
-      up=down
-      case ",$flags," in *,UP,*) up=up ;; esac
-      carrier=no-carrier
-      case ",$flags," in *,LOWER_UP,*) carrier=carrier ;; esac
-      echo "link $name $mtu $up $carrier"
-    done
-  ip -o -4 addr show 2>/dev/null | awk '{ print "addr", $2, $4 }'
-  ip -4 route show default 2>/dev/null | sed 's/ proto [a-z]*//; s/ *$//; s/^/route /'
 }
 
 verify_until() { # deadline (epoch seconds)
@@ -272,42 +380,110 @@ verify_until() { # deadline (epoch seconds)
   done
 }
 
+# The network as ifupdown2 makes it: links (admin state, MTU), IPv4 addresses and the default
+# routes, one normalized line each. Carrier is left out: a cable is not the file's doing.
+snapshot() {
+  ip -o link show 2>/dev/null | sed -n 's/^[0-9]*: \([^:@]*\)[^:]*: <\([^>]*\)> mtu \([0-9]*\) .*/\1 \3 \2/p' |
+    while read -r name mtu flags; do
+      up=down
+      case ",$flags," in *,UP,*) up=up ;; esac
+      echo "link $name $mtu $up"
+    done
+  ip -o -4 addr show 2>/dev/null | awk '{ print "addr", $2, $4 }'
+  ip -4 route show default 2>/dev/null | sed 's/ proto [a-z]*//; s/ *$//; s/^/route /'
+}
+
+# The snapshot of the interfaces a run's two files name (run directory/names), and every default
+# route: what a rollback must bring back. Links the files do not name (a VM's tap started during
+# the window) are no part of it.
+managed_snapshot() { # run directory
+  if [ -f "$1/names" ]; then
+    snapshot | awk 'NR == FNR { keep[$1] = 1; next } $1 == "route" || ($2 in keep)' "$1/names" - | sort
+  else
+    snapshot | sort
+  fi
+}
+
+# Interfaces a file names in auto/allow-*/iface lines.
+names_in() {
+  awk '$1 == "auto" || $1 ~ /^allow-/ { for (i = 2; i <= NF; i++) print $i } $1 == "iface" { print $2 }' "$@" | sort -u
+}
+
 # ---------------------------------------------------------------------------
-# Rollback, the dead-man switch
+# Rollback: the marker owns the change until the rollback is done
 # ---------------------------------------------------------------------------
 
-# Puts the backup back and reloads. Never writes a backup whose hash is not the recorded one.
-restore() { # reason
-  log "rolling back: $1"
-  if [ ! -f "$BACKUP" ] || [ "$(sha_of "$BACKUP")" != "$BACKUP_SHA" ]; then
-    finish 3 "ROLLBACK FAILED: the backup $BACKUP is missing or damaged; $LIVE was left as it is. Fix it from the console (ifreload -a)."
+# Rolls back the change the marker (P_*) describes; needs the lock. Marks PHASE=rollback before
+# touching anything, restores the backup if the new file is live, reloads (killed and retried if
+# it hangs), and waits until the network matches the snapshot taken before the change: only then
+# is the marker dropped. Returns 0 when rolled back, 1 when the live file is neither the change's
+# nor its backup (someone else's, e.g. the Proxmox GUI applied its own: kept, a copy saved, the
+# marker dropped). Anything else ends the program with 3 and the marker in place, so the next
+# dead-man run, boot guard, apply or `rollback` finishes the job.
+rollback_pending() { # reason
+  run_dir="$STATE/runs/$P_RUN"
+  mkdir -p "$run_dir" 2>/dev/null
+  live_sha=$(sha_of "$LIVE")
+  if [ "$live_sha" != "$P_NEW_SHA" ] && [ "$live_sha" != "$P_BACKUP_SHA" ]; then
+    copy=$(keep_copy "$LIVE" interfaces.kept)
+    drop_file "$MARKER" || finish 3 "ROLLBACK FAILED: $LIVE was replaced by someone else during run $P_RUN's confirm window and is kept, but the marker $MARKER cannot be removed (read-only?)"
+    disarm_deadman
+    log "dropping a stale pending marker (run $P_RUN): $LIVE is neither the file that run switched to nor its backup: it was replaced by someone else (the Proxmox GUI?) and stays as it is, nothing rolled back (a copy: $copy)"
+    return 1
   fi
-  if ! install_live "$BACKUP" "$BACKUP_SHA"; then
-    finish 3 "ROLLBACK FAILED: could not write $LIVE (disk full?); the backup is $BACKUP. Copy it back from the console and run ifreload -a."
+  reason=$(printf '%s' "$1" | tr '\n' ' ')
+  P_PHASE=rollback
+  P_REASON=$reason
+  P_BOOT_ID=$(boot_id)
+  P_OWNER=$(proc_id $$)
+  P_SINCE=$(now)
+  write_pending || log "WARNING: cannot record the rollback in $MARKER (read-only or full?): rolling back all the same"
+  log "rolling back: $reason"
+  if [ "$live_sha" = "$P_NEW_SHA" ]; then
+    if [ ! -f "$P_BACKUP" ] || [ "$(sha_of "$P_BACKUP")" != "$P_BACKUP_SHA" ]; then
+      finish 3 "ROLLBACK FAILED: the backup $P_BACKUP is missing or damaged; $LIVE was left as it is. Fix it from the console (ifreload -a)."
+    fi
+    set_aside_gui_pending
+    install_live "$P_BACKUP" "$P_BACKUP_SHA" ||
+      finish 3 "ROLLBACK FAILED: could not write $LIVE (disk full?); the backup is $P_BACKUP. Copy it back from the console and run ifreload -a."
+    log "restored $LIVE from $P_BACKUP"
+  else
+    log "$LIVE already is the file from before the change: reloading it"
   fi
-  rm -f "$STATE/pending"
-  sync "$STATE" 2>/dev/null
-  if ! reload; then
-    finish 3 "ROLLBACK INCOMPLETE: the previous $LIVE is back but ifreload -a failed; run ifreload -a from the console"
+  checkpoint rollback-restored
+  attempt=1
+  until reload "$(reload_limit)"; do
+    [ "$attempt" -lt 3 ] || finish 3 "ROLLBACK INCOMPLETE: the previous $LIVE is back but ifreload -a failed $attempt times. The rollback stays pending: 'sh $INSTALLED rollback' (or the next apply) retries it"
+    attempt=$((attempt + 1))
+    sleep 2
+  done
+  # The previous network must look as it did before the change: same links, addresses, route.
+  if [ -f "$run_dir/before" ]; then
+    until_time=$(($(now) + P_VERIFY))
+    until [ "$(managed_snapshot "$run_dir")" = "$(cat "$run_dir/before")" ]; do
+      if [ "$(now)" -ge "$until_time" ]; then
+        after=$(managed_snapshot "$run_dir")
+        printf '%s\n' "$after" | grep -vxF -f "$run_dir/before" | while IFS= read -r line; do log "not there before the change: $line"; done
+        printf '%s\n' "$after" >"$run_dir/after-rollback" 2>/dev/null
+        grep -vxF -f "$run_dir/after-rollback" "$run_dir/before" | while IFS= read -r line; do log "missing since the change: $line"; done
+        finish 3 "ROLLBACK INCOMPLETE: the previous $LIVE is back and reloaded, but the network differs from before the change (above). The rollback stays pending: 'sh $INSTALLED rollback' retries it"
+      fi
+      sleep 1
+    done
   fi
+  drop_file "$MARKER" || finish 3 "ROLLBACK INCOMPLETE: the previous network is back, but the marker $MARKER cannot be removed (read-only?)"
+  printf '2 rolled back: %s\n' "$reason" 2>/dev/null >"$run_dir/result"
+  disarm_deadman
+  cleanup_staged
   SWITCHED=0
   return 0
 }
 
-rollback_and_exit() { # reason
-  restore "$1"
-  # The previous network must look as it did before the change: same links, addresses, route.
-  deadline=$(($(now) + VERIFY_TIMEOUT))
-  while [ -n "$BEFORE" ]; do
-    [ "$(snapshot | sort)" = "$BEFORE" ] && finish 2 "rolled back: $1. The previous network is live, as it was before the change."
-    [ "$(now)" -lt "$deadline" ] || break
-    sleep 1
-  done
-  after=$(snapshot | sort)
-  printf '%s\n' "$BEFORE" | while IFS= read -r line; do
-    printf '%s\n' "$after" | grep -qxF "$line" || log "missing since the change: $line"
-  done
-  finish 2 "rolled back: $1. The previous file is live, but the network differs from before the change (above)."
+rollback_and_exit() { # reason (the apply's or confirm's own change)
+  if rollback_pending "$1"; then
+    finish 2 "rolled back: $1. The previous network is live, as it was before the change."
+  fi
+  finish 3 "not rolled back: $LIVE was replaced by someone else while this run was live (see above)"
 }
 
 on_signal() {
@@ -316,85 +492,88 @@ on_signal() {
     rollback_and_exit "interrupted by a signal"
   fi
   cleanup_staged
+  # Armed but not switched: the marker and its dead-man switch go too.
+  if [ "$(marker_get "$MARKER" RUN)" = "$RUN" ] && load_pending; then
+    disarm_deadman
+    drop_file "$MARKER"
+  fi
   finish 1 "interrupted by a signal before the switch; nothing changed"
 }
 
-arm_deadman() { # deadline
+# Arms the dead-man switch and fixes the deadline: CONFIRM_TIMEOUT from now, the switch follows at
+# once (arming may take a while on a busy host; the window counts from the switch). The switch
+# reads the deadline from the marker; a systemd timer that fires early waits for it.
+arm_deadman() {
   # The marker first: the dead-man switch acts only on the run the marker names.
-  write_pending "$1" starting || return 1
-  # A transient systemd timer on a real host; a detached watchdog where systemd does not run.
+  P_RUN=$RUN P_PHASE=armed P_BOOT_ID=$(boot_id) P_OWNER=$(proc_id $$) P_SINCE=$(now) P_NEW_SHA=$NEW_SHA
+  P_BACKUP=$BACKUP P_BACKUP_SHA=$BACKUP_SHA P_DEADLINE=$(($(now) + CONFIRM_TIMEOUT)) P_VERIFY=$VERIFY_TIMEOUT
+  P_WATCHDOG=starting P_REASON=""
+  write_pending || return 1
   if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1 &&
-    systemd-run --quiet --unit="pve-dualnet-expire-$RUN" --on-active="$CONFIRM_TIMEOUT" \
-      --timer-property=AccuracySec=1s /bin/sh "$INSTALLED" expire "$RUN" >/dev/null 2>&1; then
-    WATCHDOG="timer:pve-dualnet-expire-$RUN"
+    # A transient timer and service (systemd-run(1); -p sets service properties). The service
+    # exits 2 when it rolled back: a success (SuccessExitStatus=, systemd.service(5)); killed or
+    # failed otherwise, systemd runs it again (Restart=on-failure), except after 3 (the host
+    # needs a person, who finds the marker in place).
+    systemd-run --quiet --unit="pve-dualnet-expire-$RUN" --description="pve-dualnet: dead-man switch of network change $RUN" \
+      --on-active="$CONFIRM_TIMEOUT" --timer-property=AccuracySec=1s \
+      -p SuccessExitStatus=2 -p Restart=on-failure -p RestartSec=10 -p RestartPreventExitStatus=3 \
+      /bin/sh "$INSTALLED" expire "$RUN" >/dev/null 2>&1; then
+    P_WATCHDOG="timer:pve-dualnet-expire-$RUN"
   else
     # Detached from this run (its own session, without the lock's descriptor), so killing the run
     # or its SSH session leaves the watchdog to do its job.
-    setsid /bin/sh "$INSTALLED" watchdog "$RUN" "$1" </dev/null >/dev/null 2>&1 9>&- &
-    WATCHDOG="pid:$!"
+    setsid /bin/sh "$INSTALLED" watchdog "$RUN" </dev/null >/dev/null 2>&1 9>&- &
+    watchdog=$(proc_id $!) || return 1
+    P_WATCHDOG="pid:$watchdog"
   fi
-  write_pending "$1" "$WATCHDOG"
+  P_DEADLINE=$(($(now) + CONFIRM_TIMEOUT))
+  write_pending
 }
 
-disarm_deadman() {
-  watchdog=$(pending_field WATCHDOG)
-  case "$watchdog" in
-    timer:*) systemctl stop "${watchdog#timer:}.timer" >/dev/null 2>&1 ;;
-    pid:*) kill "${watchdog#pid:}" 2>/dev/null ;;
-  esac
-  return 0
-}
-
-deadman_alive() {
-  watchdog=$(pending_field WATCHDOG)
-  case "$watchdog" in
-    timer:*) systemctl is-active --quiet "${watchdog#timer:}.timer" 2>/dev/null ;;
-    pid:*) kill -0 "${watchdog#pid:}" 2>/dev/null ;;
-    *) return 1 ;;
-  esac
-}
-
-# A pending change found by a new run: awaiting confirmation (busy), or stale (its dead-man
-# switch is gone or overdue): then it is rolled back if it is still live, else the marker is
-# dropped. A marker never makes a run roll back a file it does not describe.
+# A pending change found by a new run: awaiting confirmation (busy), or left behind (its
+# dead-man switch is gone or overdue, or its rollback was interrupted): then it is rolled back
+# first. A marker never makes a run roll back a file it does not describe.
 settle_pending() {
-  [ -f "$STATE/pending" ] || return 0
-  p_run=$(pending_field RUN)
-  p_new=$(pending_field NEW_SHA)
-  p_deadline=$(pending_field DEADLINE)
-  case "$p_deadline" in '' | *[!0-9]*) p_deadline=0 ;; esac
-  if [ "$(now)" -lt "$p_deadline" ] && deadman_alive; then
-    finish 4 "busy: run $p_run switched the network and awaits confirmation until $(date -d "@$p_deadline" '+%H:%M:%S'); nothing changed"
+  load_pending || return 0
+  if [ "$P_PHASE" = rollback ]; then
+    log "the rollback of run $P_RUN was interrupted ($P_REASON): finishing it first"
+    rollback_pending "finishing the interrupted rollback of run $P_RUN: $P_REASON" &&
+      log "rolled back the unconfirmed change of run $P_RUN"
+    return 0
   fi
-  if [ -n "$p_new" ] && [ "$(sha_of "$LIVE")" = "$p_new" ]; then
-    log "run $p_run was never confirmed and its dead-man switch is gone: rolling it back first"
-    BACKUP=$(pending_field BACKUP)
-    BACKUP_SHA=$(pending_field BACKUP_SHA)
-    restore "unconfirmed change of run $p_run"
-    log "rolled back the unconfirmed change of run $p_run"
-  else
-    log "dropping a stale pending marker (run ${p_run:-?}): $LIVE is not the file it describes"
-    rm -f "$STATE/pending"
+  if same_boot && [ "$(now)" -lt "$P_DEADLINE" ] && deadman_alive; then
+    finish 4 "busy: run $P_RUN switched the network and awaits confirmation until $(clock "$P_DEADLINE"); nothing changed"
   fi
+  log "run $P_RUN was never confirmed and its dead-man switch is gone or overdue: rolling it back first"
+  rollback_pending "unconfirmed change of run $P_RUN" && log "rolled back the unconfirmed change of run $P_RUN"
 }
 
-cleanup_staged() {
-  rm -f /etc/network/.interfaces.pve-dualnet.* 2>/dev/null
-  return 0
+# The confirmation is the marker's removal, checked and synced: a confirmation that cannot be
+# recorded is no confirmation (the boot guard would roll a "confirmed" change back).
+record_confirmation() {
+  drop_file "$MARKER" && return 0
+  [ -e "$MARKER" ] || write_pending
+  return 1
 }
 
 # ---------------------------------------------------------------------------
-# Installation of the guard (real hosts only)
+# Installation beside the state: the program and its library for the dead-man switch, and the
+# boot guard unit (real hosts only)
 # ---------------------------------------------------------------------------
 
 install_self() {
-  mkdir -p "$(dirname "$INSTALLED")" || return 1
-  if ! cmp -s "$0" "$INSTALLED"; then
-    cp "$0" "$INSTALLED.tmp" && chmod 0755 "$INSTALLED.tmp" && mv -f "$INSTALLED.tmp" "$INSTALLED" || return 1
-  fi
-  unit_src="$(dirname "$0")/$GUARD_UNIT"
+  mkdir -p "$BIN" 2>/dev/null || return 1
+  for name in "$LIB" pve-dualnet-network.sh; do
+    if ! cmp -s "$HERE/$name" "$BIN/$name"; then
+      cp "$HERE/$name" "$BIN/$name.tmp" 2>/dev/null && chmod 0755 "$BIN/$name.tmp" && sync "$BIN/$name.tmp" &&
+        mv -f "$BIN/$name.tmp" "$BIN/$name" || { rm -f "$BIN/$name.tmp"; return 1; }
+    fi
+  done
+  unit_src="$HERE/$GUARD_UNIT"
   if [ -d /run/systemd/system ] && [ -f "$unit_src" ] && ! cmp -s "$unit_src" "/etc/systemd/system/$GUARD_UNIT"; then
-    cp "$unit_src" "/etc/systemd/system/$GUARD_UNIT" && systemctl daemon-reload && systemctl enable --quiet "$GUARD_UNIT" || return 1
+    # reenable: disable, then enable from the [Install] section (systemctl(1)), which drops the
+    # links of an earlier version's section (network-pre.target.wants) for the new ones.
+    cp "$unit_src" "/etc/systemd/system/$GUARD_UNIT" && systemctl daemon-reload && systemctl reenable --quiet "$GUARD_UNIT" || return 1
   fi
   return 0
 }
@@ -408,11 +587,11 @@ cmd_apply() { # env new [--confirm]
   env_file=$1
   new=$2
   self_confirm=${3:-}
-  need ip ping ifreload ifup flock sha256sum setsid
+  need ip ping ifreload ifup flock sha256sum setsid timeout
   load_env "$env_file"
   mkdir -p "$STATE/runs" 2>/dev/null || finish 1 "refused: cannot create $STATE (disk full?); nothing changed"
   start_run
-  take_lock $((VERIFY_TIMEOUT + 30))
+  lock_or_refuse $((VERIFY_TIMEOUT + 30))
   trap on_signal TERM INT
   log "applying $new on $NODE_NAME"
 
@@ -437,8 +616,13 @@ cmd_apply() { # env new [--confirm]
     rm -f "$staged"
     finish 1 "refused: cannot stage the new file in /etc/network (disk full?); nothing changed"
   fi
-  report=$(ifup -a -s -i "$staged" 2>&1)
+  report=$(timeout -k 5 $((VERIFY_TIMEOUT + 30)) ifup -a -s -i "$staged" 2>&1 9>&-)
+  checked=$?
   problems=$(printf '%s\n' "$report" | grep -v -F "$TOLERATED" | grep -v '^[[:space:]]*$')
+  if [ "$checked" -ge 124 ] && [ "$checked" -le 137 ]; then
+    problems="ifup -s did not finish within $((VERIFY_TIMEOUT + 30)) s${problems:+:
+$problems}"
+  fi
   if [ -n "$problems" ]; then
     rm -f "$staged"
     finish 1 "refused: ifupdown2's syntax check of the new file failed; nothing changed:
@@ -456,27 +640,32 @@ EOF
   checkpoint checked
 
   probe_before
-  BEFORE=$(snapshot | sort)
   BACKUP="$RUN_DIR/backup"
   LIVE_SHA=$(sha_of "$LIVE")
+  # The backup, the interfaces both files name and the network as it is: what a rollback restores
+  # and must find again.
   if ! cp -p "$LIVE" "$BACKUP" 2>/dev/null || ! sync "$BACKUP" 2>/dev/null ||
-    [ "$(size_of "$BACKUP")" != "$(size_of "$LIVE")" ] || [ "$(sha_of "$BACKUP")" != "$LIVE_SHA" ]; then
+    [ "$(size_of "$BACKUP")" != "$(size_of "$LIVE")" ] || [ "$(sha_of "$BACKUP")" != "$LIVE_SHA" ] ||
+    ! { names_in "$LIVE" "$staged" >"$RUN_DIR/names"; } 2>/dev/null ||
+    ! { managed_snapshot "$RUN_DIR" >"$RUN_DIR/before"; } 2>/dev/null || ! sync "$RUN_DIR" 2>/dev/null; then
     rm -f "$staged" "$BACKUP"
     finish 1 "refused: could not back up $LIVE to $BACKUP (disk full?); nothing changed"
   fi
   BACKUP_SHA=$LIVE_SHA
   checkpoint backed-up
 
-  # Both windows run from the switch: however long ifreload takes, verification ends at least
-  # CONFIRM_TIMEOUT - VERIFY_TIMEOUT seconds before the dead-man switch, leaving time to confirm.
-  switched_at=$(now)
-  deadline=$((switched_at + CONFIRM_TIMEOUT))
-  if ! arm_deadman "$deadline"; then
+  if ! arm_deadman; then
     disarm_deadman
-    rm -f "$staged" "$STATE/.pending.$RUN"
+    drop_file "$MARKER"
+    rm -f "$staged"
     finish 1 "refused: could not arm the dead-man switch (disk full?); nothing changed"
   fi
-  log "dead-man switch armed ($(pending_field WATCHDOG)): the previous file comes back at $(date -d "@$deadline" '+%H:%M:%S') unless confirmed"
+  # Both windows run from the switch: verification ends VERIFY_TIMEOUT s after it (one look after
+  # a slow reload), at least CONFIRM_TIMEOUT - VERIFY_TIMEOUT s before the dead-man switch.
+  deadline=$P_DEADLINE
+  switched_at=$((deadline - CONFIRM_TIMEOUT))
+  log "dead-man switch armed ($P_WATCHDOG): the previous file comes back at $(clock "$deadline") unless confirmed"
+  checkpoint armed
 
   SWITCHED=1
   if ! mv -f "$staged" "$LIVE" || ! sync /etc/network; then
@@ -485,7 +674,11 @@ EOF
   log "switched: $LIVE is the new file (sha256 $NEW_SHA)"
   checkpoint switched
 
-  if ! reload; then
+  # The reload may take until shortly before the deadline (verification then gets one look), so
+  # that this run does not hold the lock when its dead-man switch fires; at least VERIFY_TIMEOUT.
+  budget=$((deadline - 2 - $(now)))
+  [ "$budget" -ge "$VERIFY_TIMEOUT" ] || budget=$VERIFY_TIMEOUT
+  if ! reload "$budget"; then
     rollback_and_exit "ifreload -a failed"
   fi
   checkpoint reloaded
@@ -494,93 +687,206 @@ EOF
   fi
   log "network verified: interfaces, MTUs, addresses, one default route via $GATEWAY on $GATEWAY_DEV, gateway and peers answer"
   checkpoint verified
+  # A run that was held up past its deadline must not promise a confirmation window in the past.
+  [ "$(now)" -lt "$deadline" ] || rollback_and_exit "verified only after the confirm deadline $(clock "$deadline")"
 
   if [ "$self_confirm" = --confirm ]; then
+    record_confirmation || rollback_and_exit "could not record the confirmation in $STATE (read-only or full?)"
     disarm_deadman
-    rm -f "$STATE/pending"
     SWITCHED=0
     prune_runs
     finish 0 "confirmed: the new network is live"
   fi
   SWITCHED=0
-  finish 0 "verified; awaiting confirmation until $(date -d "@$deadline" '+%H:%M:%S') (confirm $NEW_SHA), else it is rolled back"
+  finish 0 "verified; awaiting confirmation until $(clock "$deadline") (confirm $NEW_SHA), else it is rolled back"
 }
 
 cmd_confirm() { # env sha
   [ $# -eq 2 ] || finish 1 "usage: $0 confirm ENV SHA256"
-  need ip ping ifreload flock sha256sum
+  need ip ping ifreload flock sha256sum timeout
   load_env "$1"
   want=$2
   mkdir -p "$STATE/runs" 2>/dev/null
   take_lock $((VERIFY_TIMEOUT + 30))
-  if [ ! -f "$STATE/pending" ]; then
+  case $? in
+    0) ;;
+    1) finish 1 "NOT CONFIRMED: cannot open the lock $LOCK (is /run full or read-only?). A pending change is rolled back by its dead-man switch" ;;
+    *) finish 4 "busy: another pve-dualnet run held the network lock for $((VERIFY_TIMEOUT + 30)) s; not confirmed" ;;
+  esac
+  if ! load_pending; then
     [ "$(sha_of "$LIVE")" = "$want" ] && finish 0 "confirmed: $LIVE already is this file; nothing was pending"
     last=$(ls -1 "$STATE/runs" 2>/dev/null | sort | tail -n 1)
     [ -n "$last" ] && tail -n 5 "$STATE/runs/$last/log" 2>/dev/null
     finish 2 "not confirmed: the change was rolled back before confirmation (dead-man switch or a failed check); see $STATE/runs/$last/log"
   fi
-  RUN=$(pending_field RUN)
+  [ "$P_NEW_SHA" = "$want" ] || finish 1 "refused: the pending change (run $P_RUN) is another file, not $want"
+  RUN=$P_RUN
   RUN_DIR="$STATE/runs/$RUN"
-  [ "$(pending_field NEW_SHA)" = "$want" ] || finish 1 "refused: the pending change (run $RUN) is another file, not $want"
-  BACKUP=$(pending_field BACKUP)
-  BACKUP_SHA=$(pending_field BACKUP_SHA)
-  [ "$(sha_of "$LIVE")" = "$want" ] || rollback_and_exit "$LIVE changed while the change was pending"
+  if [ "$P_PHASE" = rollback ]; then
+    rollback_and_exit "not confirmed: its rollback had begun ($P_REASON)"
+  fi
+  live_sha=$(sha_of "$LIVE")
+  if [ "$live_sha" != "$want" ]; then
+    [ "$live_sha" = "$P_BACKUP_SHA" ] && rollback_and_exit "not confirmed: $LIVE is the file from before the change again"
+    # Someone else's file (the Proxmox GUI applied its own): never overwritten. The change is
+    # handed over: its marker and dead-man switch go, the file and the network stay as they are.
+    copy=$(keep_copy "$LIVE" interfaces.live-at-confirm)
+    drop_file "$MARKER" || finish 1 "NOT CONFIRMED: $LIVE was replaced during the confirm window by someone else (the Proxmox GUI?), and the marker cannot be removed; the dead-man switch leaves that file alone"
+    disarm_deadman
+    finish 1 "NOT CONFIRMED: $LIVE was replaced during the confirm window by someone else (the Proxmox GUI?), not by this change. It stays live as it is (a copy: $copy); nothing was rolled back, the change is dropped. Review it and deploy again"
+  fi
   # Time has passed since the run verified: look once more before keeping the change.
   REQUIRED_PEERS=""
-  for peer in $PEERS; do ping -c 1 -W 1 "$peer" >/dev/null 2>&1 && REQUIRED_PEERS="$REQUIRED_PEERS $peer"; done
+  for peer in $PEERS; do ping -c 1 -W 1 "$peer" >/dev/null 2>&1 9>&- && REQUIRED_PEERS="$REQUIRED_PEERS $peer"; done
   verify_once || rollback_and_exit "no longer verifies at confirmation: $PROBLEM"
+  record_confirmation || finish 1 "NOT CONFIRMED: could not record the confirmation in $STATE (read-only or full?). The change stays with its dead-man switch, which rolls it back at $(clock "$P_DEADLINE")"
   disarm_deadman
-  rm -f "$STATE/pending"
-  sync "$STATE"
   prune_runs
   finish 0 "confirmed over a new connection: the new network is live"
 }
 
-cmd_expire() { # run
-  RUN=$1
-  RUN_DIR="$STATE/runs/$RUN"
-  take_lock 300
-  [ "$(pending_field RUN)" = "$RUN" ] || exit 0 # confirmed, or already rolled back
-  BACKUP=$(pending_field BACKUP)
-  BACKUP_SHA=$(pending_field BACKUP_SHA)
-  if [ "$(sha_of "$LIVE")" != "$(pending_field NEW_SHA)" ]; then
-    rm -f "$STATE/pending"
-    finish 0 "dead-man switch: $LIVE is no longer the unconfirmed file; nothing to roll back"
+# A rollback takes the lock without waiting on a stuck run: when the marker's owner still holds
+# it past its time (an apply OVERDUE_APPLY s past its deadline, a rollback past rollback_limit;
+# stuck in a step, or stopped), the owner is killed with the ifreload it started. Anyone else
+# holding the lock (a confirm, an apply that found the change pending) is waited for: every step
+# of theirs has a time limit.
+lock_for_rollback() {
+  if ! open_lock; then
+    log "cannot open the lock $LOCK: rolling back without it (no other run can take it either)"
+    return 0
   fi
-  restore "not confirmed within the confirm timeout (dead-man switch)"
-  finish 2 "dead-man switch: the unconfirmed change was rolled back"
+  flock -n 9 && return 0
+  log "waiting for the network lock"
+  patience=$(($(rollback_limit) + 60))
+  waited=0
+  until flock -w 1 9; do
+    if load_pending && [ "$P_RUN" = "$RUN" ] && [ "${P_OWNER%%:*}" != $$ ] && proc_alive "$P_OWNER"; then
+      case "$P_PHASE" in
+        rollback) due=$((P_SINCE + $(rollback_limit))) ;;
+        *) due=$((P_DEADLINE + OVERDUE_APPLY)) ;;
+      esac
+      if [ "$(now)" -ge "$due" ]; then
+        log "preempting pid ${P_OWNER%%:*} ($P_PHASE phase of run $RUN): it still holds the network lock, overdue since $(clock "$due")"
+        kill -s KILL "${P_OWNER%%:*}" 2>/dev/null
+        stop_reload
+      fi
+    fi
+    waited=$((waited + 1))
+    [ "$waited" -lt "$patience" ] || finish 4 "busy: the network lock stayed held for $patience s; the rollback stays pending ($MARKER)"
+  done
 }
 
-cmd_watchdog() { # run deadline
-  while [ "$(now)" -lt "$2" ]; do
-    [ "$(pending_field RUN)" = "$1" ] || exit 0
+cmd_rollback() { # mode (expire|rollback) [run]
+  mode=$1
+  want=${2:-}
+  if [ "$mode" = expire ] && [ -n "$want" ]; then
+    await_deadline "$want" || exit 0 # confirmed, or already rolled back
+  fi
+  if [ -e "$MARKER" ] && ! load_pending; then
+    finish 3 "cannot read the pending marker $MARKER: nothing rolled back. Look at it from the console (sh $INSTALLED status)"
+  fi
+  if ! load_pending || { [ -n "$want" ] && [ "$P_RUN" != "$want" ]; }; then
+    [ "$mode" = expire ] && exit 0 # confirmed, or already rolled back
+    echo "nothing pending${want:+ for run $want}: nothing to roll back"
+    exit 0
+  fi
+  RUN=$P_RUN
+  RUN_DIR="$STATE/runs/$RUN"
+  mkdir -p "$RUN_DIR" 2>/dev/null || RUN_DIR=""
+  lock_for_rollback
+  if ! load_pending || [ "$P_RUN" != "$RUN" ]; then
+    finish 0 "nothing to roll back: run $RUN was confirmed or rolled back meanwhile"
+  fi
+  if [ "$P_PHASE" = rollback ]; then
+    why="finishing an interrupted rollback ($P_REASON)"
+  elif [ "$mode" = expire ]; then
+    why="not confirmed within the confirm timeout (dead-man switch)"
+  else
+    why="rolled back by hand (pve-dualnet-network.sh rollback)"
+  fi
+  if rollback_pending "$why"; then
+    [ "$mode" = expire ] && finish 2 "dead-man switch: the unconfirmed change was rolled back"
+    finish 2 "rolled back: the previous network is live, as it was before the change"
+  fi
+  finish 0 "nothing to roll back: $LIVE is no longer the unconfirmed file (kept as it is)"
+}
+
+# Waits for RUN's deadline (from its marker); fails when RUN is no longer pending. A marker that
+# cannot be read for a moment is not taken for a confirmation.
+await_deadline() { # run
+  known=0
+  while [ -e "$MARKER" ]; do
+    if load_pending; then
+      [ "$P_RUN" = "$1" ] || return 1
+      known=$P_DEADLINE
+    fi
+    [ "$known" -eq 0 ] || [ "$(now)" -lt "$known" ] || return 0
     sleep 1
   done
-  cmd_expire "$1"
+  return 1
 }
 
+cmd_watchdog() { # run
+  await_deadline "$1" || exit 0
+  cmd_rollback expire "$1"
+}
+
+# At boot, before networking and pvenetcommit: a marker written in an earlier boot is a change
+# that was never confirmed (or whose rollback never finished) when the host went down. The
+# network is not up yet: restoring the file is the whole rollback (networking.service brings it
+# up). A marker of this boot belongs to a run or dead-man switch of this boot: left alone.
 cmd_boot_guard() {
-  [ -f "$STATE/pending" ] || exit 0
-  RUN=$(pending_field RUN)
+  load_pending || exit 0
+  if same_boot && [ -n "$P_BOOT_ID" ]; then
+    echo "boot guard: the pending change of run $P_RUN was made in this boot: nothing to do (its dead-man switch is in charge)"
+    exit 0
+  fi
+  take_lock 60
+  case $? in
+    0) ;;
+    1) log "boot guard: cannot open the lock $LOCK: acting without it" ;;
+    *) finish 4 "boot guard: busy: the network lock stayed held for 60 s" ;;
+  esac
+  load_pending || exit 0
+  if same_boot && [ -n "$P_BOOT_ID" ]; then
+    exit 0
+  fi
+  RUN=$P_RUN
   RUN_DIR="$STATE/runs/$RUN"
-  BACKUP=$(pending_field BACKUP)
-  BACKUP_SHA=$(pending_field BACKUP_SHA)
-  if [ "$(sha_of "$LIVE")" != "$(pending_field NEW_SHA)" ]; then
-    rm -f "$STATE/pending"
-    finish 0 "boot guard: dropped a stale pending marker (run $RUN)"
+  mkdir -p "$RUN_DIR" 2>/dev/null || RUN_DIR=""
+  live_sha=$(sha_of "$LIVE")
+  if [ "$live_sha" = "$P_NEW_SHA" ]; then
+    if [ ! -f "$P_BACKUP" ] || [ "$(sha_of "$P_BACKUP")" != "$P_BACKUP_SHA" ]; then
+      finish 3 "boot guard: the backup $P_BACKUP is missing or damaged; the unconfirmed file stays live and the marker stays"
+    fi
+    set_aside_gui_pending
+    install_live "$P_BACKUP" "$P_BACKUP_SHA" || finish 3 "boot guard: could not restore $P_BACKUP (disk full?); the unconfirmed file stays live and the marker stays"
+    drop_file "$MARKER" || finish 3 "boot guard: restored $LIVE, but the marker $MARKER cannot be removed (read-only?)"
+    cleanup_staged
+    finish 2 "boot guard: restored the file run $RUN replaced (its change was never confirmed before the reboot)"
   fi
-  if [ ! -f "$BACKUP" ] || [ "$(sha_of "$BACKUP")" != "$BACKUP_SHA" ] || ! install_live "$BACKUP" "$BACKUP_SHA"; then
-    finish 3 "boot guard: could not restore $BACKUP; the unconfirmed file stays live"
+  if [ "$live_sha" = "$P_BACKUP_SHA" ]; then
+    drop_file "$MARKER" || finish 3 "boot guard: the marker $MARKER cannot be removed (read-only?)"
+    cleanup_staged
+    [ "$P_PHASE" = rollback ] && finish 2 "boot guard: finished the interrupted rollback of run $RUN ($LIVE was already restored; the network comes up from it)"
+    finish 0 "boot guard: run $RUN never switched; $LIVE is the file from before it"
   fi
-  rm -f "$STATE/pending"
-  cleanup_staged
-  finish 2 "boot guard: restored the file run $RUN replaced (its change was never confirmed)"
+  copy=$(keep_copy "$LIVE" interfaces.kept)
+  drop_file "$MARKER" || finish 3 "boot guard: the marker $MARKER cannot be removed (read-only?)"
+  finish 0 "boot guard: $LIVE is neither run $RUN's file nor its backup (replaced by someone else, e.g. the Proxmox GUI): kept as it is (a copy: $copy); dropped the marker"
 }
 
 cmd_status() {
-  if [ -f "$STATE/pending" ]; then
+  if load_pending; then
     echo "pending:"
-    sed 's/^/  /' "$STATE/pending"
+    sed 's/^/  /' "$MARKER"
+    if [ "$P_PHASE" = rollback ]; then
+      echo "the rollback of run $P_RUN has begun and is not finished (interrupted?): the next dead-man run, apply or boot guard finishes it, or now: sh $INSTALLED rollback"
+    elif deadman_alive; then
+      echo "dead-man switch armed: rolls back at $(clock "$P_DEADLINE") unless confirmed"
+    else
+      echo "the dead-man switch is GONE: confirm, or roll back with: sh $INSTALLED rollback"
+    fi
   else
     echo "nothing pending; $LIVE sha256 $(sha_of "$LIVE")"
   fi
@@ -591,12 +897,13 @@ command=${1:-}
 case "$command" in
   apply) cmd_apply "$@" ;;
   confirm) cmd_confirm "$@" ;;
-  expire) cmd_expire "$@" ;;
+  rollback) cmd_rollback rollback "$@" ;;
+  expire) cmd_rollback expire "$@" ;;
   watchdog) cmd_watchdog "$@" ;;
   boot-guard) cmd_boot_guard ;;
   status) cmd_status ;;
   *)
-    echo "usage: $0 apply ENV NEW [--confirm] | confirm ENV SHA256 | expire RUN | boot-guard | status" >&2
+    echo "usage: $0 apply ENV NEW [--confirm] | confirm ENV SHA256 | rollback [RUN] | expire RUN | watchdog RUN | boot-guard | status" >&2
     exit 1
     ;;
 esac
