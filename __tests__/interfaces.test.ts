@@ -119,6 +119,15 @@ describe("NAT layout", () => {
     expect(s.vmbr0!.options).toContain("post-up echo 1 > /proc/sys/net/ipv4/ip_forward");
     expect(s.eno1!.options).toContain("gateway 198.51.100.1");
   });
+
+  it("separates bridged and NATed conntrack entries at the fwbr bridges of pve-firewall (iptables), and only there", () => {
+    const zone = "post-up iptables -t raw -I PREROUTING -i fwbr+ -j CT --zone 1";
+    expect(s.vmbr0!.options).toContain(zone);
+    // proxmox-firewall (nftables) makes no fwbr bridges: the rule would match nothing.
+    const nft = stanzas(render((c: any) => (layouts.nat!(c), (c.proxmox.firewallBackend = "nftables"))));
+    expect(nft.vmbr0!.options).not.toContain(zone);
+    expect(nft.vmbr0!.options.filter((o) => o.includes("fwbr"))).toEqual([]);
+  });
 });
 
 describe("bonds", () => {

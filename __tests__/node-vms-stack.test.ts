@@ -94,6 +94,21 @@ describe("node VM stack", () => {
     expect(stack.output.node_ips.value["master-2"]).toEqual({ external: "192.168.0.12", internal: "10.0.0.12", role: "control-plane", node: "pve" });
   });
 
+  it("pins the machine type on Proxmox VE 9 to a version without virtio's UDP-tunnel offload, and leaves 8's default", () => {
+    for (const vm of vms) expect(vm.machine).toBe("pc-i440fx-10.0");
+    const eight = vmsOf(synthAll(planWith((c) => (c.proxmox.version = 8))).vms);
+    for (const vm of eight) expect(vm.machine).toBeUndefined();
+    const chosen = planWith((c) => ((c.vmDefaults.machine = "q35"), (c.vms[0].machine = "pc-q35-10.1")));
+    expect(chosen.vms.map((vm) => vm.machine)).toEqual(["pc-q35-10.1", "q35", "q35", "q35"]);
+  });
+
+  it("warns when a machine version with the offload carries the VXLAN overlay", () => {
+    const offloaded = planWith((c) => (c.vmDefaults.machine = "pc-i440fx-10.2"));
+    expect(offloaded.warnings).toEqual(expect.arrayContaining([expect.stringMatching(/^machine pc-i440fx-10\.2 \(master-1, master-2, master-3, app-worker\) turns on virtio's host UDP-tunnel offload.*bug #7627/)]));
+    expect(planWith((c) => ((c.vmDefaults.machine = "pc-i440fx-10.2"), (c.kubernetes.cni.flannel.backend = "host-gw"))).warnings.filter((w) => w.includes("7627"))).toEqual([]);
+    expect(planWith().warnings.filter((w) => w.includes("7627"))).toEqual([]);
+  });
+
   it("spreads VMs round-robin over the Proxmox nodes unless placed", () => {
     const two = synthAll(
       planWith((c) => {

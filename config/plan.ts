@@ -12,6 +12,18 @@ import type { ClusterConfig, HostInterface, NetworkRole, ProxmoxNodeConfig, VmCo
 /** Proxmox caps virtio multiqueue at 64 queues. */
 export const MAX_VIRTIO_QUEUES = 64;
 
+/**
+ * The node VMs' machine type when the description names none. Machine versions 10.2 and 11.0
+ * turn on virtio-net's host UDP-tunnel GSO, which breaks VXLAN leaving the host over a physical
+ * NIC (qemu-server 9.1.18 changelog, Proxmox bug #7627; Proxmox's own workaround is pinning
+ * 10.1); 10.0 has no such feature and is the QEMU every Proxmox VE 9 host has had since 9.0.
+ * Proxmox VE 8's QEMU 9.2 predates the feature: its default stays.
+ */
+export const DEFAULT_MACHINE: Record<ClusterConfig["proxmox"]["version"], string | undefined> = { 9: "pc-i440fx-10.0", 8: undefined };
+
+/** Machine versions that turn the host UDP-tunnel offload on (see DEFAULT_MACHINE). */
+export const TUNNEL_OFFLOAD_MACHINE = /^(pc(-i440fx)?|pc-q35)-(10\.2|11\.0)(\+pve0)?$/;
+
 export interface PlannedInterface {
   readonly config: HostInterface;
   readonly name: string;
@@ -35,6 +47,8 @@ export interface HostPlan {
   readonly peers: readonly string[];
   /** Interfaces that must have a carrier once up: NICs in use, bonds, VLANs, bridges with ports. */
   readonly carrier: ReadonlySet<string>;
+  /** The Proxmox firewall's backend: only iptables (pve-firewall) makes fwbr bridges. */
+  readonly firewallBackend: ClusterConfig["proxmox"]["firewallBackend"];
 }
 
 export interface PlannedNic {
@@ -64,6 +78,8 @@ export interface VmPlan {
   readonly node: string;
   readonly cpu: Defaults["cpu"];
   readonly vcpus: number;
+  /** QEMU machine type; undefined leaves Proxmox's default (the newest `pc`). */
+  readonly machine?: string;
   readonly memory: number;
   readonly disk: Defaults["disk"];
   readonly source: NonNullable<Defaults["source"]>;
@@ -253,6 +269,7 @@ export function planCluster(config: ClusterConfig, inputs: PlanInputs = { sshKey
       internalAddress: internalAddresses.get(node.name),
       peers,
       carrier: carrierInterfaces(node.interfaces),
+      firewallBackend: config.proxmox.firewallBackend,
     };
   });
 
@@ -289,6 +306,7 @@ export function planCluster(config: ClusterConfig, inputs: PlanInputs = { sshKey
       node: host.name,
       cpu,
       vcpus,
+      machine: vm.machine ?? d.machine ?? DEFAULT_MACHINE[config.proxmox.version],
       memory: vm.memory ?? d.memory,
       disk: { ...d.disk, ...vm.disk },
       source: (vm.source ?? d.source)!,
@@ -319,6 +337,12 @@ export function planCluster(config: ClusterConfig, inputs: PlanInputs = { sshKey
     ...(external ? [...controlPlanes.map((vm) => vm.nics[0].ip), ...api.externalAccess.names] : []),
   ];
   const warnings: string[] = [];
+  const offloaded = vms.filter((vm) => vm.machine && TUNNEL_OFFLOAD_MACHINE.test(vm.machine));
+  if (mtu.encapsulation === "vxlan" && offloaded.length) {
+    warnings.push(
+      `machine ${offloaded[0]!.machine} (${offloaded.map((vm) => vm.name).join(", ")}) turns on virtio's host UDP-tunnel offload, which can break the overlay's VXLAN between Proxmox nodes (Proxmox bug #7627). Leave vmDefaults.machine unset (pc-i440fx-10.0 on Proxmox VE 9) unless the hosts run qemu-server 9.1.18 or later with machine 11.0+pve1.`,
+    );
+  }
   if (inputs.sshKeys.length === 0) {
     warnings.push(
       "no SSH public key for the node VMs: the node setup (Ansible) cannot log in. Set vmDefaults.cloudInit.sshKeys or sshKeyFiles, or PVE_DUALNET_SSH_PUBLIC_KEYS.",

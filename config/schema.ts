@@ -392,8 +392,24 @@ const cloudInit = z.strictObject({
     .describe("Cloud-init network-data snippet."),
 });
 
+/**
+ * A QEMU machine type as qemu-server and bpg/proxmox accept it (bpg v0.111.1,
+ * proxmoxtf/resource/vm/validators.go; qemu-server Machine.pm: at most 40 characters).
+ */
+const machineType = format(
+  /^(pc|pc(-i440fx)?-\d+(\.\d+)+(\+pve\d+)?(\.pxe)?|q35(,viommu=(intel|virtio))?|pc-q35-\d+(\.\d+)+(\+pve\d+)?(\.pxe)?)$/,
+  "must be a QEMU machine type: pc, q35, or a pinned version such as pc-i440fx-10.0 or pc-q35-10.0",
+  "write pc-i440fx-10.0 (the default on Proxmox VE 9), or pc for Proxmox's newest",
+  40,
+);
+
 const vmSettings = {
   cpu: vmCpu.prefault({}).describe("CPU layout; vCPUs = sockets x cores, and each NIC gets that many queues (max 64)."),
+  machine: machineType
+    .optional()
+    .describe(
+      "QEMU machine type. Default: on Proxmox VE 9, pc-i440fx-10.0: machine versions 10.2 and 11.0 turn on virtio's host UDP-tunnel offload, which can break VXLAN leaving the host over a physical NIC (Proxmox bug #7627), and 10.0 is on every Proxmox VE 9 host; on 8, Proxmox's default (pc, the newest).",
+    ),
   memory: intBetween(512, 4_194_304).default(8192).describe("Memory in MiB. Default: 8192."),
   disk: vmDisk.prefault({}).describe("Boot disk."),
   source: vmSource.optional().describe("Clone a template VM (`clone`) or import a cloud image (`image`). Required unless every VM sets it."),
@@ -441,6 +457,7 @@ const vm = z.strictObject({
   onBoot: z.boolean().optional().describe("Overrides vmDefaults.onBoot."),
   protection: z.boolean().optional().describe("Overrides vmDefaults.protection."),
   tags: vmSettings.tags.unwrap().optional().describe("Overrides vmDefaults.tags."),
+  machine: machineType.optional().describe("Overrides vmDefaults.machine."),
 });
 
 // ---------------------------------------------------------------------------
@@ -574,6 +591,14 @@ export const clusterSchema = z.strictObject({
       })
       .describe("Proxmox API endpoint https://host[:port]/, e.g. https://192.168.0.2:8006/ (no path, no user). Required."),
     insecure: z.boolean().default(false).describe("Skip TLS verification (self-signed certificates). Default: false."),
+    version: z
+      .union([z.literal(9), z.literal(8)], say("must be 9 or 8", "write the major version the nodes run (pveversion), 9 or 8"))
+      .default(9)
+      .describe("Proxmox VE major version of the nodes: 9 (Debian 13) or 8 (Debian 12; 8.4 or later for cloud images). It selects the VMs' default machine type. Default: 9."),
+    firewallBackend: z
+      .enum(["iptables", "nftables"])
+      .default("iptables")
+      .describe("The Proxmox firewall's backend (Datacenter > Firewall > Options > nftables): iptables (pve-firewall) or nftables (proxmox-firewall, which makes no fwbr bridges). Default: iptables."),
     nodes: z.array(proxmoxNode).min(1).describe("The Proxmox nodes and their host networks. Required (at least one)."),
     apply: z
       .strictObject({

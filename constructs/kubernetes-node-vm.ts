@@ -55,6 +55,7 @@ export class KubernetesNodeVm extends Construct {
       cpu: { cores: vm.cpu.cores, sockets: vm.cpu.sockets, type: vm.cpu.type },
       memory: { dedicated: vm.memory },
       operatingSystem: { type: "l26" },
+      machine: vm.machine,
       // iothread on SCSI needs one controller per disk.
       scsiHardware: "virtio-scsi-single",
       clone: clone && { vmId: clone.vmId, nodeName: clone.node, full: clone.full },

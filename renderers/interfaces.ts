@@ -35,13 +35,13 @@ export function renderInterfaces(host: HostPlan, clusterName: string): string {
     "auto lo",
     "iface lo inet loopback",
   ];
-  const stanzas = host.interfaces.map(renderStanza);
+  const stanzas = host.interfaces.map((iface) => renderStanza(iface, host.firewallBackend));
   // Proxmox SDN and local additions live in interfaces.d; keep including them.
   const footer = ["source /etc/network/interfaces.d/*"];
   return interfacesFile([header, ...stanzas, footer].flatMap((block, i) => (i === 0 ? block : ["", ...block])));
 }
 
-function renderStanza(iface: PlannedInterface): string[] {
+function renderStanza(iface: PlannedInterface, firewallBackend: HostPlan["firewallBackend"]): string[] {
   const c = iface.config;
   const comments: string[] = [];
   if (c.kind === "bridge" && c.network) comments.push(ROLE_COMMENT[c.network]);
@@ -103,9 +103,12 @@ function renderStanza(iface: PlannedInterface): string[] {
     if (!c.ipForward) add("post-up", "echo 1 > /proc/sys/net/ipv4/ip_forward");
     add("post-up", `iptables -t nat -A ${rule}`);
     add("post-down", `iptables -t nat -D ${rule}`);
-    // With the Proxmox firewall on, bridged and NATed flows must not share conntrack entries.
-    add("post-up", "iptables -t raw -I PREROUTING -i fwbr+ -j CT --zone 1");
-    add("post-down", "iptables -t raw -D PREROUTING -i fwbr+ -j CT --zone 1");
+    // With pve-firewall (iptables), a VM's traffic passes its fwbr bridge, and bridged and NATed
+    // flows must not share conntrack entries. proxmox-firewall (nftables) makes no fwbr bridges.
+    if (firewallBackend === "iptables") {
+      add("post-up", "iptables -t raw -I PREROUTING -i fwbr+ -j CT --zone 1");
+      add("post-down", "iptables -t raw -D PREROUTING -i fwbr+ -j CT --zone 1");
+    }
   }
 
   return [...comments.map((line) => `# ${line}`), `auto ${c.name}`, `iface ${c.name} inet ${method}`, ...options.map((o) => `\t${o}`)];
