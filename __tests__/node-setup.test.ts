@@ -126,13 +126,13 @@ describe("kube-vip", () => {
       vip_leasename: "plndr-cp-lock",
       vip_interface: "{{ k8s_internal_interface }}",
     });
-    expect(pod.spec.containers[0].image).toBe("ghcr.io/kube-vip/kube-vip:v1.2.3");
+    expect(pod.spec.containers[0].image).toBe("ghcr.io/kube-vip/kube-vip:v1.2.4");
     expect(pod.spec.hostNetwork).toBe(true);
     expect(pod.spec.containers[0].securityContext.capabilities.add).toEqual(["NET_ADMIN", "NET_RAW"]);
     expect(pod.spec.volumes[0].hostPath.path).toBe("{{ kube_vip_kubeconfig }}");
   });
 
-  it("keeps the lease timings of kube-vip v1.2.3's generator (cmd/kube-vip.go flag defaults)", () => {
+  it("keeps the lease timings of kube-vip's generator (cmd/kube-vip.go flag defaults, unchanged from v1.2.3 to v1.2.4)", () => {
     expect([env.vip_leaseduration, env.vip_renewdeadline, env.vip_retryperiod]).toEqual(["15", "10", "2"]);
   });
 
@@ -231,8 +231,8 @@ function writeNodeSetup(p: ClusterPlan): string {
       internal_ip: "10.0.0.12",
       internal_mtu: 1500,
       k8s_api_vip: unsafe("10.0.0.10"),
-      k8s_version: unsafe("1.31.4"),
-      k8s_minor: unsafe("v1.31"),
+      k8s_version: unsafe("1.37.1"),
+      k8s_minor: unsafe("v1.37"),
       k8s_kubeconfig_path: unsafe("~/.kube/detectviz.conf"),
       k8s_sysctl_values: { "net.ipv4.ip_forward": 1, "net.bridge.bridge-nf-call-iptables": 1 },
     });

@@ -491,9 +491,9 @@ const flannel = z.strictObject({
 const calico = z.strictObject({
   version: z
     .string()
-    .regex(/^v?\d+\.\d+\.\d+$/, say("must be a Calico version", "write it like v3.29.3"))
-    .default("v3.29.3")
-    .describe("Calico version the installed Tigera operator deploys; checked against the node sysctl (Felix before v3.12 refuses rp_filter=2). Default: v3.29.3."),
+    .regex(/^v?\d+\.\d+\.\d+$/, say("must be a Calico version", "write it like v3.33.0"))
+    .default("v3.33.0")
+    .describe("Calico version the installed Tigera operator deploys; checked against the node sysctl (Felix before v3.12 refuses rp_filter=2). Default: v3.33.0 (docs/versions.md)."),
   encapsulation: z
     .enum(["VXLAN", "IPIP", "None", "VXLANCrossSubnet", "IPIPCrossSubnet"])
     .default("VXLAN")
@@ -511,7 +511,11 @@ const calico = z.strictObject({
 });
 
 const kubernetes = z.strictObject({
-  version: z.string().regex(/^v?1\.\d+\.\d+$/, say("must be a Kubernetes version", "write it like v1.31.4")).default("v1.31.4").describe("Kubernetes version for kubeadm. Default: v1.31.4."),
+  version: z
+    .string()
+    .regex(/^v?1\.\d+\.\d+$/, say("must be a Kubernetes version", "write it like v1.37.1"))
+    .default("v1.37.1")
+    .describe("Kubernetes version for kubeadm (kubeadm.k8s.io/v1beta4, the only config API 1.37 accepts; 1.31 or later). Default: v1.37.1 (docs/versions.md)."),
   podCidr: ipv4Cidr.default("10.244.0.0/16").describe("Pod network (--cluster-cidr). Default: 10.244.0.0/16."),
   serviceCidr: ipv4Cidr.default("10.96.0.0/12").describe("Service network (--service-cluster-ip-range). Default: 10.96.0.0/12."),
   nodeCidrMaskSize: intBetween(16, 28).default(24).describe("Per-node pod subnet size (--node-cidr-mask-size). Default: 24."),
@@ -524,8 +528,8 @@ const kubernetes = z.strictObject({
         ),
       port: intBetween(1, 65535).default(6443).describe("API server port. Default: 6443."),
       kubeVipImage: imageReference
-        .default("ghcr.io/kube-vip/kube-vip:v1.2.3")
-        .describe("kube-vip image (static pod on every control plane when there is a VIP). Default: ghcr.io/kube-vip/kube-vip:v1.2.3."),
+        .default("ghcr.io/kube-vip/kube-vip:v1.2.4")
+        .describe("kube-vip image (static pod on every control plane when there is a VIP). Default: ghcr.io/kube-vip/kube-vip:v1.2.4."),
       externalAccess: z
         .strictObject({
           enabled: z

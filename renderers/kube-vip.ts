@@ -1,7 +1,7 @@
 /**
  * kube-vip as a static pod on every control plane: it holds the API server's virtual IP on the
  * internal NIC (ARP mode) for whichever control plane leads the `plndr-cp-lock` lease. Checked
- * against kube-vip v1.2.3's own manifest generator (pkg/kubevip/config_generator.go): the same
+ * against kube-vip's own manifest generator (pkg/kubevip/config_generator.go, the same from v1.2.3 to v1.2.4): the same
  * environment variables, capabilities and kubeconfig mount.
  *
  * Two values are known only on the node, so the manifest is an Ansible template:
@@ -31,7 +31,7 @@ export function renderKubeVipManifest(plan: ClusterPlan): string | undefined {
     cp_namespace: "kube-system",
     vip_leaderelection: "true",
     vip_leasename: "plndr-cp-lock",
-    // kube-vip v1.2.3's own defaults (cmd/kube-vip.go: leaseDuration 15, leaseRenewDuration 10,
+    // kube-vip's own defaults (cmd/kube-vip.go, v1.2.3 and v1.2.4: leaseDuration 15, leaseRenewDuration 10,
     // leaseRetry 2): failover within ~15 s, without losing the lease to a slow API server.
     vip_leaseduration: "15",
     vip_renewdeadline: "10",

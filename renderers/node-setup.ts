@@ -43,7 +43,7 @@ export function renderInventory(plan: ClusterPlan): string {
   ].join("\n");
 }
 
-/** The Kubernetes apt repository is per minor version (pkgs.k8s.io/core:/stable:/v1.31/deb). */
+/** The Kubernetes apt repository is per minor version (pkgs.k8s.io/core:/stable:/v1.37/deb). */
 const minor = (version: string) => version.replace(/^v/, "").split(".").slice(0, 2).join(".");
 
 /** The kubeconfig the cni stack reads: never the user's ~/.kube/config, which the playbook must not overwrite. */
@@ -59,7 +59,7 @@ export function renderGroupVars(plan: ClusterPlan): string {
     k8s_cluster_name: plan.config.name,
     k8s_version: version,
     k8s_minor: `v${minor(version)}`,
-    // pkgs.k8s.io revisions look like 1.31.4-1.1; any revision of the pinned version.
+    // pkgs.k8s.io revisions look like 1.37.1-1.1; any revision of the pinned version.
     k8s_package_version: `${version}-*`,
     k8s_internal_network: plan.subnets.internal.cidr,
     k8s_external_gateway: plan.config.networks.external.gateway,
