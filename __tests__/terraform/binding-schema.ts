@@ -11,8 +11,11 @@
  *   for each of them: `// name - computed: true, optional: true, required: false`.
  *
  * What is approximate (and why it is good enough for judging pve-dualnet's stacks):
- * - computed-only attributes are left out (their types are not recorded with the flags); the
- *   stacks never set them, and only reference `id` and block attributes that are configurable;
+ * - computed-only attributes are left out by default; the stacks never set them, and only
+ *   reference `id` and block attributes that are configurable. With `{ computedOnly: true }` a
+ *   resource's top-level computed-only attributes are added, typed by the getter that follows
+ *   their flags (`return this.getStringAttribute('id')`): a provider that really applies (the
+ *   local stand-in, stub/local-provider.mjs) must store them in state, so its schema needs them;
  * - min_items is 1 for a required block and 0 otherwise; max_items is 1 or unbounded;
  * - `map(any)` storage (dynamic attributes such as kubernetes_manifest.manifest) becomes
  *   "dynamic"; descriptions, sensitivity and deprecation are not recorded.
@@ -34,6 +37,8 @@ interface Flags {
   readonly computed: boolean;
   readonly optional: boolean;
   readonly required: boolean;
+  /** The getter the binding reads the attribute with (getStringAttribute, ...), when it follows the flags. */
+  readonly getter?: string;
 }
 
 /** Everything one binding module (a resource or the provider) tells about its schema. */
@@ -47,7 +52,7 @@ interface ModuleTrace {
 }
 
 const ENTRY = /^\s*"?([\w-]+)"?: \{\s*value: ([^\n]*?),?\s*isBlock: (true|false),\s*type: "(\w+)",\s*storageClassType: "(\w+)",?\s*\}/gm;
-const FLAGS = /^\s*\/\/ ([\w-]+) - computed: (true|false), optional: (true|false), required: (true|false)$/gm;
+const FLAGS = /^\s*\/\/ ([\w-]+) - computed: (true|false), optional: (true|false), required: (true|false)$(?:\n\s*public get \w+\(\) \{\n\s*return this\.(get\w+Attribute)\('([\w-]+)'\);)?/gm;
 
 function jsFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -88,7 +93,10 @@ function traceModule(dir: string): ModuleTrace {
     classes.forEach((cls, i) => {
       const body = source.slice(cls.index!, classes[i + 1]?.index ?? source.length);
       const flags = new Map<string, Flags>();
-      for (const f of body.matchAll(FLAGS)) flags.set(f[1]!, { computed: f[2] === "true", optional: f[3] === "true", required: f[4] === "true" });
+      for (const f of body.matchAll(FLAGS)) {
+        const getter = f[6] === f[1] ? f[5] : undefined;
+        flags.set(f[1]!, { computed: f[2] === "true", optional: f[3] === "true", required: f[4] === "true", ...(getter ? { getter } : {}) });
+      }
       if (flags.size) trace.flags.set(cls[1]!, flags);
     });
   }
@@ -96,6 +104,14 @@ function traceModule(dir: string): ModuleTrace {
 }
 
 const SIMPLE: Record<string, unknown> = { string: "string", number: "number", boolean: "bool" };
+/** The types of computed-only attributes, by the getter that reads them (others are left out). */
+const GETTER: Record<string, unknown> = {
+  getStringAttribute: "string",
+  getNumberAttribute: "number",
+  getBooleanAttribute: "bool",
+  getListAttribute: ["list", "string"],
+  getStringMapAttribute: ["map", "string"],
+};
 const COLLECTION: Record<string, unknown> = {
   stringList: "string",
   numberList: "number",
@@ -126,7 +142,7 @@ function objectAttributes(trace: ModuleTrace, struct: string): Record<string, un
   return Object.fromEntries([...entries].map(([key, entry]) => [key, attributeType(trace, entry)]));
 }
 
-function block(trace: ModuleTrace, owner: string, flagsClass: string): Record<string, unknown> {
+function block(trace: ModuleTrace, owner: string, flagsClass: string, computedOnly = false): Record<string, unknown> {
   const entries = trace.hcl.get(owner);
   if (!entries) throw new Error(`no entries for ${owner} in the binding`);
   const flags = trace.flags.get(flagsClass) ?? new Map<string, Flags>();
@@ -151,14 +167,22 @@ function block(trace: ModuleTrace, owner: string, flagsClass: string): Record<st
       };
     }
   }
+  if (computedOnly) {
+    for (const [key, f] of flags) {
+      const type = f.getter && GETTER[f.getter];
+      if (entries.has(key) || !f.computed || f.optional || f.required || !type) continue;
+      attributes[key] = { type, computed: true };
+    }
+  }
   return { attributes, ...(Object.keys(blockTypes).length ? { block_types: blockTypes } : {}) };
 }
 
 /**
  * A `terraform providers schema -json` document for one provider, with the resources of the
- * given Terraform types, rebuilt from its binding package.
+ * given Terraform types, rebuilt from its binding package (computed-only attributes too, with
+ * `computedOnly`).
  */
-export function bindingSchema(pkg: string, address: string, resourceTypes: readonly string[]): object {
+export function bindingSchema(pkg: string, address: string, resourceTypes: readonly string[], options: { computedOnly?: boolean } = {}): object {
   const lib = path.join(path.dirname(require.resolve(`${pkg}/package.json`)), "lib");
   const modules = readdirSync(lib).filter((d) => statSync(path.join(lib, d)).isDirectory());
   const traces = new Map<string, ModuleTrace>();
@@ -170,7 +194,7 @@ export function bindingSchema(pkg: string, address: string, resourceTypes: reado
     const trace = traceOf(dir);
     const cls = [...trace.types].find(([, t]) => t === tfType)?.[0];
     if (!cls) throw new Error(`${pkg}/lib/${dir} does not bind ${tfType}`);
-    return { version: 0, block: block(trace, cls, cls) };
+    return { version: 0, block: block(trace, cls, cls, options.computedOnly && tfType !== prefix) };
   };
   // Module directories are the type names in kebab case, without the provider prefix.
   const prefix = address.split("/").pop()!;

@@ -22,7 +22,85 @@ const PROVIDERS = {
   "registry.terraform.io/hashicorp/local": { binding: "@cdktf/provider-local" },
   "registry.terraform.io/hashicorp/kubernetes": { binding: "@cdktf/provider-kubernetes" },
 } as const;
-type ProviderAddress = keyof typeof PROVIDERS;
+export type ProviderAddress = keyof typeof PROVIDERS;
+export const LOCAL_ADDRESS: ProviderAddress = "registry.terraform.io/hashicorp/local";
+
+/**
+ * Writes each provider's schema document into `workDir`, as the judges serve them: bpg/proxmox's
+ * pinned schema, the others rebuilt from their bindings with the resources of `resourceTypes`.
+ * Providers in `computedOnly` get their resources' computed-only attributes too (a provider that
+ * applies stores them in state). Returns the stub's `<address>=<file>` arguments and the texts.
+ */
+export function writeProviderSchemas(
+  workDir: string,
+  resourceTypes: readonly string[],
+  options: { providers?: readonly ProviderAddress[]; computedOnly?: readonly ProviderAddress[] } = {},
+): { specs: string[]; documents: string[] } {
+  const documents: string[] = [];
+  const specs = Object.entries(PROVIDERS).flatMap(([address, source], i) => {
+    if (options.providers && !options.providers.includes(address as ProviderAddress)) return [];
+    const prefix = address.split("/").pop()!;
+    const types = resourceTypes.filter((t) => t.startsWith(`${prefix}_`));
+    const computedOnly = options.computedOnly?.includes(address as ProviderAddress);
+    const document = "schema" in source ? source.schema() : bindingSchema(source.binding, address, types, computedOnly ? { computedOnly } : {});
+    const file = path.join(workDir, `schema-${i}.json`);
+    documents.push(JSON.stringify(document));
+    writeFileSync(file, documents[documents.length - 1]!);
+    return [`${address}=${file}`];
+  });
+  return { specs, documents };
+}
+
+/** A started stub provider: its process and the environment that points Terraform at it. */
+export interface StartedStub {
+  readonly process: ChildProcess;
+  /** process.env with TF_REATTACH_PROVIDERS, an empty CLI configuration and automation settings. */
+  readonly env: NodeJS.ProcessEnv;
+}
+
+/** Stops a started stub and waits until it has exited (so no test process outlives its stub). */
+export function stopStub(stub: StartedStub): Promise<void> {
+  const { process: child } = stub;
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once("exit", () => resolve());
+    child.kill("SIGTERM");
+  });
+}
+
+/**
+ * Starts stub/stub-provider.mjs with the given `<address>=<schema.json>` specs (sockets and the
+ * empty CLI configuration in `workDir`). `apply` names providers that apply for real; they
+ * resolve relative paths against `cwd`, which must be the directory Terraform runs in.
+ */
+export async function startStub(workDir: string, specs: readonly string[], options: { apply?: readonly ProviderAddress[]; cwd?: string } = {}): Promise<StartedStub> {
+  const args = [STUB, workDir, ...(options.apply ?? []).map((a) => `--apply=${a}`), ...(options.cwd ? [`--cwd=${options.cwd}`] : []), ...specs];
+  const stub = spawn(process.execPath, args, { stdio: ["pipe", "pipe", "pipe"] });
+  const reattach = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    let err = "";
+    stub.stdout!.on("data", (d) => {
+      out += d;
+      if (out.includes("\n")) resolve(out.trim());
+    });
+    stub.stderr!.on("data", (d) => (err += d));
+    stub.on("exit", (code) => reject(new Error(`stub provider exited ${code}: ${err}`)));
+  });
+  const cliConfig = path.join(workDir, "terraformrc");
+  writeFileSync(cliConfig, "");
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    TF_REATTACH_PROVIDERS: reattach,
+    TF_CLI_CONFIG_FILE: cliConfig,
+    TF_IN_AUTOMATION: "1",
+    TF_INPUT: "0",
+    CHECKPOINT_DISABLE: "1",
+  };
+  delete env.TF_LOG;
+  delete env.TF_DATA_DIR;
+  delete env.TF_PLUGIN_CACHE_DIR;
+  return { process: stub, env };
+}
 
 /**
  * Whether `terraform` is on PATH. CI must run these checks (.ci/run fails earlier with a clear
@@ -58,7 +136,7 @@ function runAsync(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<
  * the first stack the judges' cache (lab/judged.ts) has no answer for.
  */
 export class TerraformJudge {
-  private stub?: Promise<{ process: ChildProcess; env: NodeJS.ProcessEnv }>;
+  private stub?: Promise<StartedStub>;
 
   private constructor(
     private readonly specs: string[],
@@ -70,48 +148,12 @@ export class TerraformJudge {
   /** Writes the providers' schemas; `resourceTypes` lists what the stacks use. */
   static async start(resourceTypes: Iterable<string>): Promise<TerraformJudge> {
     const workDir = mkdtempSync(path.join(tmpdir(), "pvdn-terraform-"));
-    const types = [...new Set(resourceTypes)];
-    const schemas: string[] = [readFileSync(STUB, "utf8")];
-    const specs = Object.entries(PROVIDERS).map(([address, source], i) => {
-      const prefix = address.split("/").pop()!;
-      const document =
-        "schema" in source ? source.schema() : bindingSchema(source.binding, address, types.filter((t) => t.startsWith(`${prefix}_`)));
-      const file = path.join(workDir, `schema-${i}.json`);
-      schemas.push(JSON.stringify(document));
-      writeFileSync(file, schemas[schemas.length - 1]!);
-      return `${address as ProviderAddress}=${file}`;
-    });
-    return new TerraformJudge(specs, schemas.join("\n"), workDir);
+    const { specs, documents } = writeProviderSchemas(workDir, [...new Set(resourceTypes)]);
+    return new TerraformJudge(specs, [readFileSync(STUB, "utf8"), ...documents].join("\n"), workDir);
   }
 
-  private started(): Promise<{ process: ChildProcess; env: NodeJS.ProcessEnv }> {
-    return (this.stub ??= (async () => {
-      const stub = spawn(process.execPath, [STUB, this.workDir, ...this.specs], { stdio: ["pipe", "pipe", "pipe"] });
-      const reattach = await new Promise<string>((resolve, reject) => {
-        let out = "";
-        let err = "";
-        stub.stdout!.on("data", (d) => {
-          out += d;
-          if (out.includes("\n")) resolve(out.trim());
-        });
-        stub.stderr!.on("data", (d) => (err += d));
-        stub.on("exit", (code) => reject(new Error(`stub provider exited ${code}: ${err}`)));
-      });
-      const cliConfig = path.join(this.workDir, "terraformrc");
-      writeFileSync(cliConfig, "");
-      const env: NodeJS.ProcessEnv = {
-        ...process.env,
-        TF_REATTACH_PROVIDERS: reattach,
-        TF_CLI_CONFIG_FILE: cliConfig,
-        TF_IN_AUTOMATION: "1",
-        TF_INPUT: "0",
-        CHECKPOINT_DISABLE: "1",
-      };
-      delete env.TF_LOG;
-      delete env.TF_DATA_DIR;
-      delete env.TF_PLUGIN_CACHE_DIR;
-      return { process: stub, env };
-    })());
+  private started(): Promise<StartedStub> {
+    return (this.stub ??= startStub(this.workDir, this.specs));
   }
 
   /** Runs Terraform's steps in `dir`, stopping at the first that fails; remembered by the stack's bytes. */
@@ -174,7 +216,7 @@ export class TerraformJudge {
   }
 
   async stop(): Promise<void> {
-    if (this.stub) (await this.stub).process.kill("SIGTERM");
+    if (this.stub) await stopStub(await this.stub);
     rmSync(this.workDir, { recursive: true, force: true });
   }
 }

@@ -3,7 +3,7 @@
 // plugin protocol 6 (gRPC on a unix socket) and otherwise stays out of the way, so that Terraform
 // itself judges a configuration: types, required and unknown arguments, block counts.
 //
-//   node stub-provider.mjs <socket-dir> <address>=<schema.json> [<address>=<schema.json> ...]
+//   node stub-provider.mjs <socket-dir> [--apply=<address>] [--cwd=<dir>] <address>=<schema.json> [...]
 //
 // Each schema file has the format of `terraform providers schema -json`. The program listens on
 // one socket per provider and prints one line: the TF_REATTACH_PROVIDERS value (with "Test": true,
@@ -12,13 +12,17 @@
 // Behaviour: validation adds to Terraform's own schema checks only what providers themselves
 // report from their schema: a warning for each deprecated argument, block or resource type that
 // is set (as the plugin SDK does). Planning a create returns the proposed state with every
-// computed attribute left null made unknown, as real providers do. Nothing is ever applied.
+// computed attribute left null made unknown, as real providers do. Nothing is ever applied,
+// except for a provider named by --apply: registry.terraform.io/hashicorp/local is then the
+// real provider's stand-in (local-provider.mjs), which writes, reads and removes its files;
+// relative paths resolve against --cwd (Terraform's working directory), else this process's.
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { decode, encode, ExtensionCodec } from "@msgpack/msgpack";
 import { readFileSync, rmSync } from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import { localProviderHandlers, localSchema } from "./local-provider.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const definition = protoLoader.loadSync(path.join(here, "tfplugin6-subset.proto"), { keepCase: true, longs: Number, enums: String, defaults: false });
@@ -128,7 +132,12 @@ const toSchema = (s) => ({ version: s.version ?? 0, block: toBlock(s.block) });
 // One gRPC server per provider
 // ---------------------------------------------------------------------------
 
-function providerService(schema) {
+/** Providers that can apply for real (--apply=<address>): their schema as served, and their resource RPCs. */
+const APPLYING = {
+  "registry.terraform.io/hashicorp/local": { schema: localSchema, handlers: localProviderHandlers },
+};
+
+function providerService(schema, applying, options) {
   const resources = schema.resource_schemas ?? {};
   const dataSources = schema.data_source_schemas ?? {};
   const response = {
@@ -139,6 +148,7 @@ function providerService(schema) {
     server_capabilities: { plan_destroy: false, get_provider_schema_optional: false },
   };
   const ok = (reply) => (_call, callback) => callback(null, reply);
+  const applied = applying ? applying.handlers(schema, { decodeValue, encodeValue, UNKNOWN }, options) : {};
   return {
     GetMetadata: ok({
       server_capabilities: response.server_capabilities,
@@ -164,6 +174,7 @@ function providerService(schema) {
       const planned = markComputed(resources[type_name].block, decodeValue(bytes));
       callback(null, { planned_state: { msgpack: Buffer.from(encodeValue(planned)) }, diagnostics: [] });
     },
+    ...applied,
   };
 }
 
@@ -179,9 +190,12 @@ function memoizedSchema(service) {
 }
 
 async function main() {
-  const [socketDir, ...specs] = process.argv.slice(2);
-  if (!socketDir || specs.length === 0) {
-    process.stderr.write("usage: stub-provider.mjs <socket-dir> <address>=<schema.json> ...\n");
+  const [socketDir, ...args] = process.argv.slice(2);
+  const apply = new Set(args.filter((a) => a.startsWith("--apply=")).map((a) => a.slice("--apply=".length)));
+  const cwd = args.find((a) => a.startsWith("--cwd="))?.slice("--cwd=".length);
+  const specs = args.filter((a) => !a.startsWith("--"));
+  if (!socketDir || specs.length === 0 || [...apply].some((a) => !APPLYING[a])) {
+    process.stderr.write(`usage: stub-provider.mjs <socket-dir> [--apply=<address>] [--cwd=<dir>] <address>=<schema.json> ...\n(--apply knows ${Object.keys(APPLYING).join(", ")})\n`);
     process.exit(2);
   }
   const reattach = {};
@@ -189,12 +203,14 @@ async function main() {
   for (const [i, spec] of specs.entries()) {
     const [address, file] = spec.split("=");
     const document = JSON.parse(readFileSync(file, "utf8"));
-    const schema = document.provider_schemas[address];
-    if (!schema) throw new Error(`${file} has no schema for ${address}`);
+    const applying = apply.has(address) ? APPLYING[address] : undefined;
+    const served = document.provider_schemas[address];
+    if (!served) throw new Error(`${file} has no schema for ${address}`);
+    const schema = applying ? applying.schema(served) : served;
     const socket = path.join(socketDir, `provider-${i}.sock`);
     rmSync(socket, { force: true });
     const server = new grpc.Server();
-    server.addService(memoizedSchema(tfplugin6.Provider.service), providerService(schema));
+    server.addService(memoizedSchema(tfplugin6.Provider.service), providerService(schema, applying, { cwd: cwd ? path.resolve(cwd) : process.cwd() }));
     await new Promise((resolve, reject) => server.bindAsync(`unix://${socket}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
     servers.push(server);
     reattach[address] = { Protocol: "grpc", ProtocolVersion: 6, Pid: process.pid, Test: true, Addr: { Network: "unix", String: socket } };
