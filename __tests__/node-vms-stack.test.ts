@@ -102,6 +102,12 @@ describe("node VM stack", () => {
     expect(chosen.vms.map((vm) => vm.machine)).toEqual(["pc-q35-10.1", "q35", "q35", "q35"]);
   });
 
+  it("says whether cloud-init upgrades every package at first boot: off unless the description asks (Proxmox's own default is on)", () => {
+    for (const vm of vms) expect(vm.initialization.upgrade).toBe(false);
+    const upgrading = vmsOf(synthAll(planWith((c) => (c.vmDefaults.cloudInit.upgrade = true))).vms);
+    for (const vm of upgrading) expect(vm.initialization.upgrade).toBe(true);
+  });
+
   it("warns when a machine version with the offload carries the VXLAN overlay", () => {
     const offloaded = planWith((c) => (c.vmDefaults.machine = "pc-i440fx-10.2"));
     expect(offloaded.warnings).toEqual(expect.arrayContaining([expect.stringMatching(/^machine pc-i440fx-10\.2 \(master-1, master-2, master-3, app-worker\) turns on virtio's host UDP-tunnel offload.*bug #7627/)]));

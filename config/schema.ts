@@ -379,6 +379,12 @@ const cloudInit = z.strictObject({
     .default([])
     .describe("Files holding SSH public keys (one per line, e.g. ~/.ssh/id_ed25519.pub), relative to the description's directory; PVE_DUALNET_SSH_PUBLIC_KEYS adds more. Default: none."),
   datastore: storageId.default("local-lvm").describe("Datastore of the cloud-init drive. Default: local-lvm."),
+  upgrade: z
+    .boolean()
+    .default(false)
+    .describe(
+      "Upgrade every package at the VM's first boot (Proxmox's ciupgrade, which defaults to on when unset: minutes of the first boot, and package versions nobody pinned). Default: false: the node setup installs what it needs, pinned.",
+    ),
   networkData: z
     .strictObject({
       enabled: z.boolean().default(false).describe("Upload a network-data snippet that pins NIC names and MTUs by MAC. Default: false."),

@@ -62,6 +62,8 @@ export class KubernetesNodeVm extends Construct {
       disk: [bootDisk(vm, props.image?.fileId)],
       initialization: {
         datastoreId: vm.cloudInit.datastore,
+        // Said every time: left unset, Proxmox upgrades every package at first boot (ciupgrade=1).
+        upgrade: vm.cloudInit.upgrade,
         // One ip_config per NIC, in NIC order: the provider matches them by position.
         ipConfig: vm.nics.map((nic) => ({ ipv4: { address: `${nic.ip}/${nic.prefix}`, gateway: nic.gateway } })),
         dns: props.dns && props.dns.servers.length ? { servers: [...props.dns.servers], domain: props.dns.domain } : undefined,
