@@ -442,14 +442,17 @@ function checkApiServerVip(config: ClusterConfig, subnets: Subnets, taken: Map<s
   const configured = config.kubernetes.apiServer.vip !== undefined;
   const path = "kubernetes.apiServer.vip";
   const how = configured ? "" : " (the default with two or more control planes)";
-  const free = subnets.internal && firstFreeAddress(subnets.internal, taken, 10);
-  const fix = `set ${path} to a free internal address${free ? `, e.g. ${free}` : ""}`;
+  // The suggestion is looked for only when there is something to fix.
+  const fix = () => {
+    const free = subnets.internal && firstFreeAddress(subnets.internal, taken, 10);
+    return `set ${path} to a free internal address${free ? `, e.g. ${free}` : ""}`;
+  };
   if (subnets.internal && !contains(subnets.internal, vip)) {
-    report(path, `${vip} is outside the internal network ${subnets.internal.cidr}: kube-vip announces it on the internal NIC`, fix);
+    report(path, `${vip} is outside the internal network ${subnets.internal.cidr}: kube-vip announces it on the internal NIC`, fix());
   } else if (subnets.internal && isReservedAddress(subnets.internal, vip)) {
-    report(path, `${vip}${how} is the network or broadcast address of ${subnets.internal.cidr}`, fix);
+    report(path, `${vip}${how} is the network or broadcast address of ${subnets.internal.cidr}`, fix());
   } else if (taken.has(vip)) {
-    report(path, `${vip}${how} is already used by ${taken.get(vip)}`, fix);
+    report(path, `${vip}${how} is already used by ${taken.get(vip)}`, fix());
   }
 }
 

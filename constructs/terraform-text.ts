@@ -30,6 +30,7 @@ const STRING_TOKEN = /\$\{TfToken\[[a-zA-Z0-9:._-]+\]\}/g;
 
 /** A string with its literal fragments escaped and cdktf's token markers left for cdktf to resolve. */
 function escapeLiterals(text: string): string {
+  if (!text.includes("{")) return text; // most strings: nothing to escape, no token
   let out = "";
   let last = 0;
   for (const marker of text.matchAll(STRING_TOKEN)) {

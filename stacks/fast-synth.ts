@@ -62,5 +62,56 @@ export function useFastSynth(env: NodeJS.ProcessEnv): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const tokens = require("cdktf/lib/_tokens") as TokensModule;
   const resolve = tokens.resolve;
-  tokens.resolve = (scope, obj, preparing) => (fast && isResolvedStackDocument(scope, obj) ? obj : resolve(scope, obj, preparing));
+  tokens.resolve = (scope, obj, preparing) => {
+    if (!fast) return resolve(scope, obj, preparing);
+    return isResolvedStackDocument(scope, obj) ? obj : resolveOnlyTokens(obj, (part) => resolve(scope, part, preparing));
+  };
+}
+
+/** cdktf's NUMBER_TOKEN_REGEX (lib/tokens/private/encoding.js): a number token inside a string. */
+const NUMBER_TOKEN = /[-|\d|.+]+(e[-|\d|.|e|E|+]+)/;
+
+/**
+ * What cdktf's resolve returns, with only the token-bearing parts handed to it: plain data (plain
+ * objects, arrays, strings and numbers without token markers) is copied as resolve would copy it
+ * (undefined dropped, keys kept in order), which costs a fraction of resolve's walk with a context
+ * per value. Anything that is, or may be, a token (a marker in a string, a token number, a list or
+ * map token, an object with a resolve method or a class instance) goes to cdktf as it is, so its
+ * resolution is cdktf's own. The byte-identity test of fast-synth.test.ts is the gate.
+ */
+function resolveOnlyTokens(value: unknown, resolve: (part: unknown) => unknown): unknown {
+  switch (typeof value) {
+    case "string":
+      return value.includes("TfToken[") || NUMBER_TOKEN.test(value) ? resolve(value) : value;
+    case "number":
+      return Number.isFinite(value) && Math.abs(value) < 1e200 ? value : resolve(value);
+    case "object": {
+      if (value === null) return null;
+      if (Array.isArray(value)) {
+        if (value.some((v) => typeof v === "number" && !(Number.isFinite(v) && Math.abs(v) < 1e200))) return resolve(value);
+        if (value.some((v) => typeof v === "string" && v.includes("TfToken["))) return resolve(value);
+        const out: unknown[] = [];
+        for (const item of value) {
+          const resolved = resolveOnlyTokens(item, resolve);
+          if (resolved !== undefined) out.push(resolved);
+        }
+        return out;
+      }
+      const proto = Object.getPrototypeOf(value);
+      if ((proto !== Object.prototype && proto !== null) || typeof (value as { resolve?: unknown }).resolve === "function") return resolve(value);
+      const keys = Object.keys(value);
+      if (keys.some((key) => key.includes("TfToken[") || NUMBER_TOKEN.test(key))) return resolve(value);
+      const out: Record<string, unknown> = {};
+      for (const key of keys) {
+        const resolved = resolveOnlyTokens((value as Record<string, unknown>)[key], resolve);
+        if (resolved !== undefined) out[key] = resolved;
+      }
+      return out;
+    }
+    case "undefined":
+    case "boolean":
+      return value;
+    default:
+      return resolve(value);
+  }
 }
