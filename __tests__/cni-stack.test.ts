@@ -66,6 +66,12 @@ describe("Flannel (default)", () => {
     expect(netConf(cniOf((c) => (c.kubernetes.cni.overlayMtu = 1400))).Backend.MTU).toBe(1450);
   });
 
+  it("configures vxlan's MTU with the plan's underlay MTU, the same with DirectRouting", () => {
+    const plan = planWith((c) => (c.kubernetes.cni.flannel = { directRouting: true }));
+    expect(plan.cni).toMatchObject({ encapsulation: "vxlan", overhead: 50, underlayMtu: 1500 });
+    expect(netConf(synthAll(plan).cni).Backend).toEqual({ Type: "vxlan", VNI: 1, Port: 8472, MTU: 1500, DirectRouting: true });
+  });
+
   it("passes no --mtu flag (flanneld v0.28.9 has none) and selects the internal NIC by reachability by default", () => {
     expect(flanneld(stack).args).toEqual(["--ip-masq", "--kube-subnet-mgr", "--healthz-port=8081", "--iface-can-reach=10.0.0.2"]);
     expect(flanneld(stack).args.join(" ")).not.toMatch(/--mtu/);
@@ -136,6 +142,13 @@ describe("Calico (alternative)", () => {
         },
       },
     });
+  });
+
+  it("turns BGP and outgoing NAT on and off as the CNI plan has them", () => {
+    const network = (calicoSettings: any) => calico((c) => (c.kubernetes.cni.calico = calicoSettings)).spec.calicoNetwork;
+    expect(network({ encapsulation: "VXLANCrossSubnet", natOutgoing: false })).toMatchObject({ bgp: "Disabled", ipPools: [{ encapsulation: "VXLANCrossSubnet", natOutgoing: "Disabled" }] });
+    expect(network({ encapsulation: "None" })).toMatchObject({ bgp: "Enabled", mtu: 1500, ipPools: [{ encapsulation: "None", natOutgoing: "Enabled" }] });
+    expect(network({ encapsulation: "IPIPCrossSubnet" })).toMatchObject({ bgp: "Enabled", mtu: 1480 });
   });
 
   it("offers interface and can-reach autodetection, and IPIP with BGP", () => {

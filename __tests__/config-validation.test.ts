@@ -203,6 +203,25 @@ describe("MTU chain", () => {
     expect(issueAt(issues, "kubernetes.cni.overlayMtu").message).toBe("1500 is above the internal NIC MTU minus vxlan overhead (1500 - 50 = 1450)");
   });
 
+  it("plans the overlay from the smallest internal NIC: one VM's lower override bounds every node's overlay", () => {
+    const jumbo = (c: any) => (c.networks.internal = { ...c.networks.internal, mtu: 9000, jumboFrames: true });
+    const plan = planWith((c) => (jumbo(c), (c.vms[1].mtu = { internal: 1500 })));
+    expect(plan.mtu).toMatchObject({ internalNic: 1500, maxOverlay: 1450, overlay: 1450 });
+    expect(planWith((c) => (c.vms[3].mtu = { internal: 1400 })).mtu).toMatchObject({ internalNic: 1400, overlay: 1350 });
+    // The override is checked against the smallest NIC too.
+    const issues = issuesOf((c) => (jumbo(c), (c.vms[1].mtu = { internal: 1500 }), (c.kubernetes.cni.overlayMtu = 1451)));
+    expect(issueAt(issues, "kubernetes.cni.overlayMtu").message).toBe("1451 is above the internal NIC MTU minus vxlan overhead (1500 - 50 = 1450)");
+  });
+
+  it.each([
+    ["vxlan", () => {}, 1450],
+    ["wireguard", (c: any) => (c.kubernetes.cni.flannel = { backend: "wireguard" }), 1420],
+    ["Calico IPIP, jumbo", (c: any) => ((c.networks.internal = { ...c.networks.internal, mtu: 9000, jumboFrames: true }), (c.kubernetes.cni = { plugin: "calico", calico: { encapsulation: "IPIP" } })), 8980],
+  ])("accepts an overlay MTU override equal to the largest the NIC allows (%s), and refuses one more", (_name, edit, max) => {
+    expect(planWith((c) => (edit(c), (c.kubernetes.cni.overlayMtu = max))).mtu).toMatchObject({ maxOverlay: max, overlay: max });
+    expect(issueAt(issuesOf((c) => (edit(c), (c.kubernetes.cni.overlayMtu = max + 1))), "kubernetes.cni.overlayMtu").fix).toBe(`use at most ${max}, or leave it out to derive it`);
+  });
+
   it("accepts the seeds' jumbo layout and derives 8950 for VXLAN", () => {
     const plan = planWith((c) => (c.networks.internal = { ...c.networks.internal, mtu: 9000, jumboFrames: true }));
     expect(plan.mtu).toMatchObject({ underlay: { internal: 9000 }, overhead: 50, overlay: 8950 });
@@ -277,6 +296,12 @@ describe("reporting", () => {
 describe("API server VIP", () => {
   it("defaults to the internal network's tenth address with two or more control planes", () => {
     expect(planWith().apiServer).toMatchObject({ vip: "10.0.0.10", endpoint: "10.0.0.10:6443" });
+  });
+
+  it("defaults for exactly two control planes, and not for one", () => {
+    const controlPlanes = (n: number) => (c: any) => (c.vms = c.vms.filter((vm: any) => vm.role === "worker" || ["master-1", "master-2"].slice(0, n).includes(vm.name)));
+    expect(planWith(controlPlanes(2)).apiServer).toMatchObject({ vip: "10.0.0.10", host: "10.0.0.10", endpoint: "10.0.0.10:6443" });
+    expect(planWith(controlPlanes(1)).apiServer).toMatchObject({ vip: undefined, host: "10.0.0.11", endpoint: "10.0.0.11:6443" });
   });
 
   it("rejects a default VIP that a VM holds, with a free address as the fix", () => {
@@ -440,6 +465,22 @@ describe("CNI combinations that cannot work", () => {
       c.kubernetes.cni.flannel = { backend: "host-gw" };
       secondNode(c, ["enp5s0"]);
     })).not.toThrow();
+  });
+
+  it("rejects vxlan DirectRouting where host-gw is rejected: it routes pods like host-gw on the one internal subnet", () => {
+    const issues = issuesOf((c) => {
+      c.kubernetes.cni.flannel = { directRouting: true };
+      secondNode(c, []);
+    });
+    const issue = issueAt(issues, "kubernetes.cni.flannel.directRouting");
+    expect(issue.message).toMatch(/^DirectRouting needs all nodes on one L2 segment, but the internal bridge vmbr1 of pve2 has no ports/);
+    expect(issue.fix).toMatch(/^set directRouting: false/);
+    expect(() => planWith((c) => {
+      c.kubernetes.cni.flannel = { directRouting: true };
+      secondNode(c, ["enp5s0"]);
+    })).not.toThrow();
+    // Encapsulating everything, vxlan needs no common segment.
+    expect(() => planWith((c) => secondNode(c, []))).not.toThrow();
   });
 
   it("rejects NetworkPolicy enforcement with Flannel", () => {

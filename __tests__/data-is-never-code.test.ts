@@ -149,6 +149,31 @@ describe("every string of the description", () => {
       expect(JSON.stringify(issues)).not.toMatch(/0123456789ab|hunter2|pass@|0123456789abcdef/);
     }
   });
+
+  it("keeps a secret out of every later message, even of the checks that quote the value it was in", () => {
+    const token = `ghp_${"A1b2C3d4E5".repeat(4)}`;
+    const cases: [string, (c: any) => void][] = [
+      // The output check quotes the directory; the flannel check quotes the pattern.
+      ["output.directory", (c) => (c.output = { directory: `../${token}` })],
+      ["kubernetes.cni.flannel.interface.regex", (c) => (c.kubernetes.cni.flannel.interface = { regex: `^eth1$|${token}` })],
+    ];
+    for (const [where, edit] of cases) {
+      const input = exampleInput();
+      edit(input);
+      let error: unknown;
+      try {
+        checkCluster(input, "hostile.yaml");
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toBeInstanceOf(ConfigError);
+      const { issues, message } = error as ConfigError;
+      expect(issues.find((i) => i.path === where)?.message).toMatch(/^looks like an access token/);
+      // What the command prints (the message) and every issue.
+      expect(message).not.toContain(token.slice(4));
+      expect(JSON.stringify(issues)).not.toContain(token.slice(4));
+    }
+  });
 });
 
 describe("fields with a format refuse every hostile value", () => {

@@ -71,6 +71,58 @@ describe("firewall rules", () => {
     expect(routed).toContain("net1 tcp 6443 from 10.0.0.0/24,10.244.0.0/16");
   });
 
+  it("admits the pod network between nodes with flannel's vxlan DirectRouting, as with host-gw", () => {
+    // backends.md (flannel v0.28.9): DirectRouting routes "like host-gw" between hosts on the same
+    // subnet, and every node is on the internal subnet: pod packets arrive unencapsulated.
+    const direct = (c: any) => (c.kubernetes.cni.flannel = { directRouting: true });
+    expect(rulesOf(direct, "app-worker").map(flow)).toEqual(
+      expect.arrayContaining(["net1 udp 8472 from 10.0.0.0/24", "net1 tcp from 10.244.0.0/16", "net1 udp from 10.244.0.0/16", "net1 icmp from 10.244.0.0/16", "net1 tcp 10250 from 10.0.0.0/24,10.244.0.0/16"]),
+    );
+    expect(rulesOf(direct, "master-1").map(flow)).toContain("net1 tcp 6443 from 10.0.0.0/24,10.244.0.0/16");
+  });
+
+  it.each(["VXLAN", "IPIP"])("lets pods reach the API and the kubelets with their own addresses with Calico %s and natOutgoing: false, and no more", (encapsulation) => {
+    const noNat = (c: any) => (c.kubernetes.cni = { plugin: "calico", calico: { encapsulation, natOutgoing: false } });
+    const cp = rulesOf(noNat, "master-1").map(flow);
+    expect(cp).toEqual(expect.arrayContaining(["6443", "10257", "10259", "10250"].map((port) => `net1 tcp ${port} from 10.0.0.0/24,10.244.0.0/16`)));
+    expect(rulesOf(noNat, "app-worker").map(flow)).toContain("net1 tcp 10250 from 10.0.0.0/24,10.244.0.0/16");
+    // Pod to pod is still encapsulated: no rule for the pod network as such.
+    expect(cp.filter((f) => f.endsWith("from 10.244.0.0/16"))).toEqual([]);
+    // With outgoing NAT (the default) pods reach other nodes with their node's address.
+    const nat = rulesOf((c) => (c.kubernetes.cni = { plugin: "calico", calico: { encapsulation } }), "master-1").map(flow);
+    expect(nat.filter((f) => f.includes("10.244."))).toEqual([]);
+  });
+
+  // Every accepted CNI setting, and where its pod traffic keeps pod addresses on the internal network
+  // (flannel v0.28.9 backends.md and --ip-masq; Calico "Overlay networking" and "Configure outgoing NAT").
+  const SETTINGS: [string, (c: any) => void, { toPods: boolean; toNodes: boolean }][] = [
+    ["flannel vxlan", () => {}, { toPods: false, toNodes: false }],
+    ["flannel vxlan DirectRouting", (c) => (c.kubernetes.cni.flannel = { directRouting: true }), { toPods: true, toNodes: false }],
+    ["flannel wireguard", (c) => (c.kubernetes.cni.flannel = { backend: "wireguard" }), { toPods: false, toNodes: false }],
+    ["flannel host-gw", (c) => (c.kubernetes.cni.flannel = { backend: "host-gw" }), { toPods: true, toNodes: false }],
+    ...(["VXLAN", "IPIP", "None", "VXLANCrossSubnet", "IPIPCrossSubnet"] as const).flatMap((encapsulation) =>
+      [true, false].map((natOutgoing): [string, (c: any) => void, { toPods: boolean; toNodes: boolean }] => [
+        `calico ${encapsulation} natOutgoing ${natOutgoing}`,
+        (c) => (c.kubernetes.cni = { plugin: "calico", calico: { encapsulation, natOutgoing } }),
+        { toPods: encapsulation === "None" || encapsulation.endsWith("CrossSubnet"), toNodes: !natOutgoing },
+      ]),
+    ),
+  ];
+
+  it.each(SETTINGS)("%s: admits pod addresses exactly where they cross the internal network", (_name, edit, expected) => {
+    const plan = planWith(edit);
+    expect(plan.cni.podSourced).toEqual(expected);
+    for (const role of ["control-plane", "worker"] as const) {
+      const flows = firewallRules(plan, role).map(flow);
+      const podNetwork = ["tcp", "udp", "icmp"].map((proto) => `net1 ${proto} from 10.244.0.0/16`);
+      if (expected.toPods) expect(flows).toEqual(expect.arrayContaining(podNetwork));
+      else expect(flows.filter((f) => podNetwork.includes(f))).toEqual([]);
+      const kubelet = expected.toPods || expected.toNodes ? "10.0.0.0/24,10.244.0.0/16" : "10.0.0.0/24";
+      expect(flows).toContain(`net1 tcp 10250 from ${kubelet}`);
+      if (role === "control-plane") expect(flows).toContain(`net1 tcp 6443 from ${kubelet}`);
+    }
+  });
+
   it("opens NodePorts from the external network only when asked", () => {
     expect(worker.filter((f) => f.includes("30000:32767"))).toEqual([]);
     const open = rulesOf((c) => (c.firewall = { nodePorts: true }), "app-worker").map(flow);
@@ -111,6 +163,15 @@ describe("firewall resources", () => {
     expect(groups[0].rule).toContainEqual({ type: "in", action: "ACCEPT", proto: "tcp", dport: "2379:2380", source: "10.0.0.11,10.0.0.12,10.0.0.13", iface: "net1", comment: "etcd between control planes" });
     expect(groups[0].rule).toHaveLength(firewallRules(planWith(), "control-plane").length);
     expect(groups[1].rule.map((r: any) => r.dport)).not.toContain("2379:2380");
+  });
+
+  it("synthesizes the pod network's rules where the CNI puts pod addresses on the internal network", () => {
+    const groupRules = (edit: (c: any) => void, role: "cp" | "wk") =>
+      resourcesOf(synthAll(planWith(edit)).vms, "proxmox_virtual_environment_cluster_firewall_security_group").find((g) => g.name === `k8s-detectviz-${role}`).rule;
+    const direct = groupRules((c) => (c.kubernetes.cni.flannel = { directRouting: true }), "wk");
+    expect(direct).toContainEqual({ type: "in", action: "ACCEPT", proto: "tcp", source: "10.244.0.0/16", iface: "net1", comment: "pod traffic, routed without encapsulation" });
+    const noNat = groupRules((c) => (c.kubernetes.cni = { plugin: "calico", calico: { natOutgoing: false } }), "cp");
+    expect(noNat).toContainEqual(expect.objectContaining({ proto: "tcp", dport: "6443", source: "10.0.0.0/24,10.244.0.0/16", iface: "net1" }));
   });
 
   it("gives every VM its role's group, once the VM and the group exist", () => {

@@ -71,6 +71,18 @@ describe("node VM stack", () => {
     expect(vmNamed("master-1", jumbo).network_device.map((n: any) => n.mtu)).toEqual([1500, 9000]);
   });
 
+  it("gives a VM's own MTU override to that VM's NIC, and to no other", () => {
+    const lowered = synthAll(planWith((c) => (c.vms[1].mtu = { internal: 1400 }))).vms;
+    expect(vmsOf(lowered).map((v) => [v.name, v.network_device.map((n: any) => n.mtu)])).toEqual([
+      ["master-1", [1500, 1500]],
+      ["master-2", [1500, 1400]],
+      ["master-3", [1500, 1500]],
+      ["app-worker", [1500, 1500]],
+    ]);
+    const external = synthAll(planWith((c) => (c.vms[3].mtu = { external: 1400 }))).vms;
+    expect(vmNamed("app-worker", external).network_device.map((n: any) => n.mtu)).toEqual([1400, 1500]);
+  });
+
   it("derives stable, distinct, locally administered MACs from the VM id and NIC index", () => {
     expect(vmNamed("master-1").network_device.map((n: any) => n.mac_address)).toEqual(["02:00:00:00:00:6F", "02:01:00:00:00:6F"]);
     const macs = vms.flatMap((v) => v.network_device.map((n: any) => n.mac_address));

@@ -2,50 +2,16 @@
  * The MTU chain: one underlay number per physical network; everything above is derived.
  *
  *   host NIC/bond/VLAN  >=  bridge  >=  VM NIC  >=  overlay + encapsulation overhead
+ *
+ * The encapsulation and its overhead are the CNI's facts (config/cni).
  */
-import type { ClusterConfig, HostInterface, ProxmoxNodeConfig } from "./schema";
-
-/** Bytes each encapsulation adds to an IPv4 underlay packet. */
-export const ENCAPSULATION_OVERHEAD = {
-  /** outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14 */
-  vxlan: 50,
-  /** outer IPv4 header */
-  ipip: 20,
-  /** outer IPv4 20 + UDP 8 + WireGuard 32 (80 over IPv6) */
-  wireguard: 60,
-  /** plain routing, no encapsulation */
-  none: 0,
-} as const;
-
-/** WireGuard over an IPv6 underlay: outer IPv6 40 + UDP 8 + WireGuard 32. */
-export const WIREGUARD_IPV6_OVERHEAD = 80;
-
-export type Encapsulation = keyof typeof ENCAPSULATION_OVERHEAD;
+import type { ClusterConfig, HostInterface, NetworkRole, ProxmoxNodeConfig } from "./schema";
 
 export const DEFAULT_MTU = 1500;
 
-/**
- * The encapsulation the configured CNI puts on the internal network, and the bytes it costs.
- * Flannel's WireGuard backend always reserves the IPv6 overhead (80), even over IPv4, so the
- * plan uses what flannel really does.
- */
-export function overlayEncapsulation(cni: ClusterConfig["kubernetes"]["cni"]): { encapsulation: Encapsulation; overhead: number } {
-  const of = (encapsulation: Encapsulation, overhead: number = ENCAPSULATION_OVERHEAD[encapsulation]) => ({ encapsulation, overhead });
-  if (cni.plugin === "flannel") {
-    switch (cni.flannel.backend) {
-      case "vxlan":
-        return of("vxlan");
-      case "wireguard":
-        return of("wireguard", WIREGUARD_IPV6_OVERHEAD);
-      case "host-gw":
-        return of("none");
-    }
-  }
-  // Calico: the CrossSubnet modes still encapsulate between subnets, so plan for the worst case.
-  const enc = cni.calico.encapsulation;
-  if (enc.startsWith("VXLAN")) return of("vxlan");
-  if (enc.startsWith("IPIP")) return of("ipip");
-  return of("none");
+/** The bridge serving `role` on a host, if declared. */
+export function roleBridge(node: ProxmoxNodeConfig, role: NetworkRole) {
+  return node.interfaces.find((i): i is Extract<HostInterface, { kind: "bridge" }> => i.kind === "bridge" && i.network === role);
 }
 
 /** Which interfaces sit directly above `name` (bridges over ports, VLANs over raw devices, bonds over slaves). */

@@ -6,7 +6,8 @@
  * decided in exactly one place.
  */
 import { nthAddress, parseSubnet, splitAddress, type Subnet } from "./ip";
-import { hostInterfaceMtus, overlayEncapsulation, vlanParts, type Encapsulation } from "./mtu";
+import { cniFacts, planCni, type CniFacts, type CniPlan, type Encapsulation } from "./cni";
+import { hostInterfaceMtus, roleBridge, vlanParts } from "./mtu";
 import type { ClusterConfig, HostInterface, NetworkRole, ProxmoxNodeConfig, VmConfig } from "./schema";
 
 /** Proxmox caps virtio multiqueue at 64 queues. */
@@ -97,6 +98,7 @@ export interface MtuPlan {
   readonly underlay: Readonly<Record<NetworkRole, number>>;
   /** The smallest internal VM NIC MTU: the link the overlay rides on. */
   readonly internalNic: number;
+  /** The CNI's encapsulation and its overhead (config/cni). */
   readonly encapsulation: Encapsulation;
   readonly overhead: number;
   /** The largest overlay MTU the internal network allows. */
@@ -105,17 +107,7 @@ export interface MtuPlan {
   readonly overlay: number;
 }
 
-type CniConfig = ClusterConfig["kubernetes"]["cni"];
-export type FlannelInterface = NonNullable<CniConfig["flannel"]["interface"]>;
-export type CalicoAutodetection = NonNullable<CniConfig["calico"]["autodetection"]>;
-
-export interface CniPlan {
-  readonly plugin: CniConfig["plugin"];
-  /** How flanneld picks the internal NIC in every node. */
-  readonly flannelInterface?: FlannelInterface;
-  /** How calico-node picks the node address. */
-  readonly calicoAutodetection: CalicoAutodetection;
-}
+export type { CalicoAutodetection, CniPlan, FlannelInterface } from "./cni";
 
 export interface ApiServerPlan {
   /** The virtual IP kube-vip holds, when there is one. */
@@ -137,6 +129,7 @@ export interface ClusterPlan {
   readonly hosts: readonly HostPlan[];
   readonly vms: readonly VmPlan[];
   readonly mtu: MtuPlan;
+  /** What the CNI puts on the internal network (config/cni). */
   readonly cni: CniPlan;
   readonly apiServer: ApiServerPlan;
   /** SSH public keys for the VMs' cloud-init user: inline, from files and from the environment. */
@@ -160,11 +153,6 @@ export function derivedMac(vmId: number, nicIndex: number): string {
 
 export function vcpusOf(cpu: { cores: number; sockets: number }): number {
   return cpu.cores * cpu.sockets;
-}
-
-/** The bridge serving `role` on a host, if declared. */
-export function roleBridge(node: ProxmoxNodeConfig, role: NetworkRole) {
-  return node.interfaces.find((i): i is Extract<HostInterface, { kind: "bridge" }> => i.kind === "bridge" && i.network === role);
 }
 
 /** `ip/prefix` of an interface address; a bare IP takes its network's prefix. */
@@ -320,12 +308,9 @@ export function planCluster(config: ClusterConfig, inputs: PlanInputs = { sshKey
     };
   });
 
-  const mtu = planMtu(config, vms.map((vm) => vm.nics[1].mtu));
-  const cni: CniPlan = {
-    plugin: config.kubernetes.cni.plugin,
-    flannelInterface: flannelInterface(config),
-    calicoAutodetection: config.kubernetes.cni.calico.autodetection ?? { cidrs: [subnets.internal.cidr] },
-  };
+  const facts = cniFacts(config);
+  const mtu = planMtu(config, vms.map((vm) => vm.nics[1].mtu), facts);
+  const cni = planCni(facts, mtu.overlay);
   const controlPlanes = vms.filter((vm) => vm.role === "control-plane");
   const api = config.kubernetes.apiServer;
   const vip = apiServerVip(config);
@@ -338,7 +323,7 @@ export function planCluster(config: ClusterConfig, inputs: PlanInputs = { sshKey
   ];
   const warnings: string[] = [];
   const offloaded = vms.filter((vm) => vm.machine && TUNNEL_OFFLOAD_MACHINE.test(vm.machine));
-  if (mtu.encapsulation === "vxlan" && offloaded.length) {
+  if (cni.encapsulation === "vxlan" && offloaded.length) {
     warnings.push(
       `machine ${offloaded[0]!.machine} (${offloaded.map((vm) => vm.name).join(", ")}) turns on virtio's host UDP-tunnel offload, which can break the overlay's VXLAN between Proxmox nodes (Proxmox bug #7627). Leave vmDefaults.machine unset (pc-i440fx-10.0 on Proxmox VE 9) unless the hosts run qemu-server 9.1.18 or later with machine 11.0+pve1.`,
     );
@@ -361,26 +346,9 @@ export function planCluster(config: ClusterConfig, inputs: PlanInputs = { sshKey
   };
 }
 
-/**
- * Flannel's interface selection, surviving NIC renaming: the pinned guest name when the
- * network-data snippet renames NICs, else the NIC that routes to a Proxmox host's internal
- * address (never a node's own address: that routes via lo).
- */
-export function flannelInterface(config: ClusterConfig): FlannelInterface | undefined {
-  const explicit = config.kubernetes.cni.flannel.interface;
-  if (explicit) return explicit;
-  const networkData = config.vmDefaults.cloudInit.networkData;
-  if (networkData.enabled) return { name: networkData.interfaceNames[1] };
-  for (const node of config.proxmox.nodes) {
-    const address = roleBridge(node, "internal")?.address;
-    if (address) return { canReach: splitAddress(address).ip };
-  }
-  return undefined;
-}
-
 /** The overlay rides on the internal NIC of every node, so the smallest one bounds it. */
-export function planMtu(config: ClusterConfig, internalNicMtus: readonly number[]): MtuPlan {
-  const { encapsulation, overhead } = overlayEncapsulation(config.kubernetes.cni);
+export function planMtu(config: ClusterConfig, internalNicMtus: readonly number[], cni: Pick<CniFacts, "encapsulation" | "overhead">): MtuPlan {
+  const { encapsulation, overhead } = cni;
   const internalNic = internalNicMtus.length ? Math.min(...internalNicMtus) : config.networks.internal.mtu;
   const maxOverlay = internalNic - overhead;
   return {
@@ -393,4 +361,4 @@ export function planMtu(config: ClusterConfig, internalNicMtus: readonly number[
   };
 }
 
-export { vlanParts };
+export { roleBridge, vlanParts };

@@ -477,7 +477,7 @@ const flannel = z.strictObject({
     .describe("Flannel backend. Default: vxlan."),
   vni: intBetween(1, 16_777_215).default(1).describe("VXLAN VNI. Default: 1."),
   port: intBetween(1, 65535).default(8472).describe("VXLAN UDP port. Default: 8472 (Linux kernel default)."),
-  directRouting: z.boolean().default(false).describe("vxlan: route directly between nodes on the same subnet. Default: false."),
+  directRouting: z.boolean().default(false).describe("vxlan: route pods directly between nodes on the same subnet, like host-gw (all nodes on one L2 segment; the firewall admits the pod network). Default: false."),
   interface: z
     .union([
       z.strictObject({ name: interfaceName.describe("Interface name inside the guest (--iface).") }),
@@ -505,7 +505,7 @@ const calico = z.strictObject({
     .default("VXLAN")
     .describe("IP pool encapsulation. Default: VXLAN."),
   blockSize: intBetween(20, 32).default(26).describe("IPAM block size. Default: 26."),
-  natOutgoing: z.boolean().default(true).describe("NAT pod traffic leaving the pool. Default: true."),
+  natOutgoing: z.boolean().default(true).describe("NAT pod traffic leaving the pool, to the nodes' addresses too (without it pods reach the API and the kubelets with their own addresses, and the firewall admits the pod network there). Default: true."),
   autodetection: z
     .union([
       z.strictObject({ cidrs: z.array(ipv4Cidr).min(1).describe("Use the address inside these subnets.") }),

@@ -6,7 +6,8 @@ import * as path from "node:path";
 import type { ConfigIssue } from "./errors";
 import { contains, isCanonicalSubnet, isReservedAddress, nthAddress, overlaps, parseSubnet, splitAddress, subnetCount, subnetSize, type Subnet } from "./ip";
 import { DEFAULT_MTU, hostInterfaceMtus, uppersOf, vlanParts } from "./mtu";
-import { apiServerVip, derivedMac, flannelInterface, hostGateway, imageFileName, IMPORT_EXTENSIONS, planMtu, roleBridge, vcpusOf, vmPlacement } from "./plan";
+import { cniFacts } from "./cni";
+import { apiServerVip, derivedMac, hostGateway, imageFileName, IMPORT_EXTENSIONS, planMtu, roleBridge, vcpusOf, vmPlacement } from "./plan";
 import { NETWORK_ROLES, type ClusterConfig, type NetworkRole, type ProxmoxNodeConfig } from "./schema";
 
 type Report = (path: string, message: string, fix?: string) => void;
@@ -484,7 +485,9 @@ function checkKubernetes(config: ClusterConfig, subnets: Subnets, internalNicMtu
     report("kubernetes.networkPolicy", "Flannel does not enforce NetworkPolicy: policies would be accepted and silently ignored", "use kubernetes.cni.plugin: calico, or set networkPolicy: false");
   }
 
-  const mtu = planMtu(config, internalNicMtus);
+  // What the CNI puts on the wire, as the plan will have it.
+  const cni = cniFacts(config);
+  const mtu = planMtu(config, internalNicMtus, cni);
   const override = k.cni.overlayMtu;
   if (override !== undefined) {
     if (override > mtu.maxOverlay) {
@@ -497,17 +500,17 @@ function checkKubernetes(config: ClusterConfig, subnets: Subnets, internalNicMtu
   }
 
   checkInterfaceSelection(config, subnets, report);
+  if (cni.oneSegment) {
+    const segment = internalSegments(config);
+    if (segment) report(cni.oneSegment.path, `${cni.oneSegment.name} needs all nodes on one L2 segment, but ${segment}`, `${cni.oneSegment.instead}, or bridge the internal networks of all Proxmox nodes into one segment`);
+  }
   const flannel = k.cni.flannel;
   if (k.cni.plugin === "flannel") {
-    if (!flannelInterface(config)) {
+    if (!cni.flannelInterface) {
       report("kubernetes.cni.flannel.interface", "cannot tell which NIC is internal: no Proxmox host has an internal address and NIC names are not pinned", "set interface: { name: eth1 } with vmDefaults.cloudInit.networkData.enabled, or { canReach: <an internal address> }");
     }
-    if (flannel.backend === "host-gw") {
-      const segment = internalSegments(config);
-      if (segment) report("kubernetes.cni.flannel.backend", `host-gw needs all nodes on one L2 segment, but ${segment}`, "use backend: vxlan, or bridge the internal networks of all Proxmox nodes into one segment");
-    }
-    if (flannel.backend === "host-gw" && flannel.interface && "canReach" in flannel.interface && subnets.internal && !contains(subnets.internal, flannel.interface.canReach)) {
-      report("kubernetes.cni.flannel.interface.canReach", `host-gw routes pod subnets via the selected interface, but ${flannel.interface.canReach} is not on the internal L2 network ${subnets.internal.cidr}`, "select the internal NIC (an address inside the internal network), or use the vxlan backend");
+    if (cni.oneSegment && flannel.interface && "canReach" in flannel.interface && subnets.internal && !contains(subnets.internal, flannel.interface.canReach)) {
+      report("kubernetes.cni.flannel.interface.canReach", `${cni.oneSegment.name} routes pod subnets via the selected interface, but ${flannel.interface.canReach} is not on the internal L2 network ${subnets.internal.cidr}`, `select the internal NIC (an address inside the internal network), or ${cni.oneSegment.instead}`);
     }
     if (flannel.directRouting && flannel.backend !== "vxlan") {
       report("kubernetes.cni.flannel.directRouting", `DirectRouting is a vxlan option, not ${flannel.backend}`, "remove directRouting or use backend: vxlan");

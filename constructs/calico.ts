@@ -31,17 +31,17 @@ export class Calico extends Construct {
         metadata: { name: "default" },
         spec: {
           calicoNetwork: {
-            // VXLAN needs no BGP; IPIP and unencapsulated routing distribute routes with BGP.
-            bgp: plan.mtu.encapsulation === "vxlan" ? "Disabled" : "Enabled",
+            // Whether Calico distributes routes with BGP is the CNI model's fact (config/cni/calico.ts).
+            bgp: plan.cni.bgp ? "Enabled" : "Disabled",
             mtu: plan.mtu.overlay,
-            nodeAddressAutodetectionV4: plan.cni.calicoAutodetection,
+            nodeAddressAutodetectionV4: plan.cni.calicoAutodetection!,
             ipPools: [
               {
                 name: "default-ipv4-ippool",
                 cidr: plan.subnets.pod.cidr,
                 blockSize: c.blockSize,
                 encapsulation: c.encapsulation,
-                natOutgoing: c.natOutgoing ? "Enabled" : "Disabled",
+                natOutgoing: plan.cni.natOutgoing ? "Enabled" : "Disabled",
                 nodeSelector: "all()",
               },
             ],

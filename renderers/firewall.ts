@@ -6,9 +6,10 @@
  * Pure: plan in, rules out.
  *
  * Ports: the Kubernetes "Ports and Protocols" reference (API 6443, etcd 2379-2380, kubelet
- * 10250, controller-manager 10257, scheduler 10259, NodePorts 30000-32767); flannel's backends
- * (vxlan on the configured port, 8472 by default; wireguard 51820); Calico's (BGP 179, IP-in-IP =
- * IP protocol 4, VXLAN 4789, Typha 5473).
+ * 10250, controller-manager 10257, scheduler 10259, NodePorts 30000-32767). What the CNI needs
+ * between nodes, and where pod addresses appear on the internal network, are the CNI model's
+ * facts (config/cni: flannel's vxlan on its port or wireguard 51820; Calico's BGP 179, IP-in-IP =
+ * IP protocol 4, VXLAN 4789, Typha 5473; with their sources).
  */
 import { createHash } from "node:crypto";
 import { contains, parseSubnet } from "../config/ip";
@@ -27,35 +28,6 @@ export interface FirewallRule {
 }
 
 const NODE_PORTS = "30000:32767";
-
-/** Whether pod traffic crosses the internal network unencapsulated (then the firewall sees pod addresses). */
-export function podTrafficIsRouted(plan: ClusterPlan): boolean {
-  const cni = plan.config.kubernetes.cni;
-  if (cni.plugin === "flannel") return cni.flannel.backend === "host-gw";
-  return cni.calico.encapsulation === "None" || cni.calico.encapsulation.endsWith("CrossSubnet");
-}
-
-/** The overlay's own traffic between nodes, on the internal NIC. */
-function overlayRules(plan: ClusterPlan, internal: string): FirewallRule[] {
-  const cni = plan.config.kubernetes.cni;
-  const rule = (proto: string, dport: string | undefined, comment: string): FirewallRule => ({ iface: "net1", proto, ...(dport ? { dport } : {}), source: internal, comment });
-  if (cni.plugin === "flannel") {
-    switch (cni.flannel.backend) {
-      case "vxlan":
-        return [rule("udp", String(cni.flannel.port), "flannel VXLAN")];
-      case "wireguard":
-        return [rule("udp", "51820", "flannel WireGuard")];
-      case "host-gw":
-        return [];
-    }
-  }
-  const enc = cni.calico.encapsulation;
-  return [
-    ...(enc.startsWith("VXLAN") ? [rule("udp", "4789", "Calico VXLAN")] : [rule("tcp", "179", "Calico BGP")]),
-    ...(enc.startsWith("IPIP") ? [rule("4", undefined, "Calico IP-in-IP")] : []),
-    rule("tcp", "5473", "Calico Typha"),
-  ];
-}
 
 /** Which NIC a source arrives on: the network that contains it, if one does. */
 function ifaceFor(plan: ClusterPlan, from: string): FirewallRule["iface"] {
@@ -88,9 +60,13 @@ export function firewallRules(plan: ClusterPlan, role: Role): FirewallRule[] {
   if (!fw.enabled) return [];
   const external = plan.subnets.external.cidr;
   const internalNet = plan.subnets.internal.cidr;
-  // Without encapsulation, traffic from pods (to the API, the kubelet, other pods) keeps pod addresses.
-  const routed = podTrafficIsRouted(plan);
-  const internal = routed ? `${internalNet},${plan.subnets.pod.cidr}` : internalNet;
+  const pods = plan.subnets.pod.cidr;
+  const { peerFlows, podSourced } = plan.cni;
+  // Who reaches the node services opened to the internal network (API, control-plane components,
+  // kubelet): the nodes, and the pods wherever pod addresses cross the internal network - to pods
+  // on other nodes (routed without encapsulation; the pod rules below admit them as well), or to
+  // the nodes' own addresses (no outgoing NAT: through these rules only).
+  const internal = podSourced.toPods || podSourced.toNodes ? `${internalNet},${pods}` : internalNet;
   const controlPlanes = plan.vms.filter((v) => v.role === "control-plane").map((v) => v.nics[1].ip);
   const port = String(plan.apiServer.port);
   const rules: FirewallRule[] = [];
@@ -107,9 +83,10 @@ export function firewallRules(plan: ClusterPlan, role: Role): FirewallRule[] {
     add({ iface: "net1", proto: "tcp", dport: "10259", source: internal, comment: "kube-scheduler" });
   }
   add({ iface: "net1", proto: "tcp", dport: "10250", source: internal, comment: "kubelet API" });
-  overlayRules(plan, internalNet).forEach(add);
-  if (routed) {
-    for (const proto of ["tcp", "udp", "icmp"]) add({ iface: "net1", proto, source: plan.subnets.pod.cidr, comment: "pod traffic, routed without encapsulation" });
+  // The CNI's own flows between nodes.
+  for (const flow of peerFlows) add({ iface: "net1", proto: flow.proto, ...(flow.port !== undefined ? { dport: String(flow.port) } : {}), source: internalNet, comment: flow.name });
+  if (podSourced.toPods) {
+    for (const proto of ["tcp", "udp", "icmp"]) add({ iface: "net1", proto, source: pods, comment: "pod traffic, routed without encapsulation" });
   }
   if (fw.nodePorts) {
     add({ iface: "net0", proto: "tcp", dport: NODE_PORTS, source: external, comment: "Kubernetes NodePorts" });

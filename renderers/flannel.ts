@@ -4,8 +4,9 @@
  *
  * MTU: flanneld has no --mtu flag. The vxlan and wireguard backends take `MTU`, the size of
  * the *outgoing* (underlay) packets, and subtract their own overhead (vxlan 50, wireguard 80)
- * to size the tunnel device and FLANNEL_MTU in subnet.env, which the CNI plugin gives to pods.
- * host-gw does not encapsulate: pods get the interface MTU.
+ * to size the tunnel device and FLANNEL_MTU in subnet.env, which the CNI plugin gives to pods;
+ * `MTU` is the plan's underlay MTU (plan.cni.underlayMtu: overlay + overhead). host-gw does not
+ * encapsulate: pods get the interface MTU.
  */
 import type { ClusterPlan, FlannelInterface } from "../config/plan";
 
@@ -13,7 +14,7 @@ export const FLANNEL_HEALTHZ_PORT = 8081;
 
 export function flannelNetConf(plan: ClusterPlan): Record<string, unknown> {
   const f = plan.config.kubernetes.cni.flannel;
-  const underlay = plan.mtu.overlay + plan.mtu.overhead;
+  const underlay = plan.cni.underlayMtu;
   const backend =
     f.backend === "vxlan"
       ? { Type: "vxlan", VNI: f.vni, Port: f.port, MTU: underlay, DirectRouting: f.directRouting }
@@ -47,7 +48,7 @@ export function flannelInterfaceArg(selection: FlannelInterface): string {
 }
 
 export function flanneldArgs(plan: ClusterPlan): string[] {
-  return ["--ip-masq", "--kube-subnet-mgr", `--healthz-port=${FLANNEL_HEALTHZ_PORT}`, flannelInterfaceArg(plan.cni.flannelInterface!)];
+  return [...(plan.cni.natOutgoing ? ["--ip-masq"] : []), "--kube-subnet-mgr", `--healthz-port=${FLANNEL_HEALTHZ_PORT}`, flannelInterfaceArg(plan.cni.flannelInterface!)];
 }
 
 /** JSON as flannel's config map holds it: stable key order, two-space indent. */

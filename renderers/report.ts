@@ -85,7 +85,7 @@ export function renderReport(plan: ClusterPlan, format: ReportFormat = "markdown
         cni.plugin === "flannel" ? cni.flannel.backend : cni.calico.encapsulation,
         cni.plugin === "flannel"
           ? flannelInterfaceArg(plan.cni.flannelInterface!)
-          : Object.entries(plan.cni.calicoAutodetection).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(", ") : v}`).join(""),
+          : Object.entries(plan.cni.calicoAutodetection!).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(", ") : v}`).join(""),
         plan.subnets.pod.cidr,
         plan.subnets.service.cidr,
         `/${config.kubernetes.nodeCidrMaskSize}`,

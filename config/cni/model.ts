@@ -1,0 +1,101 @@
+/**
+ * What a CNI puts on the internal network, as facts every consumer reads: the MTU plan (its
+ * overhead), the firewall (its flows between nodes, and where pod addresses appear), validation
+ * (what its routing needs of the network), and the constructs that configure it. Each plugin
+ * states its facts in a module of its own (config/cni/flannel.ts, config/cni/calico.ts); nothing
+ * else decides them.
+ */
+import type { ClusterConfig } from "../schema";
+
+export type CniConfig = ClusterConfig["kubernetes"]["cni"];
+export type CniPlugin = CniConfig["plugin"];
+export type FlannelInterface = NonNullable<CniConfig["flannel"]["interface"]>;
+export type CalicoAutodetection = NonNullable<CniConfig["calico"]["autodetection"]>;
+
+/** Bytes each encapsulation adds to an IPv4 underlay packet. */
+export const ENCAPSULATION_OVERHEAD = {
+  /** outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14 */
+  vxlan: 50,
+  /** outer IPv4 header */
+  ipip: 20,
+  /** outer IPv4 20 + UDP 8 + WireGuard 32 (80 over IPv6) */
+  wireguard: 60,
+  /** plain routing, no encapsulation */
+  none: 0,
+} as const;
+
+/** WireGuard over an IPv6 underlay: outer IPv6 40 + UDP 8 + WireGuard 32. */
+export const WIREGUARD_IPV6_OVERHEAD = 80;
+
+export type Encapsulation = keyof typeof ENCAPSULATION_OVERHEAD;
+
+/** A flow of the CNI's own between nodes, on the internal network. */
+export interface CniPeerFlow {
+  /** Protocol name or number, as /etc/protocols has it. */
+  readonly proto: "tcp" | "udp" | "4";
+  /** Destination port; none for a protocol without ports. */
+  readonly port?: number;
+  /** What it is (the firewall rule's comment). */
+  readonly name: string;
+}
+
+/**
+ * Pod traffic that crosses the internal network with its pod source address, by where it goes.
+ * Anything else a pod sends between nodes is either encapsulated (the outer source is the node's
+ * internal address) or masqueraded to the node's address.
+ */
+export interface PodSourcedTraffic {
+  /** Pod to pod: routed between nodes without encapsulation. */
+  readonly toPods: boolean;
+  /** Pod to a node's own addresses (the API, the kubelet): not masqueraded. */
+  readonly toNodes: boolean;
+}
+
+/** The setting that routes pods straight to the next node, when that needs every node on one L2 segment. */
+export interface OneSegmentRouting {
+  /** Its place in the description. */
+  readonly path: string;
+  /** Its name in messages: "host-gw". */
+  readonly name: string;
+  /** The alternative that encapsulates instead. */
+  readonly instead: string;
+}
+
+/** What a plugin's settings put on the wire, before the MTU plan sizes it. */
+export interface CniFacts {
+  readonly plugin: CniPlugin;
+  /**
+   * The encapsulation between nodes in the worst case: modes that route directly within a subnet
+   * (Calico's CrossSubnet, flannel's DirectRouting) still encapsulate across subnets.
+   */
+  readonly encapsulation: Encapsulation;
+  /** Bytes the encapsulation costs per packet, as the plugin itself reserves them. */
+  readonly overhead: number;
+  /** The plugin's own flows between nodes. */
+  readonly peerFlows: readonly CniPeerFlow[];
+  /** Whether the plugin distributes pod routes with BGP. */
+  readonly bgp: boolean;
+  /** Whether pod traffic to addresses outside the pod network leaves with the node's address. */
+  readonly natOutgoing: boolean;
+  readonly podSourced: PodSourcedTraffic;
+  /** Set when pods are routed to the next node's internal address and that needs one L2 segment. */
+  readonly oneSegment?: OneSegmentRouting;
+  /** How flanneld picks the internal NIC in every node (flannel). */
+  readonly flannelInterface?: FlannelInterface;
+  /** How calico-node picks the node address (Calico). */
+  readonly calicoAutodetection?: CalicoAutodetection;
+}
+
+export interface CniPlan extends CniFacts {
+  /**
+   * The size of the packets the CNI sends on the internal NIC: the overlay MTU plus the
+   * encapsulation overhead. Flannel's vxlan and wireguard backends are configured with it (they
+   * subtract their overhead themselves).
+   */
+  readonly underlayMtu: number;
+}
+
+/** One plugin: its facts from the description. */
+export interface CniModule {
+  facts(config: ClusterConfig): CniFacts;
+}
