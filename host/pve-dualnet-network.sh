@@ -280,12 +280,32 @@ stop_reload() {
   rm -f "$RELOADING"
 }
 
+# Debian 13's ifupdown2 (3.0.0-1.3) writes its VRF table map into /etc/iproute2/rt_tables.d
+# whenever an ifreload or ifup outside boot touches an interface that has a master (every bridge
+# port), and fails with exit status 1 ("[Errno 2] No such file or directory:
+# '/etc/iproute2/rt_tables.d/ifupdown2_vrf_map.conf'") when the directory is missing: Debian 13's
+# iproute2 (6.15) keeps its tables under /usr/share/iproute2 and no longer creates /etc/iproute2
+# (ifupdown2 pull request #348, open). Found on a booted Debian 13 host (lab/host.lab.ts): every
+# change and every rollback failed there. The directory is where iproute2 reads local table
+# names from; created empty, it changes nothing else.
+VRF_MAP_DIR=/etc/iproute2/rt_tables.d
+ensure_vrf_map_dir() {
+  [ -d "$VRF_MAP_DIR" ] && return 0
+  if mkdir -p "$VRF_MAP_DIR" 2>/dev/null; then
+    log "created $VRF_MAP_DIR (empty), where ifupdown2 keeps its VRF table map: without it every ifreload -a fails on Debian 13, whose iproute2 no longer creates /etc/iproute2"
+  else
+    log "WARNING: cannot create $VRF_MAP_DIR: ifupdown2 may fail to reload (ifupdown2_vrf_map.conf)"
+  fi
+  return 0
+}
+
 # ifreload -a for at most $1 seconds, its output in the log. timeout(1) runs it in a process
 # group of its own (recorded in $RELOADING) and kills the group when the time is up; a killed
 # ifreload leaves nothing locked (ifupdown2's lock is a flock, released when it dies), and the
 # next ifreload -a reconciles the network with the file.
 reload() { # seconds
   stop_reload
+  ensure_vrf_map_dir
   out="$LOCK_DIR/ifreload.$$"
   { : >"$out"; } 2>/dev/null || out=/dev/null
   timeout -k 5 "$1" ifreload -a >"$out" 2>&1 9>&- &
@@ -795,7 +815,12 @@ cmd_rollback() { # mode (expire|rollback) [run]
   mkdir -p "$RUN_DIR" 2>/dev/null || RUN_DIR=""
   lock_for_rollback
   if ! load_pending || [ "$P_RUN" != "$RUN" ]; then
-    finish 0 "nothing to roll back: run $RUN was confirmed or rolled back meanwhile"
+    # Whoever held the lock (the confirm, or the run's own rollback) finished the run: its result
+    # stays theirs, this is a line in its log. (finish would overwrite the result: on a booted
+    # host a dead-man switch that fired during the run's own rollback of a hung ifreload turned
+    # "2 rolled back" into "0 nothing to roll back".)
+    log "nothing to roll back: run $RUN was confirmed or rolled back meanwhile"
+    exit 0
   fi
   if [ "$P_PHASE" = rollback ]; then
     why="finishing an interrupted rollback ($P_REASON)"
