@@ -54,6 +54,17 @@ describe("schema problems", () => {
     expect(issueAt(issues, "networks.internal.mut").fix).toMatch(/did you mean "mtu"/);
   });
 
+  it("takes a NIC's permanent MAC, once per host, and a malformed one names the format", () => {
+    const issues = issuesOf((c) => {
+      c.proxmox.nodes[0].interfaces[0].mac = "BC:24:11:00:00:01";
+      c.proxmox.nodes[0].interfaces[1].mac = "bc:24:11:00:00:01";
+    });
+    expect(issueAt(issues, "proxmox.nodes[0].interfaces[1].mac").message).toMatch(/MAC BC:24:11:00:00:01 is also the MAC of interfaces\[0\]/i);
+    expect(issueAt(issuesOf((c) => (c.proxmox.nodes[0].interfaces[0].mac = "bc-24-11-00-00-01")), "proxmox.nodes[0].interfaces[0].mac").message).toMatch(/must be a MAC address/);
+    const planned = planWith((c) => (c.proxmox.nodes[0].interfaces[0].mac = "BC:24:11:00:00:01")).hosts[0]!.interfaces.find((i) => i.name === "enp4s0");
+    expect(planned?.mac).toBe("bc:24:11:00:00:01");
+  });
+
   it("rejects interface names over the 15-character Linux limit", () => {
     const issues = issuesOf((c) => (c.proxmox.nodes[0].interfaces[0].name = "enp4s0verylongname"));
     expect(issueAt(issues, "proxmox.nodes[0].interfaces[0].name").message).toMatch(/1 to 15 letters.*IFNAMSIZ/);

@@ -240,6 +240,32 @@ const within = async <T>(what: string, run: Promise<T>, seconds: number): Promis
     await unchanged(host);
   });
 
+  labTest("NICs pinned by MAC: refused, naming where each MAC is, when the names moved; applied when they hold", async (host) => {
+    const mac0 = (await host.link("enp4s0")).address as string;
+    const mac1 = (await host.link("enp5s0")).address as string;
+    const pinned = (first: string, second: string) => (c: any) => {
+      c.proxmox.nodes[0].interfaces[0].mac = first.toUpperCase();
+      c.proxmox.nodes[0].interfaces[1].mac = second;
+      c.proxmox.nodes[0].interfaces[2].comment = "changed";
+    };
+    // The NICs swapped names (as after a kernel update): nothing may change.
+    const swapped = await host.apply(host.stage(plan(pinned(mac1, mac0)), { times: ROOMY }), { confirm: true });
+    expect(swapped.stdout).toContain(`enp4s0 has MAC ${mac0}, not ${mac1}: the NIC with ${mac1} is named enp5s0 here`);
+    expect(swapped.stdout).toContain(`enp5s0 has MAC ${mac1}, not ${mac0}: the NIC with ${mac0} is named enp4s0 here`);
+    expect(swapped.status).toBe(1);
+    await unchanged(host);
+    const gone = await host.apply(host.stage(plan(pinned(mac0, "02:00:00:00:00:99")), { times: ROOMY }), { confirm: true });
+    expect(gone.stdout).toContain(`enp5s0 has MAC ${mac1}, not 02:00:00:00:00:99: no interface here has 02:00:00:00:00:99`);
+    expect(gone.stdout).not.toMatch(/enp4s0 has MAC/);
+    expect(gone.status).toBe(1);
+    await unchanged(host);
+    const staged = host.stage(plan(pinned(mac0, mac1)), { times: ROOMY });
+    const applied = await host.apply(staged, { confirm: true });
+    expect(applied.stdout).toMatch(/confirmed: the new network is live/);
+    expect(applied.status).toBe(0);
+    expect(host.live).toBe(staged.interfaces);
+  });
+
   labTest("disk full during the backup: refused, the live file untouched, nothing staged", async (host) => {
     // A state directory with room for the run's log and nothing more.
     const result = await host.apply(host.stage(plan(jumbo)), {
@@ -434,7 +460,7 @@ const within = async <T>(what: string, run: Promise<T>, seconds: number): Promis
     const gui = "auto lo\niface lo inet loopback\n# edited in the GUI\n";
     writeFileSync(host.lab.sandbox.file("/etc/network", "interfaces.new"), gui);
     const result = await host.apply(host.stage(plan(jumbo)));
-    expect(result.stdout).toMatch(/interfaces\.new holds pending changes made in the Proxmox GUI/);
+    expect(result.stdout).toMatch(/interfaces\.new holds pending changes \(made in the Proxmox GUI, or by pve-network-interface-pinning/);
     expect(result.status).toBe(1);
     expect(host.live).toBe(baseFile);
     expect(readFileSync(host.lab.sandbox.file("/etc/network", "interfaces.new"), "utf8")).toBe(gui);

@@ -108,6 +108,22 @@ export const layouts: Record<string, Edit> = {
     });
   },
 
+  /**
+   * NICs pinned the Proxmox VE 9 way (pve-network-interface-pinning: nic0, nic1, matched by MAC),
+   * with their MACs, and a bond of two pinned NICs with an address.
+   */
+  "pinned NIC names (nicN, by MAC)": (c) => {
+    node(c).interfaces = [
+      { kind: "nic", name: "nic0", mac: "bc:24:11:00:00:01" },
+      { kind: "nic", name: "nic1", mac: "bc:24:11:00:00:02" },
+      { kind: "nic", name: "nic2", mac: "bc:24:11:00:00:03" },
+      { kind: "nic", name: "nic3", mac: "bc:24:11:00:00:04" },
+      { kind: "bond", name: "bond0", slaves: ["nic2", "nic3"], mode: "active-backup", primary: "nic2", address: "192.168.1.2/24" },
+      { kind: "bridge", name: "vmbr0", network: "external", address: "192.168.0.2", ports: ["nic0"] },
+      { ...internalBridge, ports: ["nic1"] },
+    ];
+  },
+
   /** Jumbo frames on the internal network. */
   "jumbo internal network": (c) => {
     c.networks.internal.mtu = 9000;

@@ -33,6 +33,8 @@ export interface PlannedInterface {
   readonly address?: string;
   /** Default gateway of the host, on the one interface that carries it. */
   readonly gateway?: string;
+  /** A NIC's permanent MAC, lower case, when the description pins it: the apply checks the name still has it. */
+  readonly mac?: string;
 }
 
 export interface HostPlan {
@@ -244,6 +246,7 @@ export function planCluster(config: ClusterConfig, inputs: PlanInputs = { sshKey
         mtu: mtus.get(iface.name)!,
         address: interfaceAddress(iface, subnets),
         gateway: gateway?.interface === iface.name ? gateway.ip : undefined,
+        mac: iface.kind === "nic" ? iface.mac?.toLowerCase() : undefined,
       }));
     const bridgeFor = (role: NetworkRole) => interfaces.find((i) => i.config.kind === "bridge" && i.config.network === role)!;
     const externalIp = bridgeFor("external").address && splitAddress(bridgeFor("external").address!).ip;

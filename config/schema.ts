@@ -194,7 +194,12 @@ export const XMIT_HASH_POLICIES = ["layer2", "layer2+3", "layer3+4", "encap2+3",
 
 const nicInterface = z.strictObject({
   kind: z.literal("nic").describe("Interface kind: nic, bond, vlan or bridge."),
-  name: interfaceName.describe("Kernel name of the physical NIC, e.g. enp4s0. Required."),
+  name: interfaceName.describe("Kernel name of the physical NIC, e.g. enp4s0, or nic0 where Proxmox VE 9's pve-network-interface-pinning named it. Required."),
+  mac: macAddress
+    .optional()
+    .describe(
+      "The NIC's permanent MAC address (ip link: permaddr, else link/ether). The host apply then checks, before it changes anything, that `name` is the NIC with this address, and refuses when names moved (a new kernel, firmware or udev rule; NIC pinning). Default: not checked.",
+    ),
   ...addressing,
   ...routing,
 });

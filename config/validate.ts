@@ -110,6 +110,14 @@ function checkHost(config: ClusterConfig, node: ProxmoxNodeConfig, path: string,
       report(`${path}.interfaces[${i}].name`, `interface ${iface.name} is declared twice (also interfaces[${names.get(iface.name)}])`, "declare each interface once");
     } else names.set(iface.name, i);
   });
+  const macs = new Map<string, number>();
+  node.interfaces.forEach((iface, i) => {
+    if (iface.kind !== "nic" || !iface.mac) return;
+    const mac = iface.mac.toLowerCase();
+    if (macs.has(mac)) {
+      report(`${path}.interfaces[${i}].mac`, `MAC ${iface.mac} is also the MAC of interfaces[${macs.get(mac)}]`, "give each NIC its own permanent MAC address (ip -br link shows them)");
+    } else macs.set(mac, i);
+  });
   const at = (name: string) => `${path}.interfaces[${names.get(name)}]`;
   const declared = (name: string) => names.has(name);
   const find = (name: string) => node.interfaces.find((i) => i.name === name);

@@ -85,6 +85,7 @@ need() {
 # ---------------------------------------------------------------------------
 #   NODE_NAME        the Proxmox node
 #   INTERFACES       one line per interface: name mtu address|- carrier(yes|no) kind
+#   NIC_MACS         one line per NIC whose permanent MAC the description gives: name mac
 #   GATEWAY          the one default gateway; GATEWAY_DEV the interface it must be on
 #   PEERS            internal addresses of the other nodes; PEER_MTU the size they must pass
 #   CONFIRM_TIMEOUT  seconds from the switch until an unconfirmed change is rolled back
@@ -100,6 +101,43 @@ load_env() {
     [ -n "$value" ] || finish 1 "refused: $var is not set in $1"
   done
   PEERS=${PEERS:-}
+  NIC_MACS=${NIC_MACS:-}
+}
+
+# The permanent MAC of interface $1, lower case: "permaddr" where the kernel shows one (a bond
+# slave carries the bond's address), else the link address.
+permanent_mac() {
+  ip -o link show dev "$1" 2>/dev/null | awk '{
+    for (i = 1; i < NF; i++) { if ($i == "permaddr") perm = $(i + 1); if ($i == "link/ether") addr = $(i + 1) }
+  } END { print tolower(perm != "" ? perm : addr) }'
+}
+
+# The interfaces whose permanent MAC is $1, space-separated; not bridges, bonds and VLANs, which
+# take the MAC of an interface below them.
+names_with_mac() {
+  for dev in /sys/class/net/*; do
+    [ -d "$dev/bridge" ] || [ -d "$dev/bonding" ] || [ -e "/proc/net/vlan/${dev##*/}" ] && continue
+    dev=${dev##*/}
+    [ "$(permanent_mac "$dev")" = "$1" ] && printf '%s ' "$dev"
+  done
+}
+
+# Every NIC the description pins by MAC must carry that name here: NIC names move with a new
+# kernel, firmware or udev rule, or when Proxmox VE 9's pve-network-interface-pinning renames
+# them (nicN, after a reboot). Prints one line per mismatch.
+nic_name_problems() {
+  printf '%s\n' "$NIC_MACS" | while read -r name mac; do
+    [ -n "$name" ] || continue
+    found=$(permanent_mac "$name")
+    [ "$found" = "$mac" ] && continue
+    others=$(names_with_mac "$mac")
+    if [ -n "$others" ]; then
+      where="the NIC with $mac is named ${others% } here"
+    else
+      where="no interface here has $mac"
+    fi
+    printf '%s\n' "$name has MAC ${found:-none (it does not exist)}, not $mac: $where"
+  done
 }
 
 # ---------------------------------------------------------------------------
@@ -617,7 +655,7 @@ cmd_apply() { # env new [--confirm]
 
   [ -f "$new" ] || finish 1 "refused: $new does not exist; nothing changed"
   settle_pending
-  [ -e "$PENDING_GUI" ] && finish 1 "refused: $PENDING_GUI holds pending changes made in the Proxmox GUI, which pvenetcommit would put in place at the next boot over this change. Apply or revert them (Node > Network) first; nothing changed"
+  [ -e "$PENDING_GUI" ] && finish 1 "refused: $PENDING_GUI holds pending changes (made in the Proxmox GUI, or by pve-network-interface-pinning, which renames NICs at the next reboot), which pvenetcommit would put in place at the next boot over this change. Apply or revert them (Node > Network), or reboot to finish the pinning, first; nothing changed"
   install_self || finish 1 "refused: cannot install $INSTALLED (disk full?); nothing changed"
   cleanup_staged
 
@@ -647,6 +685,13 @@ $problems}"
     rm -f "$staged"
     finish 1 "refused: ifupdown2's syntax check of the new file failed; nothing changed:
 $problems"
+  fi
+  moved=$(nic_name_problems)
+  if [ -n "$moved" ]; then
+    rm -f "$staged"
+    finish 1 "refused: NIC names on $NODE_NAME are not the ones the description pins by MAC (NIC names moved: a new kernel, firmware, udev rule or NIC pinning); nothing changed:
+$moved
+Name the NICs as they are now (ip -br link), or pin them (Proxmox VE 9: pve-network-interface-pinning)"
   fi
   while read -r name _mtu _address _carrier kind; do
     [ "$kind" = nic ] || continue
