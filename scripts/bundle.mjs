@@ -1,7 +1,7 @@
 // The bundled entry points: the cdktf app (main.ts) and the pve-dualnet command (cli.ts), each
 // one esbuild bundle, rebuilt only when an input changed. One bundle loads in a fraction of the
 // time of hundreds of modules (or of ts-node type-checking); `npm run typecheck` keeps the types.
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -25,10 +25,25 @@ function isStale() {
   });
 }
 
+/**
+ * Writes `content` to `file` by renaming a complete copy over it: a process that loads the
+ * bundle while another rebuilds it (two synths, a test run beside the lab) reads the old file or
+ * the new one, never half of one. Its time is the build's start, so a source saved during the
+ * build is newer than the bundle and the next start builds again.
+ */
+function replaceFile(file, content, startedMs) {
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, content);
+  utimesSync(temporary, startedMs / 1000, startedMs / 1000);
+  renameSync(temporary, file);
+}
+
 export async function buildBundles() {
+  const started = Date.now();
   // Loaded only when a rebuild is due: importing esbuild costs more than running a bundle.
   const { build } = await import("esbuild");
   const result = await build({
+    write: false,
     absWorkingDir: root,
     entryPoints: Object.values(ENTRIES),
     bundle: true,
@@ -41,9 +56,11 @@ export async function buildBundles() {
     metafile: true,
     logLevel: "warning",
   });
+  mkdirSync(dist, { recursive: true });
+  for (const output of result.outputFiles) replaceFile(output.path, output.contents, started);
   // A dependency changes with package-lock.json (npm ci, npm install): that one file stands for all of node_modules.
   const own = Object.keys(result.metafile.inputs).filter((input) => !input.split("/").includes("node_modules"));
-  writeFileSync(inputsFile, JSON.stringify([...own, "package-lock.json"]));
+  replaceFile(inputsFile, JSON.stringify([...own, "package-lock.json"]), started);
 }
 
 /** Builds the bundles if an input changed since they were built. */
