@@ -1,0 +1,234 @@
+/**
+ * Boot the cluster: node VMs started as Proxmox starts them, from what `pve-dualnet synth` wrote,
+ * and the seeds' checklist run inside them.
+ *
+ * - The Proxmox side: a network namespace whose bridges ifupdown2 brings up (`ifup -a`) from the
+ *   interfaces file the host-network stack renders, wired to a "lan" namespace that is the router
+ *   (192.168.0.1) and another node (10.0.0.3).
+ * - The VMs: each `proxmox_virtual_environment_vm` of the vms stack, its NICs and NoCloud seed as
+ *   qemu-server makes them (lab/proxmox-vm.ts), a Debian 13 image with cloud-init's netplan
+ *   renderer (Ubuntu's cloud images cannot be fetched here: lab/README.md says how they differ).
+ * - The checklist (lab/checklist.ts), with expectations read off the description: names, MTUs,
+ *   queues, addresses, one default route, DNS, DF pings at the internal MTU and one byte above;
+ *   the node setup's preparation (ansible-playbook site.yml --tags prepare, over SSH); Flannel's
+ *   VXLAN between two nodes at the overlay MTU.
+ * - Both the lab cluster (MTU 1500) and its jumbo variant (internal MTU 9000), then one VM started
+ *   from a broken resource (a second gateway, a NIC MTU above its bridge's, a wrong queue count)
+ *   and an overlay one byte too large, which the checklist must catch.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { NetLab, LAN } from "../__tests__/lab/netlab";
+import { runTool } from "../__tests__/lab/tools";
+import { expectationsOf, networkChecks, overlayCheck, setupChecks, table, type Check, type ClusterExpectation, type NodeExpectation } from "./checklist";
+import { proxmoxNics, proxmoxSeed, type VmResource } from "./proxmox-vm";
+import { canBootGuests, labKeyPair, Vm } from "./qemu";
+
+const root = path.join(__dirname, "..");
+const LAB_CLUSTER = path.join(__dirname, "clusters", "nodes.yaml");
+const all: Check[] = [];
+const timings: [string, number][] = [];
+const started = Date.now();
+
+async function timed<T>(name: string, run: () => Promise<T>): Promise<T> {
+  const t = Date.now();
+  try {
+    return await run();
+  } finally {
+    timings.push([name, Date.now() - t]);
+  }
+}
+
+interface Synthesized {
+  readonly description: string;
+  readonly expected: ClusterExpectation;
+  readonly vms: Record<string, VmResource>;
+  readonly snippets: Record<string, string>;
+  readonly interfaces: string;
+  readonly ansibleFiles: Record<string, string>;
+}
+
+/** `pve-dualnet synth` of a description, as a user runs it; what the lab reads of its output. */
+async function synthesized(description: string): Promise<Synthesized> {
+  const dir = mkdtempSync(path.join(tmpdir(), "pvdn-bootlab-"));
+  const file = path.join(dir, "cluster.yaml");
+  writeFileSync(file, description);
+  const { publicKey } = await labKeyPair();
+  const out = path.join(dir, "cdktf.out");
+  const r = await runTool(process.execPath, [path.join(root, "bin", "pve-dualnet.mjs"), "synth", file, "--out", out], { env: { ...process.env, PVE_DUALNET_SSH_PUBLIC_KEYS: publicKey } });
+  if (r.status !== 0) throw new Error(`synth failed: ${r.stderr}`);
+  const stack = (name: string) => JSON.parse(readFileSync(path.join(out, "stacks", name, "cdk.tf.json"), "utf8"));
+  const vms = stack("vms");
+  const host = stack("host-network");
+  const files = (s: any) => Object.values<any>(s.resource.local_file ?? {});
+  const byName = Object.fromEntries(Object.values<VmResource>(vms.resource.proxmox_virtual_environment_vm).map((vm) => [vm.name, vm]));
+  const snippets = Object.fromEntries(
+    Object.values<any>(vms.resource.proxmox_virtual_environment_file ?? {}).map((f) => [`${f.datastore_id}:snippets/${f.source_raw.file_name}`, unescape(f.source_raw.data)]),
+  );
+  const ansibleFiles = Object.fromEntries(
+    files(vms)
+      .filter((f) => f.filename.includes("/ansible/"))
+      .map((f) => [f.filename.replace(/^.*\/ansible\//, ""), unescape(f.content)]),
+  );
+  const interfaces = unescape(files(host).find((f) => f.filename.endsWith("/hosts/pve/interfaces")).content);
+  return { description, expected: expectationsOf(description), vms: byName, snippets, interfaces, ansibleFiles };
+}
+
+/** Terraform reads `$${` and `%%{` in the JSON as `${` and `%{`: what lands in the file. */
+const unescape = (text: string) => text.replace(/\$\$\{/g, "${").replace(/%%\{/g, "%{");
+
+/** The Proxmox side: the rendered interfaces file brought up by ifupdown2 in the lab's host namespace. */
+async function proxmoxHost(s: Synthesized, internalMtu: number): Promise<NetLab> {
+  const lab = await NetLab.create();
+  writeFileSync(lab.sandbox.file("/etc/network", "interfaces"), s.interfaces);
+  const lan = await lab.inLan(`ip link set lan5 mtu ${internalMtu}`);
+  const up = await lab.run("ifup -a 2>&1");
+  if (lan.status !== 0 || up.status !== 0) {
+    await lab.destroy();
+    throw new Error(`the Proxmox side did not come up: ${lan.stderr}${up.stdout}`);
+  }
+  return lab;
+}
+
+async function bridgeMtus(lab: NetLab): Promise<Record<string, number>> {
+  const links = await lab.hostJson("link show");
+  return Object.fromEntries(links.map((l: any) => [l.ifname, l.mtu]));
+}
+
+/** Starts a VM of the vms stack as qemu-server would; `edit` breaks it on purpose. */
+async function startNode(lab: NetLab, s: Synthesized, name: string, edit: (vm: VmResource) => VmResource = (vm) => vm, nicEdit = (n: ReturnType<typeof proxmoxNics>) => n): Promise<{ vm: Vm; node: NodeExpectation }> {
+  const resource = edit(s.vms[name]!);
+  const mtus = await bridgeMtus(lab);
+  const node = s.expected.nodes.find((n) => n.name === name)!;
+  const snippet = resource.initialization.network_data_file_id ? s.snippets[resource.initialization.network_data_file_id] : undefined;
+  const vm = await Vm.start({
+    name,
+    image: "trixie",
+    role: "node",
+    netns: lab.host,
+    memoryMiB: resource.memory.dedicated,
+    smp: resource.cpu.cores * resource.cpu.sockets,
+    nics: nicEdit(proxmoxNics(resource, (bridge) => mtus[bridge]!)),
+    seed: proxmoxSeed(resource, { snippet }),
+    ssh: { netns: lab.lan, address: node.external.ip, user: s.expected.user },
+  });
+  return { vm, node };
+}
+
+async function booted(nodes: { vm: Vm; node: NodeExpectation }[], label: string) {
+  await timed(`${label}: boot to SSH and cloud-init done`, () =>
+    Promise.all(
+      nodes.map(async ({ vm }) => {
+        await vm.waitForSsh({ timeoutMs: 900_000 });
+        const done = await vm.ssh("cloud-init status --wait", { timeoutMs: 900_000 });
+        if (done.status !== 0 && done.status !== 2) throw new Error(`${vm.name}: cloud-init: ${done.stdout}${done.stderr}`);
+      }),
+    ),
+  );
+}
+
+/** ansible-playbook site.yml --tags prepare, from the lan namespace, with the lab key. */
+async function nodeSetup(lab: NetLab, s: Synthesized): Promise<{ status: number | null; output: string }> {
+  const dir = mkdtempSync(path.join(tmpdir(), "pvdn-bootlab-ansible-"));
+  for (const [relative, content] of Object.entries(s.ansibleFiles)) {
+    mkdirSync(path.dirname(path.join(dir, relative)), { recursive: true });
+    writeFileSync(path.join(dir, relative), content);
+  }
+  const { privateKey } = await labKeyPair();
+  const env = { ...process.env, HOME: dir, ANSIBLE_HOST_KEY_CHECKING: "False", ANSIBLE_NOCOLOR: "1", ANSIBLE_LOCAL_TEMP: path.join(dir, ".tmp") };
+  const r = await runTool(
+    "ip",
+    ["netns", "exec", lab.lan, "ansible-playbook", "-i", "inventory.ini", "site.yml", "--tags", "prepare", "--private-key", privateKey, "-e", "ansible_ssh_common_args='-o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no'"],
+    { cwd: dir, env },
+  );
+  return { status: r.status, output: r.stdout + r.stderr };
+}
+
+const canRun = canBootGuests();
+if (!canRun && process.env.CI) throw new Error("the node lab needs root, qemu-system-x86, qemu-utils, mmdebstrap and genisoimage (see lab/README.md)");
+jest.setTimeout(60 * 60 * 1000);
+
+(canRun ? describe : describe.skip)("the node VMs, booted as Proxmox boots them", () => {
+  const base = readFileSync(LAB_CLUSTER, "utf8");
+  const jumbo = base.replace(/  internal:\n    cidr: 10\.0\.0\.0\/24\n    mtu: 1500\n/, "  internal:\n    cidr: 10.0.0.0/24\n    mtu: 9000\n    jumboFrames: true\n");
+
+  afterAll(() => {
+    const total = ((Date.now() - started) / 1000).toFixed(0);
+    console.log(
+      [
+        `boot lab (${process.env.PVE_DUALNET_LAB_ACCEL === "kvm" ? "KVM" : "TCG"}): the checklist`,
+        table(all),
+        "",
+        "time per step:",
+        ...timings.map(([name, ms]) => `  ${name}: ${(ms / 1000).toFixed(0)} s`),
+        `  total: ${total} s`,
+      ].join("\n"),
+    );
+  });
+
+  it.each([
+    ["the lab cluster (internal MTU 1500)", base, 1500],
+    ["its jumbo variant (internal MTU 9000)", jumbo, 9000],
+  ])("%s: every check of the checklist holds, the node setup prepares both nodes, the overlay carries full frames", async (label, description, internalMtu) => {
+    expect(description).toContain(`mtu: ${internalMtu}`);
+    const s = await synthesized(description);
+    const lab = await timed(`${label}: the Proxmox side`, () => proxmoxHost(s, internalMtu));
+    const nodes: { vm: Vm; node: NodeExpectation }[] = [];
+    try {
+      nodes.push(...(await Promise.all(s.expected.nodes.map((n) => startNode(lab, s, n.name)))));
+      await booted(nodes, label);
+      const checks: Check[] = [];
+      await timed(`${label}: network checks`, async () => {
+        for (const { vm, node } of nodes) {
+          const peers = [...s.expected.nodes.filter((n) => n !== node).map((n) => n.internal.ip), ...s.expected.hostInternal, LAN.peer];
+          checks.push(...(await networkChecks(vm, node, peers)));
+        }
+      });
+      const setup = await timed(`${label}: node setup (ansible-playbook --tags prepare)`, () => nodeSetup(lab, s));
+      checks.push({ node: "all", check: "node setup, preparation", ok: setup.status === 0, detail: setup.output.split("\n").filter((l) => /ok=|failed=|fatal/.test(l)).join(" | ").slice(0, 300) });
+      for (const { vm, node } of nodes) checks.push(...(await setupChecks(vm, node, s.expected)));
+      const [a, b] = nodes;
+      checks.push(await timed(`${label}: overlay`, () => overlayCheck(a!, b!, s.expected.overlay, s.expected.overlay.mtu, "Flannel VXLAN at the overlay MTU")));
+      all.push(...checks);
+      expect(checks.filter((c) => !c.ok)).toEqual([]);
+    } finally {
+      await Promise.all(nodes.map(({ vm }) => vm.destroy()));
+      await lab.destroy();
+    }
+  });
+
+  it("the checklist catches a broken VM: a second gateway, a NIC MTU above its bridge's, a wrong queue count, and an overlay one byte too large", async () => {
+    const s = await synthesized(base);
+    const lab = await timed("broken: the Proxmox side", () => proxmoxHost(s, 1500));
+    const nodes: { vm: Vm; node: NodeExpectation }[] = [];
+    try {
+      // What qemu-server would refuse (an MTU above the bridge's) or never write is forced here.
+      const broken = await startNode(
+        lab,
+        s,
+        "worker-1",
+        (vm) => ({
+          ...vm,
+          initialization: { ...vm.initialization, ip_config: vm.initialization.ip_config.map((ip, i) => (i === 1 ? { ipv4: { ...ip.ipv4!, gateway: "10.0.0.1" } } : ip)) },
+        }),
+        (nics) => nics.map((nic, i) => (i === 1 ? { ...nic, mtu: 9000, queues: 1, qemuArgs: undefined } : nic)),
+      );
+      const healthy = await startNode(lab, s, "master-1");
+      nodes.push(broken, healthy);
+      await booted(nodes, "broken");
+      const peers = [healthy.node.internal.ip];
+      const checks = await timed("broken: network checks", () => networkChecks(broken.vm, broken.node, peers));
+      // Unbound to the NIC, so that the kernel accepts the MTU and the DF ping has to say no.
+      checks.push(await overlayCheck(healthy, broken, s.expected.overlay, s.expected.overlay.mtu + 1, "VXLAN one byte above the overlay MTU", { bindToNic: false }));
+      all.push(...checks.map((c) => ({ ...c, node: `${c.node} (broken)` })));
+      const failed = checks.filter((c) => !c.ok).map((c) => c.check);
+      expect(failed.sort()).toEqual(["MTUs", "VXLAN one byte above the overlay MTU", "internal MTU to 10.0.0.11", "one default route, external", "queues"]);
+      // Each for its own reason: the ping of the overlay, not its set-up.
+      expect(checks.find((c) => c.check === "VXLAN one byte above the overlay MTU")!.detail).toMatch(/DF 1451 FAILS/);
+    } finally {
+      await Promise.all(nodes.map(({ vm }) => vm.destroy()));
+      await lab.destroy();
+    }
+  });
+});
