@@ -8,16 +8,18 @@
  * constructs/terraform-text.ts) are also handed the values directly, so a field added later
  * meets the same rules however the schema treats it.
  */
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import * as cdktf from "cdktf";
 import { parse, parseAllDocuments, stringify } from "yaml";
-import { ConfigError } from "../config/errors";
-import { checkCluster } from "../config/load";
+import { ConfigError, visible } from "../config/errors";
+import { checkCluster, parseCluster } from "../config/load";
 import { cdktfTokenMarker } from "../config/text";
 import { ansibleVariables, inventoryHostLine, jinja, jinjaTemplate } from "../renderers/ansible";
 import { interfacesFile, renderInterfaces } from "../renderers/interfaces";
+import { markdownText, renderReport } from "../renderers/report";
 import { shellCommand } from "../renderers/shell";
 import { unescapeTemplate } from "../constructs/terraform-text";
 import { exampleInput } from "./helpers";
@@ -425,5 +427,152 @@ describe("shell lines, judged by sh", () => {
     expect(commands.length).toBeGreaterThan(2);
     for (const command of commands) expect((await runTool("sh", ["-n", "-c", unescapeTemplate(command)])).status).toBe(0);
     expect(commands.join("\n")).toContain("-name 'network-*' '!' -name network-");
+  });
+});
+
+describe("values the description does not hold as written: decoded, quoted in messages, shown in the review", () => {
+  it("an image URL's file name is screened after percent-decoding: what decodes to code or a path is refused at the URL", () => {
+    const urls = [
+      "x%24%7BTfToken%5BTOKEN.0%5D%7D.qcow2", // cdktf's token marker: another value of the stack in its place
+      "x%24%7Bvar.ssh_private_key%7D.qcow2", // Terraform interpolation
+      "x%0Apost-up%20id.qcow2", // a line break
+      "%2F..%2F..%2Fx.qcow2", // a path out of the datastore
+      "x%1B%5B2J.qcow2", // an escape sequence
+      "%67hp_A1b2C3d4E5A1b2C3d4E5A1b2C3d4E5A1b2C3d4E5.qcow2", // a token the screen of the raw URL cannot see
+      "x%zz.qcow2", // a malformed escape
+      "x%.qcow2",
+      "..",
+    ];
+    for (const name of urls) {
+      const { issues } = attempt((c) => (c.vmDefaults.source = { image: { url: `https://images.example.com/${name}` } }));
+      expect([name, issues?.find((i) => i.path === "vmDefaults.source.image.url")?.message]).toEqual([name, expect.stringMatching(/not a plain file name/)]);
+      expect(JSON.stringify(issues)).not.toMatch(/TfToken|ssh_private_key|post-up|\u001b|ghp_/);
+    }
+    // A plain name, encoded or not, is the file name; a fileName of its own makes the URL's irrelevant.
+    expect(attempt((c) => (c.vmDefaults.source = { image: { url: "https://images.example.com/noble%2Bv1.qcow2" } })).plan).toBeDefined();
+    expect(attempt((c) => (c.vmDefaults.source = { image: { url: "https://images.example.com/x%24%7By%7D", fileName: "noble.qcow2" } })).plan).toBeDefined();
+  });
+
+  it("the check can fail: the file name of an accepted URL reaches the stack decoded", () => {
+    const { plan } = attempt((c) => (c.vmDefaults.source = { image: { url: "https://images.example.com/noble%2Bv1.qcow2" } }));
+    const download = Object.values(synthAll(plan!).vms.resource.proxmox_download_file as Record<string, any>)[0];
+    expect(download.file_name).toBe("noble+v1.qcow2");
+  });
+
+  it("messages never carry a terminal control sequence, even from the YAML parser", () => {
+    const error = (() => {
+      try {
+        parseCluster("%YAML 1.3\u001b]0;owned\u0007\u001b[2J\nname: x\n", "hostile.yaml");
+      } catch (err) {
+        return err as ConfigError;
+      }
+      throw new Error("accepted");
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).not.toMatch(/(?!\n)[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u);
+    expect(error.message).toContain("<U+001B>");
+    expect(visible("a\u202Eb\u0007")).toBe("a<U+202E>b<U+0007>");
+  });
+
+  /** Markdown as HTML, by marked (GitHub-flavoured; an ES module: run by node, not jest). */
+  const toHtml = (markdown: string) => {
+    const script = `import { marked } from "marked"; process.stdout.write(marked.parse(process.argv[1], { async: false, gfm: true }));`;
+    const run = spawnSync(process.execPath, ["--input-type=module", "-e", script, markdown], { encoding: "utf8", cwd: path.join(__dirname, "..") });
+    if (run.status !== 0) throw new Error(`marked failed: ${run.stderr}`);
+    return run.stdout;
+  };
+
+  it("the review report shows every value as text: Markdown and HTML in it never render (judged by marked, GitHub-flavoured)", () => {
+    const regex = "^eth1$|<img src=x onerror=alert(1)>|<!-- x -->|[l](javascript:alert(1))|_e_|`c`|&lt;";
+    const { plan } = attempt((c) => {
+      c.vmDefaults.cloudInit.networkData = { enabled: true };
+      c.kubernetes.cni.flannel.interface = { regex };
+    });
+    const html = toHtml(renderReport(plan!, "markdown"));
+    expect(html).not.toMatch(/<img|<!--|<a |<em>|<code>/);
+    // The cell reads as written: marked's HTML of the text, entities for < > & and the quotes.
+    const cell = [...html.matchAll(/<td>([^<]*eth1[^<]*)<\/td>/g)].map((m) => m[1]!.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, "&"));
+    expect(cell).toContain(`--iface-regex=${regex}`);
+    // The check can fail: the same cell without escaping renders.
+    expect(toHtml(`| a |\n|---|\n| ${regex.replace(/\|/g, "\\|")} |\n`)).toMatch(/<img/);
+    expect(markdownText("a|b<c")).toBe("a\\|b\\<c");
+  });
+
+  it("no VM takes a name Ansible reads as its own: localhost would receive the kubeconfig meant for this machine", () => {
+    for (const name of ["localhost", "all", "ungrouped", "masters", "workers", "k8s_cluster"]) {
+      const { issues } = attempt((c) => (c.vms[1].name = name));
+      if (name === "k8s_cluster") {
+        expect(issues?.find((i) => i.path === "vms[1].name")?.message).toMatch(/lower-case letters/); // not even a DNS label
+      } else {
+        expect([name, issues?.find((i) => i.path === "vms[1].name")?.message]).toEqual([name, expect.stringMatching(/a name Ansible reads as its own/)]);
+      }
+      expect(() => inventoryHostLine(name, { ansible_host: "192.168.0.12" })).toThrow(/Ansible reads that name as its own/);
+    }
+  });
+
+  it("the output directory is never the project itself, however it is written", () => {
+    for (const directory of ["./", "a/../", "a/..//", ".//", "./."]) {
+      const { issues } = attempt((c) => (c.output = { directory }));
+      expect([directory, issues?.find((i) => i.path === "output.directory")?.message]).toEqual([directory, "is the project directory itself"]);
+    }
+  });
+
+  it("a local path never climbs with '..', also right after its start", () => {
+    for (const path of ["/../etc/x", "~/../x", "/a/..", "/a/../b"]) {
+      const { issues } = attempt((c) => (c.kubernetes.kubeconfig = { path }));
+      expect([path, issues?.find((i) => i.path === "kubernetes.kubeconfig.path")?.message]).toEqual([path, expect.stringMatching(/without '\.\.'/)]);
+    }
+    expect(attempt((c) => (c.kubernetes.kubeconfig = { path: "/a/b..c/x.conf" })).plan).toBeDefined();
+  });
+
+  it("finds private keys and cloud secrets in their other forms, inside longer text, and not certificates", () => {
+    const pem = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU=\n-----END OPENSSH PRIVATE KEY-----\n";
+    const secrets = [
+      "-----BEGIN PGP PRIVATE KEY BLOCK-----",
+      "---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----",
+      `client-key-data: ${Buffer.from("-----BEGIN RSA PRIVATE KEY-----\nMIIEow==\n").toString("base64")}`,
+      `the key, base64: ${Buffer.from(pem).toString("base64")}`,
+      "body only: b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ",
+      "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+      "ASIAIOSFODNN7EXAMPLE",
+    ];
+    for (const secret of secrets) {
+      const { issues } = attempt((c) => (c.vms[0].description = `notes\n${secret}\nmore notes`));
+      expect([secret, issues?.find((i) => i.path === "vms[0].description")?.message]).toEqual([secret, expect.stringMatching(/^looks like /)]);
+      expect(issues!.filter((i) => i.path === "vms[0].description")).toHaveLength(1);
+    }
+    const certificate = `certificate-authority-data: ${Buffer.from("-----BEGIN CERTIFICATE-----\nMIIB\n").toString("base64")}`;
+    expect(attempt((c) => (c.vms[0].description = certificate)).plan).toBeDefined();
+  });
+
+  it("says plainly what is wrong with odd YAML: keys named like Object's own, an alias without anchor, a non-mapping with the environment's settings", () => {
+    const nested = attempt((c) => {
+      c.networks.internal = { ...c.networks.internal, ...JSON.parse('{"__proto__": 1, "constructor": 2, "toString": 3}') };
+    }).issues!;
+    for (const key of ["__proto__", "constructor", "toString"]) {
+      const issue = nested.find((i) => i.path === `networks.internal.${key}`);
+      expect([key, issue?.message]).toEqual([key, `unknown key "${key}"`]);
+      expect(issue!.fix).not.toMatch(/object Object|native code|function/);
+    }
+    expect(() => parseCluster("name: *nosuch\n")).toThrow(/uses the YAML alias \*nosuch, but no anchor &nosuch comes before it/);
+    const { proxmox, networks, vms } = exampleInput();
+    let error: ConfigError | undefined;
+    try {
+      parseCluster(stringify({ name: "x", proxmox, networks, vms, terraformCloud: "abc" }), "c.yaml", { PVE_DUALNET_TFC_ORGANIZATION: "acme" });
+    } catch (err) {
+      error = err as ConfigError;
+    }
+    expect(error!.issues.map((i) => i.path)).toContain("terraformCloud");
+    expect(error!.issues.map((i) => i.path)).not.toContain("terraformCloud.0");
+  });
+
+  it("reports a refused value once, not again as the <redacted> that stands in its place", () => {
+    const { issues } = attempt((c) => {
+      c.proxmox.endpoint = "https://192.168.0.2:8006/\u001b";
+      c.vmDefaults.cloudInit.user = "ubuntu\r";
+    });
+    expect(issues!.filter((i) => i.path === "proxmox.endpoint")).toHaveLength(1);
+    expect(issues!.filter((i) => i.path === "vmDefaults.cloudInit.user")).toHaveLength(1);
+    expect(JSON.stringify(issues)).not.toContain("<redacted>");
   });
 });

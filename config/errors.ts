@@ -10,13 +10,25 @@ export interface ConfigIssue {
 }
 
 export class ConfigError extends Error {
-  constructor(
-    readonly source: string,
-    readonly issues: readonly ConfigIssue[],
-  ) {
-    super(formatIssues(source, issues));
+  readonly source: string;
+  readonly issues: readonly ConfigIssue[];
+
+  constructor(source: string, issues: readonly ConfigIssue[]) {
+    const shown = issues.map((i) => ({ path: visible(i.path), message: visible(i.message), ...(i.fix !== undefined ? { fix: visible(i.fix) } : {}) }));
+    super(formatIssues(visible(source), shown));
+    this.source = visible(source);
+    this.issues = shown;
     this.name = "ConfigError";
   }
+}
+
+/**
+ * Text as a terminal shows it, without acting on it: control and format characters (escape
+ * sequences, bidirectional overrides, line separators) become `<U+001B>`. Messages quote values
+ * and parser errors, and a value's escape sequence would otherwise rewrite the operator's screen.
+ */
+export function visible(text: string): string {
+  return text.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, (char) => `<U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}>`);
 }
 
 export function formatPath(path: readonly PropertyKey[]): string {

@@ -37,6 +37,8 @@ export function withEnvironment(input: unknown, env: NodeJS.ProcessEnv): unknown
   const organization = env[TFC_ENV.organization];
   if (!organization || typeof input !== "object" || input === null) return input;
   const current = ((input as Record<string, unknown>).terraformCloud ?? {}) as Record<string, unknown>;
+  // Not a mapping: left as it is, for the schema to say so (spread, a string would become keys "0", "1", ...).
+  if (typeof current !== "object" || current === null || Array.isArray(current)) return input;
   const tags = env[TFC_ENV.workspaceTags]?.split(",").map((t) => t.trim()).filter(Boolean);
   const prefix = env[TFC_ENV.workspacePrefix];
   return {
@@ -117,6 +119,10 @@ export function parseCluster(text: string, source = "<inline>", env: NodeJS.Proc
     input = doc.toJS({ maxAliasCount: 100 });
   } catch (err) {
     if (err instanceof RangeError) throw new ConfigError(source, [tooDeep()]);
+    if (err instanceof ReferenceError && /^Unresolved alias/.test(err.message)) {
+      const name = err.message.slice(err.message.lastIndexOf(": ") + 2);
+      throw new ConfigError(source, [{ path: "", message: `uses the YAML alias *${name}, but no anchor &${name} comes before it`, fix: `define &${name} before *${name}, or write the value out` }]);
+    }
     if (err instanceof ReferenceError) {
       throw new ConfigError(source, [{ path: "", message: "expands YAML aliases (*name) too many times: a resource-exhaustion pattern", fix: "write the values out, or use far fewer aliases" }]);
     }
@@ -150,22 +156,25 @@ export function checkCluster(input: unknown, source = "<inline>", options: { env
   // Every string first: secrets and text that is not data are reported, and replaced so that no
   // later message can repeat them.
   const screened = screenStrings(input ?? {});
+  // A refused value is reported once: not again by the checks that then see REDACTED in its place.
+  const { refused } = screened;
   const issues: ConfigIssue[] = [...screened.issues];
+  const add = (found: readonly ConfigIssue[]) => issues.push(...found.filter((i) => !refused.some((p) => i.path === p || i.path.startsWith(`${p}.`) || i.path.startsWith(`${p}[`))));
   const parsed = clusterSchema.safeParse(screened.input, { reportInput: true });
   if (!parsed.success) {
-    issues.push(...parsed.error.issues.flatMap(toConfigIssues));
+    add(parsed.error.issues.flatMap(toConfigIssues));
     // Typos alone do not hide the rest: without the unknown keys the description may parse,
     // and then its cross-field problems are reported in the same run.
     if (parsed.error.issues.every((i) => i.code === "unrecognized_keys")) {
       const retry = clusterSchema.safeParse(withoutUnknownKeys(screened.input, parsed.error.issues));
-      if (retry.success) issues.push(...validateCluster(retry.data));
+      if (retry.success) add(validateCluster(retry.data));
     }
     throw new ConfigError(source, issues);
   }
   const config: ClusterConfig = parsed.data;
-  issues.push(...validateCluster(config));
+  add(validateCluster(config));
   const sshKeys = resolveSshKeys(config, options.env ?? {}, options.baseDir ?? process.cwd());
-  issues.push(...sshKeys.issues);
+  add(sshKeys.issues);
   if (issues.length > 0) throw new ConfigError(source, issues);
   return planCluster(config, { sshKeys: sshKeys.keys });
 }
@@ -182,8 +191,10 @@ const MULTILINE_KEYS = new Set(["description"]);
  * Keys are screened as values are (an unknown key is echoed in its message). A string that breaks
  * a rule is replaced by REDACTED: reported once, here, never echoed.
  */
-function screenStrings(input: unknown): { issues: ConfigIssue[]; input: unknown } {
+function screenStrings(input: unknown): { issues: ConfigIssue[]; refused: string[]; input: unknown } {
   const issues: ConfigIssue[] = [];
+  /** Where REDACTED now stands. */
+  const refused: string[] = [];
   const problem = (value: string, key: string | number | undefined): Omit<ConfigIssue, "path"> | undefined => {
     // First, so that no pattern below ever scans more than this.
     if (value.length > MAX_VALUE_LENGTH) return { message: `is ${value.length} characters long, more than any value takes (${MAX_VALUE_LENGTH})`, fix: "shorten it" };
@@ -205,7 +216,10 @@ function screenStrings(input: unknown): { issues: ConfigIssue[]; input: unknown 
       return Object.fromEntries(
         Object.entries(value).map(([k, v]) => {
           const keyProblem = problem(k, undefined);
-          if (keyProblem) issues.push({ path: formatPath(at), ...keyProblem, message: `a key ${keyProblem.message}` });
+          if (keyProblem) {
+            issues.push({ path: formatPath(at), ...keyProblem, message: `a key ${keyProblem.message}` });
+            refused.push(formatPath([...at, REDACTED]));
+          }
           return [keyProblem ? REDACTED : k, walk(v, [...at, keyProblem ? REDACTED : k])];
         }),
       );
@@ -214,9 +228,10 @@ function screenStrings(input: unknown): { issues: ConfigIssue[]; input: unknown 
     const found = problem(value, at[at.length - 1]);
     if (!found) return value;
     issues.push({ path: formatPath(at), ...found });
+    refused.push(formatPath(at));
     return REDACTED;
   };
-  return { issues, input: walk(input, []) };
+  return { issues, refused, input: walk(input, []) };
 }
 
 // ---------------------------------------------------------------------------
@@ -241,7 +256,7 @@ function toConfigIssues(issue: z.core.$ZodIssue): ConfigIssue[] {
     case "unrecognized_keys":
       return issue.keys.map((key) => {
         const at = where ? `${where}.${key}` : key;
-        if (MOVED[key] && where) return { path: at, message: `unknown key "${key}"`, fix: MOVED[key] };
+        if (Object.hasOwn(MOVED, key) && where) return { path: at, message: `unknown key "${key}"`, fix: MOVED[key]! };
         const suggestion = closest(key, KNOWN_KEYS);
         return { path: at, message: `unknown key "${key}"`, fix: suggestion ? `did you mean "${suggestion}"?` : "remove it (see docs/config-reference.md for the keys there are)" };
       });
@@ -332,13 +347,17 @@ function closest(word: string, candidates: Iterable<string>): string | undefined
   return best ?? contained;
 }
 
+/** Edits between two words, a swap of neighbours counting as one ("mut" is one from "mtu"). */
 function editDistance(a: string, b: string): number {
+  let before: number[] = [];
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const row = [i];
     for (let j = 1; j <= b.length; j++) {
       row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) row[j] = Math.min(row[j]!, before[j - 2]! + 1);
     }
+    before = prev;
     prev = row;
   }
   return prev[b.length]!;

@@ -8,7 +8,8 @@
 import { nthAddress, parseSubnet, splitAddress, type Subnet } from "./ip";
 import { cniFacts, planCni, type CniFacts, type CniPlan, type Encapsulation } from "./cni";
 import { hostInterfaceMtus, roleBridge, vlanParts } from "./mtu";
-import type { ClusterConfig, HostInterface, NetworkRole, ProxmoxNodeConfig, VmConfig } from "./schema";
+import { secretIn } from "./secrets";
+import { PLAIN_FILE_NAME, type ClusterConfig, type HostInterface, type NetworkRole, type ProxmoxNodeConfig, type VmConfig } from "./schema";
 
 /** Proxmox caps virtio multiqueue at 64 queues. */
 export const MAX_VIRTIO_QUEUES = 64;
@@ -185,7 +186,25 @@ export const IMPORT_EXTENSIONS = [".qcow2", ".raw", ".vmdk"] as const;
 
 /** The image's file name on the datastore: as configured, or the URL's last path segment. */
 export function imageFileName(image: { url: string; fileName?: string }): string {
-  return image.fileName ?? decodeURIComponent(new URL(image.url).pathname.split("/").pop() ?? "");
+  const name = image.fileName ?? urlFileName(image.url);
+  // Validation refuses an image whose URL names no plain file and that sets no fileName.
+  if (name === undefined) throw new Error(`no plain file name in ${image.url} (validated before)`);
+  return name;
+}
+
+/**
+ * The last path segment of a URL, percent-decoded, when it is a plain file name (PLAIN_FILE_NAME,
+ * as `fileName` must be) and no secret (config/secrets.ts); undefined otherwise. Decoding turns "%24%7B" into "${" and "%0A" into a
+ * line break: what the screen of the description never saw must pass the file name rule here.
+ */
+export function urlFileName(url: string): string | undefined {
+  let name: string;
+  try {
+    name = decodeURIComponent(new URL(url).pathname.split("/").pop() ?? "");
+  } catch {
+    return undefined; // a malformed escape such as "%zz"
+  }
+  return PLAIN_FILE_NAME.test(name) && !secretIn(name) ? name : undefined;
 }
 
 /**

@@ -81,7 +81,7 @@ const regexText = textLine(256).refine((pattern) => {
 }, say("must be a valid regular expression", "write a pattern such as ^eth1$"));
 
 /** A path on the machine running pve-dualnet: `~/...` or absolute, without `..` components. */
-const localPath = format(/^(~\/|\/)(?!.*(^|\/)\.\.(\/|$)).+$/, "must be a path starting with ~/ or /, without '..'", "write it like ~/.kube/lab.conf", 1024);
+const localPath = format(/^(?!.*(?:^|\/)\.\.(?:\/|$))(?:~\/|\/).+$/, "must be a path starting with ~/ or /, without '..'", "write it like ~/.kube/lab.conf", 1024);
 
 /** Linux interface names: at most 15 bytes (IFNAMSIZ - 1), no '/', ':' or blanks. */
 export const interfaceName = z
@@ -100,6 +100,9 @@ const ipv4Cidr = z.cidrv4(say("must be an IPv4 network in CIDR form", "write the
 const hostAddress = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?$/, say("must be an IPv4 address, optionally with a prefix length", "write it as 192.168.0.2 or 192.168.0.2/24"));
 /** One OpenSSH public key line: type, base64 body, optional comment. */
 export const PUBLIC_KEY = /^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) [A-Za-z0-9+/]+=*( .*)?$/;
+
+/** A file name on a Proxmox datastore: no path, nothing a shell, Terraform or a template reads. */
+export const PLAIN_FILE_NAME = /^(?!\.\.?$)[\w.+-]+$/;
 
 const macAddress = z
   .string()
@@ -361,7 +364,7 @@ const vmSource = z.union([
       datastore: storageId.default("local").describe("Datastore for the downloaded image (content type iso/import). Default: local."),
       fileName: z
         .string()
-        .regex(/^[\w.+-]+$/, say("must be a plain file name of letters, digits, '.', '_', '+' or '-'", "use e.g. noble.qcow2"))
+        .regex(PLAIN_FILE_NAME, say("must be a plain file name of letters, digits, '.', '_', '+' or '-'", "use e.g. noble.qcow2"))
         .optional()
         .describe("File name on the datastore, ending in .qcow2, .raw or .vmdk (the extensions Proxmox imports). Default: the URL's last path segment."),
       checksum: z
@@ -434,8 +437,18 @@ const vmSettings = {
 const vmDefaults = z.strictObject(vmSettings);
 
 /** Per-VM fields: identity plus any of the defaults, overriding them. */
+/**
+ * Host names that mean something else to Ansible: its implicit localhost (a `delegate_to:
+ * localhost` task, such as writing the kubeconfig on this machine, would run on that VM), its
+ * built-in groups, and the inventory's own groups (a host named like a group is matched by the
+ * group's patterns).
+ */
+export const RESERVED_INVENTORY_NAMES: ReadonlySet<string> = new Set(["localhost", "all", "ungrouped", "masters", "workers", "k8s_cluster"]);
+
 const vm = z.strictObject({
-  name: dnsLabel("a VM and Kubernetes node name").describe("VM and Kubernetes node name. Required."),
+  name: dnsLabel("a VM and Kubernetes node name")
+    .refine((name) => !RESERVED_INVENTORY_NAMES.has(name), say("is a name Ansible reads as its own (localhost, all, ungrouped, or a group of the inventory: masters, workers, k8s_cluster)", "rename the VM, e.g. master-1"))
+    .describe("VM and Kubernetes node name; not localhost, all, ungrouped, masters, workers or k8s_cluster (Ansible's own names). Required."),
   id: intBetween(100, 999_999_999).describe("Proxmox VM id (100-999999999). Required."),
   role: z.enum(["control-plane", "worker"]).describe("Kubernetes role. Required."),
   node: dnsLabel("a Proxmox node name").optional().describe("Proxmox node. Default: spread round-robin over proxmox.nodes in order."),

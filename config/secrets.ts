@@ -25,7 +25,14 @@ const SSH_KEY = "the SSH agent (SSH_AUTH_SOCK) or the sensitive Terraform variab
  * the search stays linear in the length of the value however it is built.
  */
 const PATTERNS: readonly SecretPattern[] = [
-  { what: "a private key", pattern: /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----|PuTTY-User-Key-File-/, instead: SSH_KEY },
+  {
+    // PEM (PKCS#1/#8, OpenSSH, PGP's "PRIVATE KEY BLOCK"), SSH2 (RFC 4716 style, as PuTTYgen and
+    // ssh-keygen -e write it), PuTTY, and the body of an OpenSSH key without its armour lines
+    // (base64 of "openssh-key-v1").
+    what: "a private key",
+    pattern: /-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----|---- BEGIN SSH2 (ENCRYPTED )?PRIVATE KEY ----|PuTTY-User-Key-File-|b3BlbnNzaC1rZXktdjE/,
+    instead: SSH_KEY,
+  },
   { what: "an encrypted private key", pattern: /Proc-Type: 4,ENCRYPTED/, instead: SSH_KEY },
   {
     what: "a Proxmox API token",
@@ -50,8 +57,13 @@ const PATTERNS: readonly SecretPattern[] = [
   },
   {
     what: "an access token",
-    pattern: /(?<![\w-])(gh[pousr]_[A-Za-z0-9]{30,}|github_pat_\w{40,}|glpat-[\w-]{20}|AKIA[0-9A-Z]{16}|xox[abpr]-[A-Za-z0-9-]{10,})(?![\w-])/,
+    pattern: /(?<![\w-])(gh[pousr]_[A-Za-z0-9]{30,}|github_pat_\w{40,}|glpat-[\w-]{20}|A(KI|SI)A[0-9A-Z]{16}|xox[abpr]-[A-Za-z0-9-]{10,})(?![\w-])/,
     instead: "an environment variable of the tool that needs it",
+  },
+  {
+    what: "an AWS secret access key",
+    pattern: /aws_secret_access_key\s*[=:]\s*\S/i,
+    instead: "the AWS credentials file or AWS_SECRET_ACCESS_KEY in the environment",
   },
   {
     // scheme://user:password@host: the password is in the URL.
@@ -70,8 +82,21 @@ export const REDACTED = "<redacted>";
 export function secretIn(value: string, key?: string | number): SecretKind | undefined {
   const found = PATTERNS.find((kind) => kind.pattern.test(value));
   if (found) return found;
+  if (encodedPrivateKey(value)) return { what: "a base64-encoded private key", instead: SSH_KEY };
   if (typeof key === "string" && SECRET_KEY.test(key) && value.length > 0) {
     return { what: `a credential (${key})`, instead: "an environment variable or a sensitive Terraform variable" };
   }
   return undefined;
+}
+
+/**
+ * A PEM private key in base64, as a kubeconfig's client-key-data holds it: every base64 PEM starts
+ * with "LS0tLS1CRUdJTi" ("-----BEGIN"); decoded, its armour line says what it is (a certificate is
+ * not a secret).
+ */
+function encodedPrivateKey(value: string): boolean {
+  for (const [encoded] of value.matchAll(/LS0tLS1CRUdJTi[A-Za-z0-9+/]{4,76}/g)) {
+    if (/PRIVATE KEY/.test(Buffer.from(encoded.slice(0, encoded.length - (encoded.length % 4)), "base64").toString("latin1"))) return true;
+  }
+  return false;
 }

@@ -7,7 +7,7 @@ import type { ConfigIssue } from "./errors";
 import { contains, isCanonicalSubnet, isReservedAddress, nthAddress, overlaps, parseSubnet, splitAddress, subnetCount, subnetSize, type Subnet } from "./ip";
 import { DEFAULT_MTU, hostInterfaceMtus, uppersOf, vlanParts } from "./mtu";
 import { cniFacts } from "./cni";
-import { apiServerVip, derivedMac, hostGateway, imageFileName, IMPORT_EXTENSIONS, planMtu, roleBridge, vcpusOf, vmPlacement } from "./plan";
+import { apiServerVip, derivedMac, hostGateway, imageFileName, IMPORT_EXTENSIONS, planMtu, roleBridge, urlFileName, vcpusOf, vmPlacement } from "./plan";
 import { NETWORK_ROLES, type ClusterConfig, type NetworkRole, type ProxmoxNodeConfig } from "./schema";
 
 type Report = (path: string, message: string, fix?: string) => void;
@@ -31,7 +31,8 @@ export function validateCluster(config: ClusterConfig): ConfigIssue[] {
 function checkOutput(config: ClusterConfig, report: Report) {
   const { directory, outsideProject } = config.output;
   if (outsideProject) return;
-  const normalized = path.posix.normalize(directory.replace(/\\/g, "/"));
+  // "./" and "a/../" are the project directory too: normalized without a trailing slash.
+  const normalized = path.posix.normalize(directory.replace(/\\/g, "/")).replace(/(.)\/+$/, "$1");
   if (path.posix.isAbsolute(normalized) || normalized === ".." || normalized.startsWith("../") || directory.startsWith("~")) {
     report("output.directory", `${directory} is outside the project`, "use a directory relative to the project, e.g. generated (or set output.outsideProject: true to write there on purpose)");
   } else if (normalized === ".") {
@@ -408,10 +409,17 @@ function checkVms(config: ClusterConfig, subnets: Subnets, report: Report): numb
       report(`${p}.source`, "no source: the VM needs a template to clone or a cloud image", "set vmDefaults.source (or this VM's source) to { clone: { vmId } } or { image: { url } }");
     } else if ("image" in source) {
       const where = vm.source ? `${p}.source.image` : "vmDefaults.source.image";
-      const name = imageFileName(source.image);
-      if (!IMPORT_EXTENSIONS.some((ext) => name.endsWith(ext)) && !reportedImages.has(where)) {
-        reportedImages.add(where);
-        report(`${where}.fileName`, `"${name}" does not end in ${IMPORT_EXTENSIONS.join(", ")}: Proxmox refuses to import it`, `set fileName, e.g. ${name.replace(/\.[^.]*$/, "") || "image"}.qcow2 (cloud images named .img are qcow2)`);
+      if (source.image.fileName === undefined && urlFileName(source.image.url) === undefined) {
+        if (!reportedImages.has(where)) {
+          reportedImages.add(where);
+          report(`${where}.url`, "its last path segment, percent-decoded, is not a plain file name (letters, digits, '.', '_', '+', '-') or looks like a credential, and the image is stored under that name", "set fileName, e.g. noble.qcow2 (and keep credentials out of URLs)");
+        }
+      } else {
+        const name = imageFileName(source.image);
+        if (!IMPORT_EXTENSIONS.some((ext) => name.endsWith(ext)) && !reportedImages.has(where)) {
+          reportedImages.add(where);
+          report(`${where}.fileName`, `"${name}" does not end in ${IMPORT_EXTENSIONS.join(", ")}: Proxmox refuses to import it`, `set fileName, e.g. ${name.replace(/\.[^.]*$/, "") || "image"}.qcow2 (cloud images named .img are qcow2)`);
+        }
       }
     }
     const disk = { ...config.vmDefaults.disk, ...vm.disk };

@@ -11,12 +11,14 @@
  *   renderer placed on purpose (`jinja(...)`) are evaluated.
  */
 import { Document, stringify, visit } from "yaml";
+import { RESERVED_INVENTORY_NAMES } from "../config/schema";
 
 /** A word the INI inventory carries as it is. */
 const INVENTORY_WORD = /^[A-Za-z0-9_.:/@+-]+$/;
 
-/** One host line of an INI inventory; throws on a name or value that is not a plain word. */
+/** One host line of an INI inventory; throws on a name or value that is not a plain word, and on a reserved name. */
 export function inventoryHostLine(name: string, vars: Readonly<Record<string, string | number>>): string {
+  if (RESERVED_INVENTORY_NAMES.has(name)) throw new Error(`refusing to name an inventory host ${JSON.stringify(name)}: Ansible reads that name as its own`);
   const words = [name, ...Object.entries(vars).map(([key, value]) => `${key}=${value}`)];
   for (const [i, word] of words.entries()) {
     const value = i === 0 ? word : word.slice(word.indexOf("=") + 1);

@@ -14,10 +14,20 @@ interface Table {
   readonly rows: readonly (readonly (string | number)[])[];
 }
 
+/**
+ * A value as text in a Markdown table cell: every character that starts markup (HTML tags and
+ * comments, links, emphasis, code spans, entities, the cell separator) is escaped with a
+ * backslash, which CommonMark and GitHub allow before any ASCII punctuation. The report is posted
+ * on pull requests: a value such as an interface regex must read as written, never render.
+ */
+export function markdownText(text: string): string {
+  return text.replace(/[\\`*_[\]<>&|~#!{}]/g, "\\$&");
+}
+
 function renderTable(table: Table, format: ReportFormat): string {
   const cells = [table.head, ...table.rows].map((row) => row.map(String));
   if (format === "markdown") {
-    const line = (row: string[]) => `| ${row.map((c) => c.replace(/\|/g, "\\|")).join(" | ")} |`;
+    const line = (row: string[]) => `| ${row.map(markdownText).join(" | ")} |`;
     return [`### ${table.title}`, "", line(cells[0]!), `|${cells[0]!.map(() => "---").join("|")}|`, ...cells.slice(1).map(line)].join("\n");
   }
   const widths = cells[0]!.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)));
