@@ -10,7 +10,8 @@ module.exports = async () => {
     maxWorkers: "100%",
     roots: ["<rootDir>/__tests__"],
     setupFiles: ["<rootDir>/__tests__/setup.ts"],
-    globalSetup: "<rootDir>/__tests__/global-setup.mjs",
+    // The project's setup and the Debian 13 judges' root (scripts/judges/debian13.sh), side by side.
+    globalSetup: "<rootDir>/__tests__/judges/global-setup.mjs",
     globalTeardown: "<rootDir>/__tests__/global-teardown.mjs",
     testMatch: ["**/*.test.ts"],
     transform: { "^.+\\.ts$": ["@swc/jest", { jsc: { parser: { syntax: "typescript" }, target: "es2022" }, module: { type: "commonjs" } }] },

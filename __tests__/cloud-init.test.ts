@@ -2,7 +2,9 @@
  * The network-data snippets through cloud-init itself: `cloud-init devel net-convert` renders
  * them the way a guest would at boot, for netplan (Ubuntu), ENI and networkd (Debian), sysconfig
  * and NetworkManager (RHEL family). Each result must give the guest its two addresses and MTUs and
- * exactly one default route, via the external NIC.
+ * exactly one default route, via the external NIC. Twice: by the machine's cloud-init (Debian 12,
+ * 22.4) and by Debian 13's (Proxmox VE 9's base; __tests__/judges/debian13.ts), which also checks
+ * them against its network-config schema.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -11,6 +13,7 @@ import * as path from "node:path";
 import { parse } from "yaml";
 import { renderNetworkData } from "../renderers/cloud-init";
 import { planWith } from "./helpers";
+import { debian13Available, debian13CloudInitSchema, debian13NetConvert } from "./judges/debian13";
 import { judged, judgedSync } from "./lab/judged";
 import { hasTool, runTool } from "./lab/tools";
 
@@ -27,7 +30,9 @@ function tree(dir: string): string {
     .join("\n");
 }
 
-async function convert(yaml: string, name: string, output: string, distro: string): Promise<string> {
+type Convert = (yaml: string, name: string, output: string, distro: string) => Promise<string>;
+
+const convert: Convert = async (yaml, name, output, distro) => {
   const input = path.join(work, `${name}.yaml`);
   writeFileSync(input, yaml);
   const out = path.join(work, `${name}-${output}`);
@@ -36,7 +41,15 @@ async function convert(yaml: string, name: string, output: string, distro: strin
   );
   if (result.status !== 0) throw new Error(`cloud-init net-convert -O ${output} failed:\n${result.stderr}`);
   return tree(out);
-}
+};
+
+/** As convert, by Debian 13's cloud-init. */
+const convert13: Convert = async (yaml, name, output, distro) => {
+  const out = path.join(work, `${name}-${output}-debian13`);
+  const result = await debian13NetConvert(yaml, out, output, distro);
+  if (result.status !== 0) throw new Error(`Debian 13's cloud-init net-convert -O ${output} failed:\n${result.stderr}`);
+  return tree(out);
+};
 
 const example = planWith((c) => (c.vmDefaults.cloudInit.networkData = { enabled: true }));
 const jumbo = planWith((c) => {
@@ -80,24 +93,39 @@ const renderers: [string, string, (text: string, e: { ext: string; int: string; 
   }],
 ];
 
-(available ? describe : describe.skip)("network-data snippets through cloud-init", () => {
-  // Every renderer for the example; the variant's names, MTU and search domain through two of them.
-  describe.each([
-    ["built-in example", example, { ext: "eth0", int: "eth1", mtu: 1500 }, renderers],
-    ["jumbo frames, custom names, search domain", jumbo, { ext: "mgmt0", int: "k8s0", mtu: 9000 }, renderers.filter(([o]) => o === "netplan" || o === "sysconfig")],
-  ] as const)("%s", (name, plan, expected, selected) => {
-    const yaml = renderNetworkData(plan.vms[0]!, plan.config.networks);
-    it.concurrent.each(selected)("renders for %s (%s): two addresses, MTUs, one default route via the external NIC", async (output, distro, check) => {
-      const text = await convert(yaml, name.replace(/\W+/g, "-"), output, distro);
-      expect(text).toContain("192.168.0.11");
-      expect(text).toContain("10.0.0.11");
-      check(text, expected);
+/** The same checks by each base's cloud-init: [base, whether it runs here, its converter]. */
+const bases: [string, boolean, Convert][] = [
+  ["Debian 12", available, convert],
+  ["Debian 13", debian13Available(), convert13],
+];
+
+describe.each(bases)("network-data snippets through cloud-init of %s", (base, runs, convertBy) => {
+  (runs ? describe : describe.skip)("net-convert", () => {
+    // Every renderer for the example; the variant's names, MTU and search domain through two of them.
+    describe.each([
+      ["built-in example", example, { ext: "eth0", int: "eth1", mtu: 1500 }, renderers],
+      ["jumbo frames, custom names, search domain", jumbo, { ext: "mgmt0", int: "k8s0", mtu: 9000 }, renderers.filter(([o]) => o === "netplan" || o === "sysconfig")],
+    ] as const)("%s", (name, plan, expected, selected) => {
+      const yaml = renderNetworkData(plan.vms[0]!, plan.config.networks);
+      it.concurrent.each(selected)("renders for %s (%s): two addresses, MTUs, one default route via the external NIC", async (output, distro, check) => {
+        const text = await convertBy(yaml, `${base}-${name}`.replace(/\W+/g, "-"), output, distro);
+        expect(text).toContain("192.168.0.11");
+        expect(text).toContain("10.0.0.11");
+        check(text, expected);
+      });
+    });
+
+    it("would reject the netplan-only `to: default` (the check can fail)", async () => {
+      const yaml = renderNetworkData(example.vms[0]!, example.config.networks).replace("to: 0.0.0.0/0", "to: default");
+      await expect(convertBy(yaml, `${base}-broken`.replace(/\W+/g, "-"), "eni", "debian")).rejects.toThrow(/Address default is not a valid ip address/);
     });
   });
+});
 
+describe("network-data snippets against cloud-init's network-config schema", () => {
   // cloud-init learned to validate network-config (--schema-type) after Debian 12's 22.4.
   const schemaChecksNetwork = available && /network-config/.test(judgedSync({ judge: "cloud-init schema --help" }, () => spawnSync("cloud-init", ["schema", "--help"], { encoding: "utf8" })).stdout);
-  (schemaChecksNetwork ? it : it.skip)("passes `cloud-init schema --schema-type network-config`", async () => {
+  (schemaChecksNetwork ? it : it.skip)("passes `cloud-init schema --schema-type network-config` (Debian 12)", async () => {
     const file = path.join(work, "schema.yaml");
     const text = renderNetworkData(jumbo.vms[0]!, jumbo.config.networks);
     writeFileSync(file, text);
@@ -108,8 +136,25 @@ const renderers: [string, string, (text: string, e: { ext: string; int: string; 
     expect(result.status).toBe(0);
   });
 
-  it("would reject the netplan-only `to: default` (the check can fail)", async () => {
-    const yaml = renderNetworkData(example.vms[0]!, example.config.networks).replace("to: 0.0.0.0/0", "to: default");
-    await expect(convert(yaml, "broken", "eni", "debian")).rejects.toThrow(/Address default is not a valid ip address/);
+  const withDebian13 = debian13Available() ? it.concurrent : it.concurrent.skip;
+  withDebian13.each([
+    ["built-in example", example],
+    ["jumbo frames, custom names, search domain", jumbo],
+  ] as const)("%s passes Debian 13's `cloud-init schema --schema-type network-config`", async (_name, plan) => {
+    const result = await debian13CloudInitSchema(renderNetworkData(plan.vms[0]!, plan.config.networks));
+    expect(`${result.stdout}${result.stderr}`).toMatch(/Valid schema/);
+    expect(result.status).toBe(0);
+  });
+
+  withDebian13.each([
+    ["a misspelt top-level key", (y: string) => y.replace(/^ethernets:/m, "ethernet:"), /'ethernet' was unexpected/],
+    ["an invalid value", (y: string) => y.replace(/^( +)set-name: eth1$/m, "$1set-name: eth1\n$1dhcp4: sometimes"), /dhcp4: 'sometimes' is not one of/],
+  ] as const)("Debian 13's schema check rejects %s (the check can fail)", async (_name, breakIt, error) => {
+    const yaml = renderNetworkData(example.vms[0]!, example.config.networks);
+    const broken = breakIt(yaml);
+    expect(broken).not.toBe(yaml);
+    const result = await debian13CloudInitSchema(broken);
+    expect(result.stderr).toMatch(error);
+    expect(result.status).not.toBe(0);
   });
 });

@@ -1,8 +1,12 @@
 import { spawn, spawnSync } from "node:child_process";
+import { existsSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
 import { renderInterfaces } from "../renderers/interfaces";
 import { planWith } from "./helpers";
-import { ifupdown2, knownAttributes, stanzas, syntaxCheck } from "./ifupdown2";
+import { ifupdown2, knownAttributes, stanzas, syntaxCheck, type Stanza } from "./ifupdown2";
+import { debian13Available, debian13KnownAttributes, debian13Parsed, debian13Root, debian13SyntaxCheck, inDebian13 } from "./judges/debian13";
 import { BOND_MODES, bondMode, layouts } from "./layouts";
+import { judged } from "./lab/judged";
 import { Sandbox, shellQuote, uniqueName } from "./lab/sandbox";
 
 const render = (edit: (c: any) => void) => {
@@ -11,6 +15,34 @@ const render = (edit: (c: any) => void) => {
 };
 const withIfupdown2 = ifupdown2() ? it : it.skip;
 const withIfupdown2Async = ifupdown2() ? it.concurrent : it.concurrent.skip;
+// Proxmox VE 9 is Debian 13: its ifupdown2 judges every file too (__tests__/judges/debian13.ts).
+const withDebian13 = debian13Available() ? it : it.skip;
+const withDebian13Async = debian13Available() ? it.concurrent : it.concurrent.skip;
+
+/** What the file says, as ifupdown2 reports it: stanzas with their options sorted, and the auto interfaces. */
+const intended = (text: string) => ({
+  stanzas: Object.fromEntries(Object.entries(stanzas(text)).map(([name, s]): [string, Stanza] => [name, { method: s.method, options: [...s.options].sort() }])),
+  auto: text.split("\n").flatMap((l) => /^auto (.+)$/.exec(l)?.[1]!.split(/\s+/) ?? []),
+});
+
+/** What Debian 12's ifupdown2 (the machine's) reads from a text: `ifquery -a -o json`, in a sandbox. */
+async function debian12Parsed(text: string): Promise<ReturnType<typeof intended>> {
+  const result = await judged({ judge: "ifquery -a -o json -i", texts: { interfaces: text }, inputs: ["/etc/network/ifupdown2"] }, async () => {
+    const sandbox = new Sandbox("pvdn-ifquery-");
+    writeFileSync(sandbox.file("/etc/network", "interfaces.queried"), text);
+    const answer = await sandbox.runAsync("exec ifquery -a -o json -i /etc/network/interfaces.queried");
+    sandbox.remove();
+    return answer;
+  });
+  if (result.status !== 0) throw new Error(`ifquery exited ${result.status}:\n${result.stderr}`);
+  const parsed: { name: string; addr_method: string; auto: boolean; config: Record<string, string | string[]> }[] = JSON.parse(result.stdout);
+  return {
+    stanzas: Object.fromEntries(
+      parsed.map((i) => [i.name, { method: i.addr_method, options: Object.entries(i.config).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => `${k} ${x}`)).sort() }]),
+    ),
+    auto: parsed.filter((i) => i.auto).map((i) => i.name),
+  };
+}
 
 describe.each(Object.entries(layouts))("layout: %s", (_name, edit) => {
   const text = render(edit);
@@ -33,6 +65,52 @@ describe.each(Object.entries(layouts))("layout: %s", (_name, edit) => {
     const used = Object.values(stanzas(text)).flatMap((s) => s.options.map((o) => o.split(/\s+/)[0]!));
     expect(used.filter((a) => !knownAttributes().has(a))).toEqual([]);
   });
+
+  withIfupdown2Async("is read by ifupdown2 as exactly the stanzas it renders", async () => {
+    expect(await debian12Parsed(text)).toEqual(intended(text));
+  });
+
+  withDebian13Async("passes Debian 13's ifupdown2 syntax check", async () => {
+    expect(await debian13SyntaxCheck(text)).toEqual([]);
+  });
+
+  withDebian13("uses only attributes Debian 13's ifupdown2 knows", () => {
+    const used = Object.values(stanzas(text)).flatMap((s) => s.options.map((o) => o.split(/\s+/)[0]!));
+    expect(used.filter((a) => !debian13KnownAttributes().has(a))).toEqual([]);
+  });
+
+  withDebian13Async("is read by Debian 13's ifupdown2 as exactly the stanzas it renders", async () => {
+    expect(await debian13Parsed(text)).toEqual(intended(text));
+  });
+});
+
+describe("Debian 13's ifupdown2 can fail (Proxmox VE 9's base)", () => {
+  const good = render(layouts["dual bridge (default)"]!);
+
+  withDebian13Async("rejects a malformed stanza: an unknown method and a value outside an attribute's range", async () => {
+    const broken = good.replace("iface vmbr1 inet static", "iface vmbr1 inet statik").replace("bridge-stp off", "bridge-stp maybe");
+    const problems = await debian13SyntaxCheck(broken);
+    expect(problems.join("\n")).toMatch(/bridge-stp: invalid value "maybe"/);
+    expect(problems.join("\n")).toMatch(/statik/);
+  });
+
+  // A line continuation the renderer never writes: ifupdown2 joins the next line to this one.
+  const continued = good.replace("\tbridge-ports enp4s0\n", "\tbridge-ports enp4s0 \\\n");
+
+  withDebian13Async("reads a file other than it was rendered: the stanza comparison fails", async () => {
+    const read = await debian13Parsed(continued);
+    expect(read.stanzas.vmbr0!.options).toContain("bridge-ports enp4s0 bridge-stp off");
+    expect(read).not.toEqual(intended(continued));
+  });
+
+  withIfupdown2Async("so does Debian 12's", async () => {
+    expect(await debian12Parsed(continued)).not.toEqual(intended(continued));
+  });
+
+  withDebian13("knows no made-up attribute", () => {
+    expect(debian13KnownAttributes().has("bridge-ports")).toBe(true);
+    expect(debian13KnownAttributes().has("bridge-portz")).toBe(false);
+  });
 });
 
 describe("isolation from the machine", () => {
@@ -44,6 +122,23 @@ describe("isolation from the machine", () => {
       spawnSync("sleep", ["0.2"]);
       expect(spawnSync("flock", ["--nonblock", "/run/network/.lock", "true"]).status).not.toBe(0);
       expect(await syntaxCheck(render(layouts["dual bridge (default)"]!), { fresh: true })).toEqual([]);
+    } finally {
+      process.kill(-holder.pid!, "SIGKILL");
+    }
+  });
+
+  withDebian13("runs Debian 13's ifupdown2 on a private overlay: beside the machine's lock holder, writing nothing to the shared root or the machine", async () => {
+    const holder = spawn("flock", ["--exclusive", "/run/network/.lock", "sleep", "30"], { stdio: "ignore", detached: true });
+    const probe = "pvdn-overlay-probe";
+    try {
+      spawnSync("sleep", ["0.2"]);
+      const text = render(layouts["dual bridge (default)"]!);
+      const result = await inDebian13(`touch /etc/network/${probe} /${probe} && exec ifup -a -s -i /mnt/interfaces`, { interfaces: text });
+      expect(result).toMatchObject({ status: 0, stderr: "" });
+      for (const where of ["/etc/network", "/"]) {
+        expect(existsSync(path.join(debian13Root(), where, probe))).toBe(false);
+        expect(existsSync(path.join(where, probe))).toBe(false);
+      }
     } finally {
       process.kill(-holder.pid!, "SIGKILL");
     }
