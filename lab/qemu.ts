@@ -442,7 +442,25 @@ export class Vm {
   /** The end of the serial console and QEMU's messages, for errors. */
   diagnostics(): string {
     const tail = this.serialLog().split("\n").slice(-40).join("\n");
-    return `--- ${this.name} serial console (last 40 lines) ---\n${tail}\n--- qemu ---\n${this.qemuLog().slice(-2000)}`;
+    const cloudInit = this.guestFile("/var/log/cloud-init.log");
+    const cloudInitTail = cloudInit ? `\n--- ${this.name} /var/log/cloud-init.log (last 40 lines) ---\n${cloudInit.split("\n").slice(-40).join("\n")}` : "";
+    return `--- ${this.name} serial console (last 40 lines) ---\n${tail}${cloudInitTail}\n--- qemu ---\n${this.qemuLog().slice(-2000)}`;
+  }
+
+  /**
+   * A file of the guest's disk as it is now, read without the guest (a boot that never answers
+   * SSH): the overlay copied to a raw image (-U: QEMU may still hold it), read by debugfs.
+   * Undefined when it cannot be read.
+   */
+  guestFile(file: string): string | undefined {
+    const raw = path.join(this.dir, "diagnostics.raw");
+    try {
+      if (spawnSync("qemu-img", ["convert", "-U", "-O", "raw", path.join(this.dir, "root.qcow2"), raw], { timeout: 120_000 }).status !== 0) return undefined;
+      const read = spawnSync("debugfs", ["-R", `cat ${file}`, raw], { encoding: "utf8", timeout: 60_000, maxBuffer: 64 * 1024 * 1024 });
+      return read.status === 0 && read.stdout ? read.stdout : undefined;
+    } finally {
+      rmSync(raw, { force: true });
+    }
   }
 }
 
