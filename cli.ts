@@ -4,6 +4,7 @@
  *   pve-dualnet check [file]                 validate: every problem at once, exit 1 if any
  *   pve-dualnet synth [file] [--out <dir>]   what `cdktf synth` writes, without the cdktf CLI
  *   pve-dualnet report [file] [--format markdown|text] [--mermaid]
+ *   pve-dualnet stacks [file]                the stacks, one per line, in build order
  *                                            (file: default $PVE_DUALNET_CONFIG)
  *   pve-dualnet docs [--check]               regenerate (or check) the generated documentation
  *
@@ -132,7 +133,7 @@ function program(io: CliIo): Command {
       const [{ useFastSynth }, { synthesize }] = await Promise.all([import("./stacks/fast-synth"), import("./stacks/synthesize")]);
       useFastSynth(io.env);
       synthesize(plan, out);
-      io.stdout(`${file}: synthesized the stacks host-network, vms, cni into ${options.out}/\n`);
+      io.stdout(`${file}: synthesized the stacks ${plan.stacks.all.join(", ")} into ${options.out}/\n`);
     });
 
   program
@@ -146,6 +147,15 @@ function program(io: CliIo): Command {
       const plan = await load(io, file);
       if (options.mermaid) io.stdout((await import("./renderers/mermaid")).renderMermaid(plan));
       else io.stdout((await import("./renderers/report")).renderReport(plan, options.format));
+    });
+
+  program
+    .command("stacks")
+    .description("Print the description's stacks, one per line, in build order (with vmStacks.shardBy: node, vms-<node> after vms).")
+    .argument("[file]", FILE_HELP)
+    .action(async (given?: string) => {
+      const plan = await load(io, given ?? io.env.PVE_DUALNET_CONFIG ?? "");
+      io.stdout(plan.stacks.all.map((id) => `${id}\n`).join(""));
     });
 
   program

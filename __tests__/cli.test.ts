@@ -8,7 +8,8 @@ import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { runCli } from "../cli";
-import { tree } from "./helpers";
+import { stringify } from "yaml";
+import { exampleInput, shardByNode, SHARDED_STACKS, tree } from "./helpers";
 import { judged, settingsIn } from "./lab/judged";
 import { runTool, type ToolResult } from "./lab/tools";
 
@@ -49,6 +50,12 @@ writeFileSync(
   BROKEN,
   ["name: broken", "proxmox: { endpoint: 'https://pve:8006/', nodes: [] }", "networks: { external: { cidr: 10.0.0.0/24 }, internal: { cidr: 10.0.0.0/24, gatway: 10.0.0.1 } }", "vms: []"].join("\n"),
 );
+/** The example sharded by node (helpers.ts). */
+const SHARDED = path.join(dir, "sharded.yaml");
+const shardedInput = exampleInput();
+shardByNode(shardedInput);
+writeFileSync(SHARDED, stringify(shardedInput));
+
 const HEADLINE = /broken\.yaml: \d+ problems in the cluster description/g;
 
 const reportsOnce = (result: ToolResult, output: string) => {
@@ -89,6 +96,24 @@ describe("pve-dualnet", () => {
     expect(over.status).toBe(1);
     expect(over.stderr).toMatch(/Nothing was synthesized/);
     expect(existsSync(path.join(ours, "manifest.json"))).toBe(false);
+  });
+
+  it.concurrent("synth: a description sharded by node, exactly as `cdktf synth` writes it, naming every stack", async () => {
+    const ours = path.join(dir, "ours-sharded");
+    const theirs = path.join(dir, "theirs-sharded");
+    const [mine, cdk] = await Promise.all([cli("synth", SHARDED, "--out", ours), cdktfSynth(SHARDED, theirs)]);
+    expect([mine.status, cdk.status]).toEqual([0, 0]);
+    expect(mine.stdout).toBe(`${SHARDED}: synthesized the stacks ${SHARDED_STACKS.join(", ")} into ${ours}/\n`);
+    expect(Object.keys(tree(ours)).sort()).toEqual(["manifest.json", ...SHARDED_STACKS.map((id) => `stacks/${id}/cdk.tf.json`)].sort());
+    expect(tree(ours)).toEqual(tree(theirs));
+  });
+
+  it.concurrent("stacks: one per line, in build order", async () => {
+    const [single, sharded, broken] = await Promise.all([inProcess("stacks", "examples/cluster.yaml"), inProcess("stacks", SHARDED), inProcess("stacks", BROKEN)]);
+    expect(single).toMatchObject({ status: 0, stdout: "host-network\nvms\ncni\n" });
+    expect(sharded).toMatchObject({ status: 0, stdout: SHARDED_STACKS.map((id) => `${id}\n`).join("") });
+    expect(broken.status).toBe(1);
+    expect(broken.stdout).toBe("");
   });
 
   it.concurrent("synth: no credential from the environment reaches cdktf.out or the output", async () => {
@@ -175,7 +200,7 @@ describe("pve-dualnet", () => {
     expect(stderr).not.toMatch(/^\s+at /m);
   });
 
-  it.each([["check"], ["synth"], ["report"], ["docs"]])("--help on %s", async (command) => {
+  it.each([["check"], ["synth"], ["report"], ["stacks"], ["docs"]])("--help on %s", async (command) => {
     const result = await inProcess(command, "--help");
     expect(result.stdout).toMatch(new RegExp(`^Usage: pve-dualnet ${command} `));
     expect(result.status).toBe(0);

@@ -19,6 +19,19 @@ export function dualBridgeNode(name: string, external: string, internal: string)
   };
 }
 
+/**
+ * The example sharded by node (vmStacks.shardBy: node) over three Proxmox nodes: the control
+ * planes on pve, the worker on pve2, nothing on pve3 (whose stack exists all the same).
+ */
+export function shardByNode(c: any): void {
+  c.proxmox.nodes.push(dualBridgeNode("pve2", "192.168.0.3", "10.0.0.3"), dualBridgeNode("pve3", "192.168.0.4", "10.0.0.4"));
+  c.vms.forEach((vm: any) => (vm.node = vm.role === "worker" ? "pve2" : "pve"));
+  c.vmStacks = { shardBy: "node" };
+}
+
+/** The stack ids shardByNode gives, in build order. */
+export const SHARDED_STACKS = ["host-network", "vms", "vms-pve", "vms-pve2", "vms-pve3", "cni"] as const;
+
 let example: unknown;
 /** The built-in example as plain data: tests mutate a fresh copy (parsed once per test file). */
 export function exampleInput(): any {

@@ -13,20 +13,21 @@ import { Aspects, TerraformStack, Testing } from "cdktf";
 import { GeneratedFile } from "../constructs/generated-file";
 import { TerraformLiterals } from "../constructs/terraform-text";
 import { synthesize } from "../stacks/synthesize";
-import { planWith } from "./helpers";
+import { planWith, shardByNode, SHARDED_STACKS } from "./helpers";
 import { layouts } from "./layouts";
 import { resourceTypes, TerraformJudge, terraformAvailable } from "./terraform/terraform";
 
 type Edit = (c: any) => void;
 const STACKS = ["host-network", "vms", "cni"] as const;
-type StackName = (typeof STACKS)[number];
+type StackName = (typeof STACKS)[number] | (typeof SHARDED_STACKS)[number];
 
 /** Synthesizes a description as the app does (stacks/synthesize.ts), returning each stack's cdk.tf.json. */
 function stacksOf(edit: Edit): Record<StackName, any> {
   const outdir = mkdtempSync(path.join(tmpdir(), "pvdn-synth-"));
   try {
     synthesize(planWith(edit), outdir);
-    return Object.fromEntries(STACKS.map((s) => [s, JSON.parse(readFileSync(path.join(outdir, "stacks", s, "cdk.tf.json"), "utf8"))])) as Record<StackName, any>;
+    const ids = Object.keys(JSON.parse(readFileSync(path.join(outdir, "manifest.json"), "utf8")).stacks);
+    return Object.fromEntries(ids.map((s) => [s, JSON.parse(readFileSync(path.join(outdir, "stacks", s, "cdk.tf.json"), "utf8"))])) as Record<StackName, any>;
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }
@@ -68,6 +69,18 @@ const variants: Variant[] = [
   },
   { name: "calico", edit: (c) => (c.kubernetes.cni = { plugin: "calico" }), stacks: ["cni"], plan: true },
   { name: "flannel wireguard", edit: (c) => (c.kubernetes.cni.flannel = { backend: "wireguard" }), stacks: ["cni"], plan: true },
+  {
+    // Every stack of a sharded description: the cluster-wide vms, a shard per node (one of them
+    // without VMs), cni after all of them; with images and snippets, which go with their VMs.
+    name: "VMs sharded by node (vmStacks.shardBy: node), cloud image, network-data snippet",
+    edit: (c) => {
+      shardByNode(c);
+      c.vmDefaults.source = { image: { url: "https://cloud-images.ubuntu.com/noble/current/noble-server-cloudimg-amd64.img", fileName: "noble.qcow2" } };
+      c.vmDefaults.cloudInit.networkData = { enabled: true };
+    },
+    stacks: SHARDED_STACKS.filter((s) => s.startsWith("vms")),
+    plan: true,
+  },
   { name: "Terraform Cloud backend", edit: (c) => (c.terraformCloud = { organization: "homelab", workspaces: { tags: ["pve"] } }), stacks: STACKS, plan: false },
 ];
 
@@ -88,7 +101,8 @@ const available = terraformAvailable();
     const judge = await judgeOf();
     const result = await judge.check(judge.stackDir(`case-${i}`, c.json), { plan: c.plan });
     if (!result.ok) throw new Error(`terraform ${result.failed} failed:\n${result.output}`);
-    if (c.plan) expect(result.output).toMatch(/Plan: \d+ to add, 0 to change, 0 to destroy\./);
+    // A shard of a node without VMs has nothing to plan.
+    if (c.plan) expect(result.output).toMatch(c.json.resource ? /Plan: \d+ to add, 0 to change, 0 to destroy\./ : /No changes\./);
   });
 
   it.concurrent("writes a rendered file's ${...}, %{...} and $${...} exactly as rendered (Terraform unescapes what the stack's literals aspect escaped)", async () => {
@@ -123,6 +137,18 @@ const available = terraformAvailable();
 
     it("the example it mutates is the VM stack", () => {
       expect(vm()).toHaveProperty("network_device");
+    });
+
+    it.concurrent("a VM shard that names a resource of another stack (the vms stack's security group): a shard refers to its groups by name only", async () => {
+      const shard = cases.find((c) => c.label.endsWith("/ vms-pve2"))!.json;
+      const copy = structuredClone(shard);
+      const rules = Object.values<any>(copy.resource.proxmox_virtual_environment_firewall_rules)[0];
+      const group = Object.keys(cases[1]!.json.resource.proxmox_virtual_environment_cluster_firewall_security_group)[1];
+      rules.depends_on = [...rules.depends_on, `proxmox_virtual_environment_cluster_firewall_security_group.${group}`];
+      const judge = await judgeOf();
+      const result = await judge.check(judge.stackDir("mutant-shard", copy), { plan: false });
+      expect(result.failed).toBe("validate");
+      expect(result.output).toMatch(/Reference to undeclared resource[\s\S]*A managed resource\s+"proxmox_virtual_environment_cluster_firewall_security_group"\s+"firewall-worker_group_72A25495" has not been declared/);
     });
 
     it.concurrent.each(mutations.map(([label, mutate, message], i) => [label, mutate, message, i] as const))("%s", async (_label, mutate, message, i) => {

@@ -126,8 +126,34 @@ export interface ApiServerPlan {
   readonly external: boolean;
 }
 
+/** The VMs of one Proxmox node, in a stack of their own (vmStacks.shardBy: node). */
+export interface VmShardPlan {
+  /** The stack id: `vms-<node>`; also its state file and its Terraform Cloud workspace's suffix. */
+  readonly id: string;
+  readonly node: string;
+  /** The node's VMs, in description order; none for a node without VMs (its stack still exists). */
+  readonly vms: readonly VmPlan[];
+}
+
+/**
+ * The Terraform stacks, one per step of the build; the ids are stack names, state file names
+ * (`terraform.<id>.tfstate`) and Terraform Cloud workspace suffixes.
+ */
+export interface StacksPlan {
+  readonly hostNetwork: string;
+  /** Step 2: the VMs, or with shards only what is cluster-wide (security groups, node setup files, node_ips). */
+  readonly vms: string;
+  /** With vmStacks.shardBy: node, one per Proxmox node in proxmox.nodes order, each after `vms`; otherwise none. */
+  readonly vmShards: readonly VmShardPlan[];
+  readonly cni: string;
+  /** Every stack id in build order. */
+  readonly all: readonly string[];
+}
+
 export interface ClusterPlan {
   readonly config: ClusterConfig;
+  /** The stacks and which VMs each holds. */
+  readonly stacks: StacksPlan;
   readonly subnets: Readonly<Record<NetworkRole | "pod" | "service", Subnet>>;
   readonly hosts: readonly HostPlan[];
   readonly vms: readonly VmPlan[];
@@ -221,6 +247,18 @@ function carrierInterfaces(interfaces: readonly HostInterface[]): Set<string> {
       .filter((i) => (i.kind === "nic" ? lowers.has(i.name) || i.address !== undefined : i.kind === "bridge" ? i.ports.length > 0 : true))
       .map((i) => i.name),
   );
+}
+
+/** The stack of one Proxmox node's VMs (vmStacks.shardBy: node). */
+export const vmShardId = (node: string): string => `vms-${node}`;
+
+/** The stacks of a description (see StacksPlan); `vms` lists the planned VMs with their nodes. */
+export function planStacks(config: ClusterConfig, vms: readonly VmPlan[] = []): StacksPlan {
+  const shards =
+    config.vmStacks.shardBy === "node"
+      ? config.proxmox.nodes.map((node) => ({ id: vmShardId(node.name), node: node.name, vms: vms.filter((vm) => vm.node === node.name) }))
+      : [];
+  return { hostNetwork: "host-network", vms: "vms", vmShards: shards, cni: "cni", all: ["host-network", "vms", ...shards.map((s) => s.id), "cni"] };
 }
 
 /** VMs without an explicit node are spread over the Proxmox nodes in order. */
@@ -357,6 +395,7 @@ export function planCluster(config: ClusterConfig, inputs: PlanInputs = { sshKey
   }
   return {
     config,
+    stacks: planStacks(config, vms),
     subnets,
     hosts,
     vms,

@@ -650,6 +650,17 @@ export const clusterSchema = z.strictObject({
   sysctl: sysctl.prefault({}).describe("Kernel parameters for hosts and nodes."),
   vmDefaults: vmDefaults.prefault({}).describe("Settings every VM gets unless it overrides them."),
   vms: z.array(vm).min(1).describe("The Kubernetes node VMs. Required (at least one control-plane node)."),
+  vmStacks: z
+    .strictObject({
+      shardBy: z
+        .enum(["none", "node"])
+        .default("none")
+        .describe(
+          "none: every VM in the one `vms` stack. node: one stack `vms-<Proxmox node>` per entry of proxmox.nodes (even one without VMs) holding that node's VMs and their firewalls, so a plan covers one node's VMs and the shards plan and apply side by side; the `vms` stack keeps what is cluster-wide (the firewall security groups, the node setup files, the node_ips output) and comes first. Every VM must then name its node (vms[].node). Default: none.",
+        ),
+    })
+    .prefault({})
+    .describe("How the node VMs are split into Terraform stacks (docs/build.md, Large clusters). Default: one `vms` stack."),
   kubernetes: kubernetes.prefault({}).describe("The Kubernetes cluster: subnets, version, CNI."),
   firewall: z
     .strictObject({
@@ -699,7 +710,7 @@ export const clusterSchema = z.strictObject({
         .describe("Project the workspaces belong to. Default: the organization's default project."),
       workspaces: z
         .union([
-          z.strictObject({ prefix: tfcName.describe("Workspace name = prefix + stack name (host-network, vms, cni).") }),
+          z.strictObject({ prefix: tfcName.describe("Workspace name = prefix + stack name (host-network, vms, cni; with vmStacks.shardBy: node also vms-<node> for each Proxmox node), at most 90 characters in all.") }),
           z.strictObject({
             tags: z
               .array(format(/^[A-Za-z0-9][A-Za-z0-9:_-]*$/, "must be a workspace tag: letters, digits, ':', '_' or '-'", "use e.g. k8s-lab", 255))

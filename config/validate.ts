@@ -7,7 +7,7 @@ import type { ConfigIssue } from "./errors";
 import { contains, isCanonicalSubnet, isReservedAddress, nthAddress, overlaps, parseSubnet, splitAddress, subnetCount, subnetSize, type Subnet } from "./ip";
 import { DEFAULT_MTU, hostInterfaceMtus, uppersOf, vlanParts } from "./mtu";
 import { cniFacts } from "./cni";
-import { apiServerVip, derivedMac, hostGateway, imageFileName, IMPORT_EXTENSIONS, planMtu, roleBridge, urlFileName, vcpusOf, vmPlacement } from "./plan";
+import { apiServerVip, derivedMac, hostGateway, imageFileName, IMPORT_EXTENSIONS, planMtu, planStacks, roleBridge, urlFileName, vcpusOf, vmPlacement } from "./plan";
 import { NETWORK_ROLES, type ClusterConfig, type NetworkRole, type ProxmoxNodeConfig } from "./schema";
 
 type Report = (path: string, message: string, fix?: string) => void;
@@ -23,8 +23,45 @@ export function validateCluster(config: ClusterConfig): ConfigIssue[] {
   checkHostAcrossNodes(config, report);
   const internalNicMtus = checkVms(config, subnets, report);
   checkKubernetes(config, subnets, internalNicMtus, report);
+  checkStacks(config, report);
   checkOutput(config, report);
   return issues;
+}
+
+/** Terraform Cloud's limit on a workspace name. */
+export const MAX_WORKSPACE_NAME = 90;
+
+/**
+ * The stacks: a sharded VM's stack follows from its node, so the node must be written down; and
+ * every stack's Terraform Cloud workspace name must be one Terraform Cloud accepts.
+ */
+function checkStacks(config: ClusterConfig, report: Report) {
+  const stacks = planStacks(config);
+  if (config.vmStacks.shardBy === "node") {
+    const placement = vmPlacement(config);
+    config.vms.forEach((vm, i) => {
+      if (vm.node !== undefined) return;
+      report(
+        `vms[${i}].node`,
+        `must name the VM's Proxmox node when vmStacks.shardBy is node: placed round-robin, a VM moves to another node, and so to another stack (destroyed in one, created in the other), whenever the list of VMs changes`,
+        `add node: ${placement[i]} (where round-robin places it now)`,
+      );
+    });
+  }
+  const workspaces = config.terraformCloud?.workspaces ?? (config.terraformCloud ? { prefix: `${config.name}-` } : undefined);
+  if (!workspaces || !("prefix" in workspaces)) return;
+  const explicit = config.terraformCloud?.workspaces !== undefined;
+  for (const id of stacks.all) {
+    const name = `${workspaces.prefix}${id}`;
+    if (name.length <= MAX_WORKSPACE_NAME) continue;
+    const shard = stacks.vmShards.findIndex((s) => s.id === id);
+    const where = shard >= 0 ? `proxmox.nodes[${shard}].name` : explicit ? "terraformCloud.workspaces.prefix" : "name";
+    report(
+      where,
+      `the workspace of stack ${id}, ${name}, is ${name.length} characters long: Terraform Cloud allows at most ${MAX_WORKSPACE_NAME}`,
+      shard >= 0 ? "shorten the node's name or terraformCloud.workspaces.prefix" : `shorten ${explicit ? "terraformCloud.workspaces.prefix" : "the cluster name (the default prefix is <name>-), or set a short terraformCloud.workspaces.prefix"}`,
+    );
+  }
 }
 
 /** Rendered files land inside the project unless the description says otherwise. */

@@ -3,13 +3,19 @@ import { Construct } from "constructs";
 import { VirtualEnvironmentFirewallOptions } from "../.gen/providers/proxmox/virtual-environment-firewall-options";
 import { VirtualEnvironmentFirewallRules } from "../.gen/providers/proxmox/virtual-environment-firewall-rules";
 import type { VmPlan } from "../config/plan";
-import type { FirewallSecurityGroup } from "./firewall-security-group";
+
+/** A security group a VM's firewall uses: its name, and its resource when the same stack holds it. */
+export interface SecurityGroupRef {
+  readonly name: string;
+  /** Absent when another stack owns the group: that stack is deployed first and destroyed last. */
+  readonly resource?: ITerraformDependable;
+}
 
 export interface VmFirewallProps {
   /** The VM the firewall belongs to. */
   readonly vm: VmPlan;
-  /** The security group with the rules of the VM's role. */
-  readonly securityGroup: FirewallSecurityGroup;
+  /** The security group with the rules of the VM's role (a FirewallSecurityGroup, or one in another stack). */
+  readonly securityGroup: SecurityGroupRef;
   /** The VM resource: the firewall is configured once the VM exists. */
   readonly vmResource: ITerraformDependable;
 }
@@ -47,7 +53,7 @@ export class VmFirewall extends Construct {
       vmId: vm.id,
       rule: [{ securityGroup: securityGroup.name, comment: `Kubernetes ${vm.role} (pve-dualnet)` }],
       // The group exists before a VM uses it, and is removed only after no VM does.
-      dependsOn: [props.vmResource, securityGroup.resource],
+      dependsOn: securityGroup.resource ? [props.vmResource, securityGroup.resource] : [props.vmResource],
     });
   }
 }

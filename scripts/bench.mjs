@@ -4,6 +4,9 @@
 //   npm run bench                              sizes 4, 100, 1000 and 5000 VMs, 5 rounds
 //   npm run bench -- --rounds 7 --sizes 4,1000  other rounds or sizes
 //   npm run bench -- --quick                   3 rounds, sizes 4 and 100 (a smoke run)
+//   npm run bench -- --plan                    terraform plan of the VMs: one stack against shards
+//                                              (1000 VMs on 20 Proxmox nodes, 3 rounds; --sizes,
+//                                              --rounds as above)
 //
 // For every size, each round runs every way of synthesizing once, in an order that rotates from
 // round to round (so drift on the machine spreads over all of them), and the figures are medians
@@ -18,8 +21,15 @@
 // CPU is user + system time of the whole process tree (the shell's `times` for its reaped
 // children); memory is the largest peak RSS of any Node process in it. A benchmark, never a
 // test: it prints figures and never fails on them.
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+//
+// --plan synthesizes the estate twice, the VMs in one `vms` stack and sharded by node
+// (vmStacks.shardBy: node), and times `terraform plan -refresh=false` (terraform on PATH, offline:
+// the tests' schema-only stub serves the providers, __tests__/terraform/) of: the single stack;
+// one shard; the sharded `vms` stack; every stack of step 2 one after another; and the same two
+// at a time. CPU and peak RSS are terraform's own (GNU time); the stub's CPU, which stands in
+// for the providers' and is not bpg/proxmox's, is counted apart.
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -30,12 +40,12 @@ import { ensureBundles } from "./bundle.mjs";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const work = path.join(root, ".bench");
 const { values: flags } = parseArgs({
-  options: { rounds: { type: "string" }, sizes: { type: "string" }, quick: { type: "boolean", default: false } },
+  options: { rounds: { type: "string" }, sizes: { type: "string" }, quick: { type: "boolean", default: false }, plan: { type: "boolean", default: false } },
 });
-const rounds = Number(flags.rounds ?? (flags.quick ? 3 : 5));
-const sizes = (flags.sizes ?? (flags.quick ? "4,100" : "4,100,1000,5000")).split(",").map(Number);
-if (!(rounds >= 1) || sizes.some((n) => !Number.isInteger(n) || n < 1)) {
-  console.error("usage: npm run bench -- [--rounds N] [--sizes 4,100,1000,5000] [--quick]");
+const rounds = Number(flags.rounds ?? (flags.quick || flags.plan ? 3 : 5));
+const sizes = (flags.sizes ?? (flags.plan ? "1000" : flags.quick ? "4,100" : "4,100,1000,5000")).split(",").map(Number);
+if (!(rounds >= 1) || sizes.some((n) => !Number.isInteger(n) || n < 1) || (flags.plan && sizes.some((n) => n < 5))) {
+  console.error("usage: npm run bench -- [--rounds N] [--sizes 4,100,1000,5000] [--quick] [--plan (sizes of 5 VMs or more)]");
   process.exit(2);
 }
 
@@ -44,9 +54,13 @@ mkdirSync(work, { recursive: true });
 // The cdktf CLI runs terraform; one pointed at a missing config file complains at every start.
 if (process.env.TF_CLI_CONFIG_FILE && !existsSync(process.env.TF_CLI_CONFIG_FILE)) delete process.env.TF_CLI_CONFIG_FILE;
 
-/** A cluster of `vms` node VMs over `nodes` Proxmox nodes, in the example's shape; 4 is the example itself. */
-function estateFile(vms) {
-  if (vms === 4) return path.join(root, "examples", "cluster.yaml");
+/**
+ * A cluster of `vms` node VMs over `nodes` Proxmox nodes, in the example's shape; 4 is the example
+ * itself. `shardBy` sets vmStacks.shardBy and writes each VM's node (where round-robin puts it:
+ * the same VMs on the same nodes either way).
+ */
+function estateFile(vms, { shardBy } = {}) {
+  if (vms === 4 && !shardBy) return path.join(root, "examples", "cluster.yaml");
   const nodes = Math.min(20, Math.ceil(vms / 5));
   const ip = (base, i) => `${base}.${Math.floor(i / 250)}.${(i % 250) + 2}`;
   const estate = {
@@ -72,11 +86,13 @@ function estateFile(vms) {
       name: `node-${i + 1}`,
       id: 1000 + i,
       role: i < 3 ? "control-plane" : "worker",
+      ...(shardBy ? { node: `pve${(i % nodes) + 1}` } : {}),
       ip: { external: ip("172.16", i), internal: ip("10.0", i) },
     })),
+    ...(shardBy ? { vmStacks: { shardBy } } : {}),
     kubernetes: { podCidr: "10.128.0.0/9", serviceCidr: "10.96.0.0/12", apiServer: { vip: "10.0.254.10" } },
   };
-  const file = path.join(work, `estate-${vms}.yaml`);
+  const file = path.join(work, `estate-${vms}${shardBy ? `-${shardBy}` : ""}.yaml`);
   writeFileSync(file, stringify(estate));
   return file;
 }
@@ -145,6 +161,10 @@ const median = (xs) => {
 };
 
 await ensureBundles();
+if (flags.plan) {
+  await planBench();
+  process.exit(0);
+}
 const ways = Object.keys(WAYS);
 const results = [];
 for (const vms of sizes) {
@@ -189,3 +209,140 @@ if (results.length > 1) {
 }
 console.log(lines.join("\n"));
 writeFileSync(path.join(work, "results.json"), JSON.stringify({ date: new Date().toISOString(), cpu: cpuModel, cores: os.cpus().length, node: process.version, rounds, results }, null, 2));
+
+// ---------------------------------------------------------------------------
+// --plan: terraform plan of the VMs, one stack against shards
+// ---------------------------------------------------------------------------
+
+/** `terraform <args>` in `cwd`; with `timed`, terraform's CPU (ms), peak RSS (MiB) and wall (ms) by GNU time. */
+function terraform(args, cwd, env, { timed = false } = {}) {
+  const times = path.join(cwd, "time.txt");
+  const log = path.join(cwd, "terraform.log");
+  const started = process.hrtime.bigint();
+  const command = timed ? ["/usr/bin/time", "-f", "%U %S %M", "-o", times, "terraform", ...args] : ["terraform", ...args];
+  return new Promise((resolve, reject) => {
+    const child = spawn(command[0], command.slice(1), { cwd, env, stdio: ["ignore", openSync(log, "w"), openSync(log, "a")] });
+    child.on("error", reject);
+    child.on("close", (status) => {
+      const output = readFileSync(log, "utf8");
+      if (status !== 0) return reject(new Error(`terraform ${args.join(" ")} failed in ${cwd}:\n${output.slice(-3000)}`));
+      if (!timed) return resolve({ output });
+      const [user, system, rss] = readFileSync(times, "utf8").trim().split("\n").at(-1).split(" ").map(Number);
+      resolve({ output, cpu: (user + system) * 1000, rss: rss / 1024, wall: Number(process.hrtime.bigint() - started) / 1e6 });
+    });
+  });
+}
+
+/** CPU (ms) a process has used so far (user + system, from /proc). */
+function processCpu(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
+}
+
+async function planBench() {
+  // The tests' own stub and schemas (TypeScript, loaded through tsx as CommonJS, so they find their files).
+  const { require: tsxRequire } = await import("tsx/cjs/api");
+  const { writeProviderSchemas, startStub, stopStub } = tsxRequire("../__tests__/terraform/terraform.ts", import.meta.url);
+  const terraformVersion = spawnSync("terraform", ["version"], { encoding: "utf8" }).stdout.split("\n")[0];
+  const results = [];
+  for (const vms of sizes) {
+    // Both layouts, synthesized as the app does.
+    const layouts = {};
+    for (const shardBy of ["none", "node"]) {
+      const project = path.join(work, `plan-${vms}-${shardBy}`);
+      const out = path.join(project, "cdktf.out");
+      mkdirSync(project, { recursive: true });
+      const synth = spawnSync(process.execPath, [path.join(root, "dist", "main.js")], { cwd: root, encoding: "utf8", env: { ...process.env, PVE_DUALNET_CONFIG: estateFile(vms, { shardBy }), CDKTF_OUTDIR: out } });
+      if (synth.status !== 0) throw new Error(`synth failed:\n${synth.stderr}`);
+      const stacks = Object.keys(JSON.parse(readFileSync(path.join(out, "manifest.json"), "utf8")).stacks);
+      const json = Object.fromEntries(stacks.map((id) => [id, JSON.parse(readFileSync(path.join(out, "stacks", id, "cdk.tf.json"), "utf8"))]));
+      const resources = Object.fromEntries(stacks.map((id) => [id, Object.values(json[id].resource ?? {}).reduce((n, byName) => n + Object.keys(byName).length, 0)]));
+      layouts[shardBy] = { dir: (id) => path.join(out, "stacks", id), stacks, json, resources };
+    }
+    const single = layouts.none;
+    const sharded = layouts.node;
+    const step2 = sharded.stacks.filter((id) => id === "vms" || id.startsWith("vms-"));
+    const shards = step2.filter((id) => id !== "vms");
+    const totalSharded = step2.reduce((n, id) => n + sharded.resources[id], 0);
+    if (totalSharded !== single.resources.vms) throw new Error(`the shards hold ${totalSharded} resources, the single stack ${single.resources.vms}`);
+
+    // The providers' schemas, served by the stub; every stack of step 2 initialized once.
+    const stubDir = mkdtempSync(path.join(work, "stub-"));
+    const types = [...new Set([single.json.vms, ...step2.map((id) => sharded.json[id])].flatMap((j) => Object.keys(j.resource ?? {})))];
+    const { specs } = writeProviderSchemas(stubDir, types, { providers: ["registry.terraform.io/bpg/proxmox", "registry.terraform.io/hashicorp/local"] });
+    const stub = await startStub(stubDir, specs);
+    try {
+      const { env } = stub;
+      const dirs = [single.dir("vms"), ...step2.map((id) => sharded.dir(id))];
+      for (const dir of dirs) await terraform(["init", "-input=false", "-no-color"], dir, env);
+      const plan = async (dir) => {
+        const result = await terraform(["plan", "-refresh=false", "-lock=false", "-input=false", "-no-color"], dir, env, { timed: true });
+        if (!/Plan: \d+ to add|No changes\./.test(result.output)) throw new Error(`no plan in ${dir}:\n${result.output.slice(-2000)}`);
+        return result;
+      };
+      /** Plans `ids` of a layout, `parallel` at a time: terraform CPU summed, peak RSS the largest, wall of the whole, the stub's CPU. */
+      const scenario = async (layout, ids, parallel = 1) => {
+        const stubBefore = processCpu(stub.process.pid);
+        const started = process.hrtime.bigint();
+        const queue = [...ids];
+        const runs = [];
+        await Promise.all(Array.from({ length: parallel }, async () => {
+          while (queue.length) runs.push(await plan(layout.dir(queue.shift())));
+        }));
+        return {
+          cpu: runs.reduce((n, r) => n + r.cpu, 0),
+          rss: Math.max(...runs.map((r) => r.rss)),
+          wall: Number(process.hrtime.bigint() - started) / 1e6,
+          stub: processCpu(stub.process.pid) - stubBefore,
+        };
+      };
+      const SCENARIOS = {
+        single: { label: "one `vms` stack (every VM)", stacks: 1, resources: single.resources.vms, run: () => scenario(single, ["vms"]) },
+        shard: { label: `one shard (\`${shards[0]}\`)`, stacks: 1, resources: sharded.resources[shards[0]], run: () => scenario(sharded, [shards[0]]) },
+        common: { label: "the sharded `vms` stack (cluster-wide)", stacks: 1, resources: sharded.resources.vms, run: () => scenario(sharded, ["vms"]) },
+        serial: { label: "`vms` and every shard, one after another", stacks: step2.length, resources: totalSharded, run: () => scenario(sharded, step2) },
+        parallel: { label: "`vms` and every shard, two at a time", stacks: step2.length, resources: totalSharded, run: () => scenario(sharded, step2, 2) },
+      };
+      const names = Object.keys(SCENARIOS);
+      const samples = Object.fromEntries(names.map((n) => [n, []]));
+      for (let r = 0; r < rounds; r++) {
+        const order = names.map((_, i) => names[(i + r) % names.length]);
+        for (const name of order) samples[name].push(await SCENARIOS[name].run());
+        process.stderr.write(`plan, ${vms} VMs: round ${r + 1}/${rounds}\n`);
+      }
+      const med = (name, key) => median(samples[name].map((s) => s[key]));
+      results.push({
+        vms,
+        nodes: shards.length,
+        samples,
+        rows: names.map((name) => ({ name, ...SCENARIOS[name], run: undefined, cpu: med(name, "cpu"), wall: med(name, "wall"), rss: med(name, "rss"), stub: med(name, "stub") })),
+        // Paired within each round: the single stack's CPU over one shard's.
+        singleOverShard: median(samples.single.map((s, i) => s.cpu / samples.shard[i].cpu)),
+        serialOverSingle: median(samples.single.map((s, i) => samples.serial[i].cpu / s.cpu)),
+      });
+    } finally {
+      await stopStub(stub);
+    }
+  }
+
+  const sec = (ms) => `${(ms / 1000).toFixed(1)} s`;
+  const lscpu = spawnSync("lscpu", [], { encoding: "utf8" }).stdout ?? "";
+  const model = lscpu.match(/^Model name:\s*(.*)$/m)?.[1] ?? os.cpus()[0]?.model.trim() ?? "unknown CPU";
+  const lines = [
+    `Measured ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} × ${model}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${terraformVersion}, linux ${os.release()}; load average ${os.loadavg()[0].toFixed(1)} at the end; ${rounds} alternating rounds, medians.`,
+  ];
+  for (const r of results) {
+    lines.push(
+      "",
+      `${r.vms} VMs on ${r.nodes} Proxmox nodes: \`terraform plan -refresh=false\` (empty state: every resource to add)`,
+      "",
+      "| plan | stacks | resources | terraform CPU | wall | terraform peak RSS | stub provider CPU |",
+      "|---|---:|---:|---:|---:|---:|---:|",
+      ...r.rows.map((row) => `| ${row.label} | ${row.stacks} | ${row.resources} | ${sec(row.cpu)} | ${sec(row.wall)} | ${row.rss.toFixed(0)} MiB | ${sec(row.stub)} |`),
+      "",
+      `One stack's terraform CPU ÷ one shard's: ${r.singleOverShard.toFixed(1)}× (paired per round); every stack of step 2 sharded ÷ one stack: ${r.serialOverSingle.toFixed(2)}×.`,
+    );
+  }
+  console.log(lines.join("\n"));
+  writeFileSync(path.join(work, "plan-results.json"), JSON.stringify({ date: new Date().toISOString(), model, cores: os.cpus().length, terraform: terraformVersion, rounds, results }, null, 2));
+}

@@ -2,12 +2,18 @@ import type { App } from "cdktf";
 import type { ClusterPlan } from "../config/plan";
 import { CniStack } from "./cni-stack";
 import { HostNetworkStack } from "./host-network-stack";
-import { NodeVmsStack } from "./node-vms-stack";
+import { NodeVmsShardStack, NodeVmsStack } from "./node-vms-stack";
 
-/** The stacks of one cluster, in build order: host network -> VMs -> (node setup) -> CNI. */
+/**
+ * The stacks of one cluster, in build order: host network -> VMs -> (node setup) -> CNI. With
+ * vmStacks.shardBy: node, the VMs are in one stack per Proxmox node, after the `vms` stack
+ * (cluster-wide: the security groups their firewalls use), and the CNI comes after all of them.
+ */
 export function buildStacks(app: App, plan: ClusterPlan) {
-  const hostNetwork = new HostNetworkStack(app, "host-network", { plan });
-  const vms = new NodeVmsStack(app, "vms", { plan, after: [hostNetwork] });
-  const cni = new CniStack(app, "cni", { plan, after: [vms] });
-  return { hostNetwork, vms, cni };
+  const { stacks } = plan;
+  const hostNetwork = new HostNetworkStack(app, stacks.hostNetwork, { plan });
+  const vms = new NodeVmsStack(app, stacks.vms, { plan, after: [hostNetwork] });
+  const vmShards = stacks.vmShards.map((shard) => new NodeVmsShardStack(app, shard.id, { plan, shard, after: [vms] }));
+  const cni = new CniStack(app, stacks.cni, { plan, after: [vms, ...vmShards] });
+  return { hostNetwork, vms, vmShards, cni };
 }
