@@ -7,6 +7,7 @@ import { CloudImage } from "../constructs/cloud-image";
 import { KubernetesNodeVm } from "../constructs/kubernetes-node-vm";
 import { NetworkDataSnippet } from "../constructs/network-data-snippet";
 import { NodeSetupFiles } from "../constructs/node-setup-files";
+import { ProxmoxHa } from "../constructs/proxmox-ha";
 import { FirewallSecurityGroup } from "../constructs/firewall-security-group";
 import { VmFirewall } from "../constructs/vm-firewall";
 import { renderNetworkData } from "../renderers/cloud-init";
@@ -21,8 +22,9 @@ export interface NodeVmsStackProps {
 }
 
 /**
- * Step 2 of the build order: the Kubernetes node VMs with their Proxmox firewalls, their IPs as
- * outputs, and the files of step 3 (the node setup playbook with its inventory and variables).
+ * Step 2 of the build order: the Kubernetes node VMs with their Proxmox firewalls (and, with
+ * proxmox.ha, their Proxmox HA resources and rules), their IPs as outputs, and the files of
+ * step 3 (the node setup playbook with its inventory and variables).
  *
  * Credentials: the provider block holds only the endpoint; the API token and SSH settings
  * come from PROXMOX_VE_API_TOKEN, PROXMOX_VE_SSH_* in the environment.
@@ -83,6 +85,8 @@ export class NodeVmsStack extends PveDualnetStack {
       if (securityGroup) new VmFirewall(this, `firewall-${vm.name}`, { vm, securityGroup, vmResource: node.resource });
       return node;
     });
+
+    if (plan.ha) new ProxmoxHa(this, "ha", { ha: plan.ha, vms: new Map(plan.vms.map((vm, i) => [vm.name, this.vms[i]!.resource])) });
 
     new NodeSetupFiles(this, "node-setup", { plan, directory: `${outputDirectory(config.output.directory)}/ansible` });
 
