@@ -359,11 +359,12 @@ describe("SSH public keys", () => {
     writeFileSync(path.join(dir, "team.pub"), `# the team\n${KEY}\n${KEY.replace("me@laptop", "ci@runner")}\n`);
     const plan = check((c) => (c.vmDefaults.cloudInit = { sshKeys: [KEY], sshKeyFiles: ["team.pub"] }), { PVE_DUALNET_SSH_PUBLIC_KEYS: KEY.replace("me@laptop", "ops@desk") });
     expect(plan.sshKeys).toEqual([KEY, KEY.replace("me@laptop", "ci@runner"), KEY.replace("me@laptop", "ops@desk")]);
-    expect(plan.warnings).toEqual([]);
+    // The example's other warning (three control planes on one Proxmox node) is placement.test.ts's.
+    expect(plan.warnings.filter((w) => /SSH/.test(w))).toEqual([]);
   });
 
   it("warns, and only warns, when there is no key at all", () => {
-    expect(planWith().warnings).toEqual([expect.stringMatching(/^no SSH public key for the node VMs: the node setup \(Ansible\) cannot log in/)]);
+    expect(planWith().warnings.filter((w) => /SSH/.test(w))).toEqual([expect.stringMatching(/^no SSH public key for the node VMs: the node setup \(Ansible\) cannot log in/)]);
   });
 
   it("rejects a missing file, a private key, and lines that are not public keys", () => {

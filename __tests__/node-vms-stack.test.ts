@@ -127,7 +127,7 @@ describe("node VM stack", () => {
     expect(planWith().warnings.filter((w) => w.includes("7627"))).toEqual([]);
   });
 
-  it("spreads VMs round-robin over the Proxmox nodes unless placed", () => {
+  it("spreads VMs over the Proxmox nodes unless placed (placement.test.ts has the rules)", () => {
     const two = synthAll(
       planWith((c) => {
         c.proxmox.nodes.push(dualBridgeNode("pve2", "192.168.0.3", "10.0.0.3"));

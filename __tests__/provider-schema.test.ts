@@ -3,7 +3,7 @@
  * (`npm run bindings:check` keeps them in step) must agree with the provider's schema at
  * v0.111.1 for every resource pve-dualnet uses, and nothing it emits may be deprecated there.
  */
-import { planWith } from "./helpers";
+import { dualBridgeNode, planWith } from "./helpers";
 import { synthAll } from "./synth";
 import { layouts } from "./layouts";
 import { proxmoxSchema, referenceSchema, withoutDescriptions } from "./terraform/provider-schemas";
@@ -18,6 +18,11 @@ const emitted = new Set(
     () => {},
     (c: any) => (c.vmDefaults.cloudInit.networkData = { enabled: true }),
     (c: any) => (c.vmDefaults.source = { image: { url: "https://example.com/noble.qcow2" } }),
+    ...([9, 8] as const).map((version) => (c: any) => {
+      c.proxmox.nodes.push(dualBridgeNode("pve2", "192.168.0.3", "10.0.0.3"), dualBridgeNode("pve3", "192.168.0.4", "10.0.0.4"));
+      c.proxmox.version = version;
+      c.proxmox.ha = { enabled: true };
+    }),
     ...Object.values(layouts),
   ].flatMap((edit) => Object.values(synthAll(planWith(edit))).flatMap((stack: any) => Object.keys(stack.resource ?? {}).filter((t) => t.startsWith("proxmox_")))),
 );

@@ -13,7 +13,7 @@ import { Aspects, TerraformStack, Testing } from "cdktf";
 import { GeneratedFile } from "../constructs/generated-file";
 import { TerraformLiterals } from "../constructs/terraform-text";
 import { synthesize } from "../stacks/synthesize";
-import { planWith, shardByNode, SHARDED_STACKS } from "./helpers";
+import { dualBridgeNode, planWith, shardByNode, SHARDED_STACKS } from "./helpers";
 import { layouts } from "./layouts";
 import { resourceTypes, TerraformJudge, terraformAvailable } from "./terraform/terraform";
 
@@ -41,6 +41,8 @@ interface Variant {
   readonly plan: boolean;
 }
 
+const threeNodes = (c: any) => c.proxmox.nodes.push(dualBridgeNode("pve2", "192.168.0.3", "10.0.0.3"), dualBridgeNode("pve3", "192.168.0.4", "10.0.0.4"));
+
 const variants: Variant[] = [
   { name: "built-in example", edit: () => {}, stacks: STACKS, plan: true },
   ...Object.entries(layouts)
@@ -64,6 +66,18 @@ const variants: Variant[] = [
   {
     name: "cloud image source",
     edit: (c) => (c.vmDefaults.source = { image: { url: "https://cloud-images.ubuntu.com/noble/current/noble-server-cloudimg-amd64.img", fileName: "noble.qcow2", checksum: "a".repeat(64) } }),
+    stacks: ["vms"],
+    plan: true,
+  },
+  {
+    name: "Proxmox HA on Proxmox VE 9: HA resources, node-affinity and anti-affinity rules",
+    edit: (c) => (threeNodes(c), (c.proxmox.ha = { enabled: true })),
+    stacks: ["vms"],
+    plan: true,
+  },
+  {
+    name: "Proxmox HA on Proxmox VE 8: HA resources and groups",
+    edit: (c) => (threeNodes(c), (c.proxmox.version = 8), (c.proxmox.ha = { enabled: true })),
     stacks: ["vms"],
     plan: true,
   },

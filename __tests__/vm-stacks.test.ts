@@ -159,6 +159,11 @@ describe("sharded by Proxmox node", () => {
 });
 
 describe("checks of a sharded description", () => {
+  it("refuses Proxmox HA with shards (its rules span every node's VMs), naming both ways out", () => {
+    const issues = issuesOf(sharded((c) => (c.proxmox.ha = { enabled: true })));
+    expect(issues.map((i) => [i.path, i.fix])).toContainEqual(["proxmox.ha.enabled", "set vmStacks.shardBy: none, or proxmox.ha.enabled: false"]);
+  });
+
   it("asks a VM without a node to name it, with where round-robin places it now", () => {
     const issues = issuesOf(sharded((c) => delete c.vms[3].node));
     expect(issues).toEqual([

@@ -157,6 +157,8 @@ export interface ClusterPlan {
   readonly subnets: Readonly<Record<NetworkRole | "pod" | "service", Subnet>>;
   readonly hosts: readonly HostPlan[];
   readonly vms: readonly VmPlan[];
+  /** Proxmox HA for the node VMs, when proxmox.ha.enabled. */
+  readonly ha?: HaPlan;
   readonly mtu: MtuPlan;
   /** What the CNI puts on the internal network (config/cni). */
   readonly cni: CniPlan;
@@ -261,11 +263,235 @@ export function planStacks(config: ClusterConfig, vms: readonly VmPlan[] = []): 
   return { hostNetwork: "host-network", vms: "vms", vmShards: shards, cni: "cni", all: ["host-network", "vms", ...shards.map((s) => s.id), "cni"] };
 }
 
-/** VMs without an explicit node are spread over the Proxmox nodes in order. */
+/**
+ * The Proxmox node of every VM, in VM order (docs/vms.md, "Placement and HA"). Control planes
+ * pinned with `node:` are counted first (an unpinned one never takes a node a later one is pinned
+ * to); then, in list order, a VM with `node:` stays there, any other control plane goes to the node
+ * with the fewest control planes (then the fewest VMs, then the first in proxmox.nodes), and any
+ * other worker to the node with the fewest VMs (then the first). A VM's node depends only on the
+ * pinned control planes and the VMs before it in the list: a VM added at the end, or the last one
+ * removed, moves no other. With every control plane listed before the workers and none pinned,
+ * this is the round-robin of earlier versions, VM for VM.
+ */
 export function vmPlacement(config: ClusterConfig): string[] {
-  const nodes = config.proxmox.nodes.map((n) => n.name);
-  let next = 0;
-  return config.vms.map((vm) => vm.node ?? nodes[next++ % nodes.length]!);
+  const order = config.proxmox.nodes.map((n) => n.name);
+  const vms = new Map<string, number>(order.map((n) => [n, 0]));
+  const controlPlanes = new Map<string, number>(order.map((n) => [n, 0]));
+  const add = (node: string, role: VmConfig["role"]) => {
+    vms.set(node, (vms.get(node) ?? 0) + 1);
+    if (role === "control-plane") controlPlanes.set(node, (controlPlanes.get(node) ?? 0) + 1);
+  };
+  /** The first node of proxmox.nodes with the smallest key, compared element by element. */
+  const fewest = (key: (node: string) => number[]) => {
+    let best = order[0]!;
+    let bestKey = key(best);
+    for (const node of order.slice(1)) {
+      const k = key(node);
+      const i = k.findIndex((v, j) => v !== bestKey[j]);
+      if (i >= 0 && k[i]! < bestKey[i]!) [best, bestKey] = [node, k];
+    }
+    return best;
+  };
+  for (const vm of config.vms) if (vm.role === "control-plane" && vm.node !== undefined) add(vm.node, vm.role);
+  return config.vms.map((vm) => {
+    if (vm.node !== undefined) {
+      if (vm.role !== "control-plane") add(vm.node, vm.role);
+      return vm.node;
+    }
+    const node = vm.role === "control-plane" ? fewest((n) => [controlPlanes.get(n)!, vms.get(n)!]) : fewest((n) => [vms.get(n)!]);
+    add(node, vm.role);
+    return node;
+  });
+}
+
+/** How the control planes (etcd members) sit on the Proxmox nodes, and what one failed host costs. */
+export interface ControlPlaneSpread {
+  /** How many control planes there are. */
+  readonly count: number;
+  /** The etcd members that may fail with the cluster keeping quorum: (count - 1) / 2, rounded down. */
+  readonly tolerated: number;
+  /** The control planes (index into vms, name) on each Proxmox node that holds any, in proxmox.nodes order. */
+  readonly byNode: ReadonlyMap<string, readonly { readonly index: number; readonly name: string }[]>;
+  /** Proxmox nodes without a control plane, in proxmox.nodes order. */
+  readonly free: readonly string[];
+  /** The most control planes on one node: losing that node loses them all. */
+  readonly most: number;
+  /** The fewest the busiest node can hold with these Proxmox nodes: control planes / nodes, rounded up. */
+  readonly fewestPossible: number;
+}
+
+export function controlPlaneSpread(config: ClusterConfig, placement: readonly string[]): ControlPlaneSpread {
+  const byNode = new Map<string, { index: number; name: string }[]>();
+  const order = config.proxmox.nodes.map((n) => n.name);
+  // proxmox.nodes order first; a pinned node that is not declared (reported by validation) last.
+  for (const node of [...order, ...placement]) if (!byNode.has(node)) byNode.set(node, []);
+  config.vms.forEach((vm, index) => {
+    if (vm.role === "control-plane") byNode.get(placement[index]!)!.push({ index, name: vm.name });
+  });
+  for (const [node, cps] of byNode) if (cps.length === 0) byNode.delete(node);
+  const count = config.vms.filter((vm) => vm.role === "control-plane").length;
+  return {
+    count,
+    tolerated: Math.max(0, Math.floor((count - 1) / 2)),
+    byNode,
+    free: order.filter((n) => !byNode.has(n)),
+    most: Math.max(0, ...[...byNode.values()].map((cps) => cps.length)),
+    fewestPossible: Math.ceil(count / Math.max(1, order.length)),
+  };
+}
+
+/** Proxmox HA for the node VMs (proxmox.ha): every name and rule decided here, the construct only writes them. */
+export interface HaPlan {
+  readonly version: ClusterConfig["proxmox"]["version"];
+  /** One HA resource per VM, in VM order. */
+  readonly resources: readonly HaResourcePlan[];
+  /** Proxmox VE 8: the HA groups the resources use, in order of first use. */
+  readonly groups: readonly HaGroupPlan[];
+  /** Proxmox VE 9: one node-affinity rule per VM, in VM order. */
+  readonly nodeAffinity: readonly HaNodeAffinityPlan[];
+  /** Proxmox VE 9: the negative resource-affinity rule keeping the control planes apart, when there is a node for each of two or more. */
+  readonly controlPlanesApart?: { readonly rule: string; readonly vms: readonly string[]; readonly resources: readonly string[]; readonly comment: string };
+}
+
+export interface HaResourcePlan {
+  readonly vm: string;
+  /** The HA resource id, `vm:<VM id>`. */
+  readonly resource: string;
+  readonly comment: string;
+  /** Proxmox VE 8: the group it belongs to. */
+  readonly group?: string;
+}
+
+export interface HaGroupPlan {
+  readonly group: string;
+  readonly node: string;
+  /** Restricted: the members may run only on `node` (control planes); otherwise they prefer it (workers). */
+  readonly restricted: boolean;
+  readonly comment: string;
+}
+
+export interface HaNodeAffinityPlan {
+  readonly vm: string;
+  readonly rule: string;
+  readonly resource: string;
+  readonly node: string;
+  readonly comment: string;
+}
+
+/** HA ids are datacenter-wide: prefixed by the tool and the cluster name (unique within a datacenter); '_' separates the parts, which never hold one. */
+const haId = (config: ClusterConfig, ...parts: (string | number)[]) => ["pve-dualnet", config.name, ...parts].join("_");
+
+function planHa(config: ClusterConfig, vms: readonly VmPlan[], spread: ControlPlaneSpread): HaPlan | undefined {
+  if (!config.proxmox.ha.enabled) return undefined;
+  const version = config.proxmox.version;
+  const groups = new Map<string, HaGroupPlan>();
+  const groupFor = (vm: VmPlan) => {
+    const restricted = vm.role === "control-plane";
+    const group = haId(config, vm.node, ...(restricted ? ["only"] : []));
+    if (!groups.has(group)) {
+      const comment = restricted
+        ? `Control planes of ${config.name} on ${vm.node} only: HA restarts them there, never elsewhere (pve-dualnet)`
+        : `Workers of ${config.name} placed on ${vm.node}: elsewhere while it is down, back when it returns (pve-dualnet)`;
+      groups.set(group, { group, node: vm.node, restricted, comment });
+    }
+    return group;
+  };
+  const resources = vms.map((vm) => ({
+    vm: vm.name,
+    resource: `vm:${vm.id}`,
+    comment: `Kubernetes ${vm.role} node ${vm.name} of ${config.name} (pve-dualnet)`,
+    ...(version === 8 ? { group: groupFor(vm) } : {}),
+  }));
+  const nodeAffinity =
+    version === 9
+      ? vms.map((vm) => ({ vm: vm.name, rule: haId(config, `vm${vm.id}`), resource: `vm:${vm.id}`, node: vm.node, comment: `${vm.name} prefers ${vm.node}, where pve-dualnet places it (pve-dualnet)` }))
+      : [];
+  const controlPlanes = vms.filter((vm) => vm.role === "control-plane");
+  // Proxmox drops a negative rule of fewer than two resources, or of more than the cluster has nodes.
+  const apart = version === 9 && controlPlanes.length >= 2 && controlPlanes.length <= config.proxmox.nodes.length && spread.most === 1;
+  return {
+    version,
+    resources,
+    groups: [...groups.values()],
+    nodeAffinity,
+    ...(apart
+      ? {
+          controlPlanesApart: {
+            rule: haId(config, "control-planes"),
+            vms: controlPlanes.map((vm) => vm.name),
+            resources: controlPlanes.map((vm) => `vm:${vm.id}`),
+            comment: `Control planes of ${config.name} on separate nodes: one failed host takes one etcd member (pve-dualnet)`,
+          },
+        }
+      : {}),
+  };
+}
+
+/**
+ * How to spread control planes that share a node while others have fewer: which pinned ones to
+ * move where (each to the node with the fewest control planes at that point), until no node
+ * holds more than the fewest possible.
+ */
+export function sharedNodeFix(config: ClusterConfig, spread: ControlPlaneSpread): string {
+  const counts = new Map(config.proxmox.nodes.map((n) => [n.name, spread.byNode.get(n.name)?.length ?? 0]));
+  const movers = [...spread.byNode].flatMap(([node, members]) => {
+    // The last ones pinned there move; one without node: stays (it went there only because the others were as full).
+    const pinned = members.filter((m) => config.vms[m.index]!.node !== undefined);
+    const excess = Math.min(pinned.length, members.length - spread.fewestPossible);
+    return excess > 0 ? pinned.slice(-excess).map((m) => ({ ...m, node })) : [];
+  });
+  const moves = movers
+    .sort((a, b) => a.index - b.index)
+    .map((m) => {
+      const target = [...counts].reduce((best, next) => (next[1] < best[1] ? next : best))[0];
+      counts.set(m.node, counts.get(m.node)! - 1);
+      counts.set(target, counts.get(target)! + 1);
+      return `vms[${m.index}].node: ${target} (${m.name})`;
+    });
+  return `Set ${moves.join(" and ")}, or remove node: from ${moves.length === 1 ? "it" : "them"} to let pve-dualnet place ${moves.length === 1 ? "it" : "them"}.`;
+}
+
+/**
+ * What the control planes' placement means when a host fails (etcd keeps quorum while a majority
+ * of its members run), as warnings; a placement the HA rules would contradict is validation's
+ * error (config/validate.ts).
+ */
+export function placementWarnings(config: ClusterConfig, spread: ControlPlaneSpread): string[] {
+  const warnings: string[] = [];
+  const { count, tolerated, most, fewestPossible, byNode, free } = spread;
+  const nodes = config.proxmox.nodes.length;
+  if (count >= 2 && count % 2 === 0) {
+    warnings.push(
+      `${count} control planes: etcd needs ${count / 2 + 1} of them for quorum, so ${count} tolerate ${tolerated === 0 ? "no failure" : `${tolerated} failure${tolerated === 1 ? "" : "s"}`}, as ${count - 1} do, with one more member to lose. Use ${count - 1} or ${count + 1} control planes.`,
+    );
+  }
+  if (count === 1 && config.proxmox.ha.enabled) {
+    warnings.push(
+      `one control plane with proxmox.ha: when its host fails, the Kubernetes API and etcd are down until Proxmox HA has recovered ${config.vms.find((vm) => vm.role === "control-plane")!.name} on another node (only from shared or replicated storage). Three control planes on three Proxmox nodes keep the API up through a failed host.`,
+    );
+  }
+  if (count >= 3 && most > tolerated) {
+    const [busiest, members] = [...byNode].find(([, cps]) => cps.length === most)!;
+    const names = members.map((m) => m.name).join(", ").replace(/, ([^,]*)$/, " and $1");
+    const loss = `losing ${busiest} takes ${most} of ${count} etcd members and quorum with them (the Kubernetes API stops)`;
+    if (fewestPossible <= tolerated) {
+      // Another placement would survive: the pinned nodes stand in the way (validation makes this an error with proxmox.ha).
+      warnings.push(`control planes ${names} share Proxmox node ${busiest} while ${free.length ? `${free.join(", ")} ${free.length === 1 ? "has" : "have"} none` : "other nodes have fewer"}: ${loss}. ${sharedNodeFix(config, spread)}`);
+    } else {
+      const needed = Math.ceil(count / Math.max(1, tolerated));
+      warnings.push(
+        nodes === 1
+          ? `all ${count} control planes (${names}) run on the one Proxmox node ${busiest}: they survive a failed VM, not a failed host; losing ${busiest} takes every etcd member and quorum with them. For a cluster that survives a host, add Proxmox nodes: on ${needed} or more, none needs more than ${tolerated} (pve-dualnet spreads those without node: so).`
+          : `${nodes} Proxmox nodes for ${count} control planes: ${busiest} holds ${names}, and ${loss}. Add Proxmox nodes: on ${needed} or more, none needs more than ${tolerated} (pve-dualnet spreads those without node: so)${count % 2 === 0 ? `, or use ${count - 1} control planes` : ""}.`,
+      );
+    }
+  }
+  if (config.proxmox.ha.enabled && config.proxmox.version === 9 && count > nodes && nodes >= 2) {
+    warnings.push(
+      `proxmox.ha: no anti-affinity rule for the ${count} control planes: ${nodes} Proxmox nodes cannot keep them apart (Proxmox drops a negative resource-affinity rule with more resources than nodes); each prefers its planned node only.`,
+    );
+  }
+  return warnings;
 }
 
 /** The API server VIP: as configured, or by default the internal network's tenth address with 2+ control planes. */
@@ -322,6 +548,7 @@ export function planCluster(config: ClusterConfig, inputs: PlanInputs = { sshKey
   });
 
   const placement = vmPlacement(config);
+  const spread = controlPlaneSpread(config, placement);
   const hostByName = new Map(hosts.map((h) => [h.name, h]));
   const d = config.vmDefaults;
 
@@ -393,12 +620,14 @@ export function planCluster(config: ClusterConfig, inputs: PlanInputs = { sshKey
       "no SSH public key for the node VMs: the node setup (Ansible) cannot log in. Set vmDefaults.cloudInit.sshKeys or sshKeyFiles, or PVE_DUALNET_SSH_PUBLIC_KEYS.",
     );
   }
+  warnings.push(...placementWarnings(config, spread));
   return {
     config,
     stacks: planStacks(config, vms),
     subnets,
     hosts,
     vms,
+    ha: planHa(config, vms, spread),
     mtu,
     cni,
     apiServer: { vip, host, port: api.port, endpoint: `${host}:${api.port}`, certSans: [...new Set(certSans)], external },

@@ -451,7 +451,7 @@ const vm = z.strictObject({
     .describe("VM and Kubernetes node name; not localhost, all, ungrouped, masters, workers or k8s_cluster (Ansible's own names). Required."),
   id: intBetween(100, 999_999_999).describe("Proxmox VM id (100-999999999). Required."),
   role: z.enum(["control-plane", "worker"]).describe("Kubernetes role. Required."),
-  node: dnsLabel("a Proxmox node name").optional().describe("Proxmox node. Default: spread round-robin over proxmox.nodes in order."),
+  node: dnsLabel("a Proxmox node name").optional().describe("Proxmox node (checked: control planes sharing a node while another has none are a warning, an error with proxmox.ha). Default: placed in list order (docs/vms.md): a control plane on the node with the fewest control planes, a worker on the node with the fewest VMs; a VM added at the end moves no other."),
   ip: z
     .strictObject({
       external: ipv4.describe("Address on the external network (vmbr0). Required."),
@@ -639,6 +639,17 @@ export const clusterSchema = z.strictObject({
       })
       .prefault({})
       .describe("How host network changes are applied (commit-confirmed, with automatic rollback)."),
+    ha: z
+      .strictObject({
+        enabled: z
+          .boolean()
+          .default(false)
+          .describe(
+            "Make every node VM a Proxmox HA resource (started, restarted when it fails, recovered on another node when its host fails: that needs its disks on shared or replicated storage), placed as planned and control planes kept apart: on Proxmox VE 9 by HA rules (node affinity to its planned node, and one negative resource-affinity rule over the control planes when there is a node for each), on 8 by HA groups (a control plane restricted to its node, a worker preferring its own). Control planes sharing a node while another has none are then an error. Default: false.",
+          ),
+      })
+      .prefault({})
+      .describe("Proxmox HA for the node VMs (docs/vms.md, Placement and HA)."),
     })
     .describe("The Proxmox VE cluster. Required."),
   networks: z

@@ -7,7 +7,7 @@ import type { ConfigIssue } from "./errors";
 import { contains, isCanonicalSubnet, isReservedAddress, nthAddress, overlaps, parseSubnet, splitAddress, subnetCount, subnetSize, type Subnet } from "./ip";
 import { DEFAULT_MTU, hostInterfaceMtus, uppersOf, vlanParts } from "./mtu";
 import { cniFacts } from "./cni";
-import { apiServerVip, derivedMac, hostGateway, imageFileName, IMPORT_EXTENSIONS, planMtu, planStacks, roleBridge, urlFileName, vcpusOf, vmPlacement } from "./plan";
+import { apiServerVip, controlPlaneSpread, derivedMac, hostGateway, imageFileName, IMPORT_EXTENSIONS, planMtu, planStacks, roleBridge, sharedNodeFix, urlFileName, vcpusOf, vmPlacement } from "./plan";
 import { NETWORK_ROLES, type ClusterConfig, type NetworkRole, type ProxmoxNodeConfig } from "./schema";
 
 type Report = (path: string, message: string, fix?: string) => void;
@@ -37,6 +37,9 @@ export const MAX_WORKSPACE_NAME = 90;
  */
 function checkStacks(config: ClusterConfig, report: Report) {
   const stacks = planStacks(config);
+  if (config.vmStacks.shardBy === "node" && config.proxmox.ha.enabled) {
+    report("proxmox.ha.enabled", "Proxmox HA is not built for VM stacks sharded by node yet: its rules span the VMs of every node, which sit in different stacks", "set vmStacks.shardBy: none, or proxmox.ha.enabled: false");
+  }
   if (config.vmStacks.shardBy === "node") {
     const placement = vmPlacement(config);
     config.vms.forEach((vm, i) => {
@@ -486,7 +489,29 @@ function checkVms(config: ClusterConfig, subnets: Subnets, report: Report): numb
     }
   });
   checkApiServerVip(config, subnets, ips, report);
+  checkControlPlanesApart(config, placement, report);
   return internalNicMtus;
+}
+
+/**
+ * With proxmox.ha, control planes are kept on separate Proxmox nodes by Proxmox itself (VE 9: a
+ * negative resource-affinity rule, which Proxmox drops when node-affinity rules put two of them
+ * on one node; VE 8: each restricted to its node). Pinning two to one node while another node has
+ * none contradicts that: an error, with the move that fixes it. Without HA it is a warning of
+ * the plan: a running cluster's description is never refused for a placement it chose on purpose.
+ */
+function checkControlPlanesApart(config: ClusterConfig, placement: readonly string[], report: Report) {
+  if (!config.proxmox.ha.enabled) return;
+  const spread = controlPlaneSpread(config, placement);
+  if (spread.count < 2 || spread.count > config.proxmox.nodes.length || spread.most < 2) return;
+  const [node, members] = [...spread.byNode].find(([, cps]) => cps.length >= 2)!;
+  const pinned = members.filter((m) => config.vms[m.index]!.node !== undefined);
+  const at = pinned[pinned.length - 1] ?? members[members.length - 1]!;
+  report(
+    `vms[${at.index}].node`,
+    `control planes ${members.map((m) => m.name).join(", ").replace(/, ([^,]*)$/, " and $1")} are ${members.length === 2 ? "both" : "all"} on Proxmox node ${node}, but proxmox.ha keeps control planes on separate nodes and ${spread.free.join(", ")} ${spread.free.length === 1 ? "has" : "have"} none`,
+    sharedNodeFix(config, spread).replace(/^Set /, "set ").replace(/\.$/, ""),
+  );
 }
 
 /** The VIP is an internal address nobody else holds: every node and certificate depends on it. */

@@ -7,6 +7,7 @@ import { CloudImage } from "../constructs/cloud-image";
 import { KubernetesNodeVm } from "../constructs/kubernetes-node-vm";
 import { NetworkDataSnippet } from "../constructs/network-data-snippet";
 import { NodeSetupFiles } from "../constructs/node-setup-files";
+import { ProxmoxHa } from "../constructs/proxmox-ha";
 import { FirewallSecurityGroup } from "../constructs/firewall-security-group";
 import { VmFirewall, type SecurityGroupRef } from "../constructs/vm-firewall";
 import { renderNetworkData } from "../renderers/cloud-init";
@@ -21,8 +22,9 @@ export interface NodeVmsStackProps {
 }
 
 /**
- * Step 2 of the build order: the Kubernetes node VMs with their Proxmox firewalls, their IPs as
- * outputs, and the files of step 3 (the node setup playbook with its inventory and variables).
+ * Step 2 of the build order: the Kubernetes node VMs with their Proxmox firewalls (and, with
+ * proxmox.ha, their Proxmox HA resources and rules), their IPs as outputs, and the files of
+ * step 3 (the node setup playbook with its inventory and variables).
  * With shards (vmStacks.shardBy: node) it keeps only what is cluster-wide: the security groups
  * (one Proxmox datacenter object each, so one owner), the node setup files of the whole
  * inventory and the node_ips output; each NodeVmsShardStack, deployed after it, holds the VMs.
@@ -54,6 +56,9 @@ export class NodeVmsStack extends PveDualnetStack {
     );
 
     this.vms = plan.stacks.vmShards.length ? [] : addNodeVms(this, plan, plan.vms, groups);
+
+    // Validation refuses proxmox.ha with shards: the rules span the VMs of every node.
+    if (plan.ha && !plan.stacks.vmShards.length) new ProxmoxHa(this, "ha", { ha: plan.ha, vms: new Map(plan.vms.map((vm, i) => [vm.name, this.vms[i]!.resource])) });
 
     new NodeSetupFiles(this, "node-setup", { plan, directory: `${outputDirectory(config.output.directory)}/ansible` });
 
