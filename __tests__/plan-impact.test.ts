@@ -302,6 +302,31 @@ describe("the pve-dualnet plan-impact command", () => {
   });
 });
 
+describe("docs/delivery.md", () => {
+  const doc = readFileSync(path.join(root, "docs", "delivery.md"), "utf8");
+
+  it("shows the example's impact as the command prints it (regenerate: run the command and paste)", async () => {
+    const block = /<!-- BEGIN plan-impact example -->\n```console\n\$ npx pve-dualnet (.*)\n([\s\S]*?)```\n<!-- END plan-impact example -->/.exec(doc)!;
+    const result = await inProcess(...block[1]!.split(" "));
+    expect(result.status).toBe(0);
+    expect(block[2]).toBe(result.stdout);
+  });
+
+  it("every pve-dualnet command it shows runs as written", async () => {
+    const blocks = [...doc.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    const commands = blocks
+      .flatMap((b) => b.split("\n"))
+      .map((line) => line.replace(/\s+#.*$/, ""))
+      .flatMap((line) => line.split(" && "))
+      .filter((part) => /^npx pve-dualnet (plan-impact|synth examples)/.test(part));
+    expect(commands.length).toBeGreaterThanOrEqual(5);
+    for (const command of commands) {
+      const result = await inProcess(...command.replace(/^npx pve-dualnet /, "").split(/\s+/));
+      expect([command, result.status, result.stderr.replace(/^warning: .*\n/gm, "")]).toEqual([command, 0, ""]);
+    }
+  });
+});
+
 // ---------------------------------------------------------------------------------------------
 // The facts, judged
 // ---------------------------------------------------------------------------------------------
