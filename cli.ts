@@ -6,10 +6,14 @@
  *   pve-dualnet report [file] [--format markdown|text] [--mermaid]
  *   pve-dualnet stacks [file]                the stacks, one per line, in build order
  *                                            (file: default $PVE_DUALNET_CONFIG)
+ *   pve-dualnet plan-impact OLD NEW [--format text|markdown|json] [--fail-on-replace]
+ *                                            what changing OLD into NEW does to each resource
+ *                                            (each a description, or a synth output directory)
  *   pve-dualnet docs [--check]               regenerate (or check) the generated documentation
  *
  * Exit status: 0 done, 1 the description (or the docs check, or a file the command writes) has
- * problems, 2 the command line itself is wrong, 70 a fault of pve-dualnet itself. A problem is
+ * problems, 2 the command line itself is wrong, 3 plan-impact --fail-on-replace found a resource
+ * that would be replaced, 70 a fault of pve-dualnet itself. A problem is
  * printed once, on stderr, without a stack trace (PVE_DUALNET_DEBUG=1 adds it to an internal
  * fault); results go to stdout.
  *
@@ -21,6 +25,7 @@ import * as path from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { ConfigError } from "./config/errors";
 import type { ClusterPlan } from "./config/plan";
+import type { ImpactFormat } from "./renderers/impact";
 import type { ReportFormat } from "./renderers/report";
 
 // Each command loads what it needs when it runs: --help and a wrong command line answer at once.
@@ -100,6 +105,35 @@ async function load(io: CliIo, file: string, staleOutput?: string): Promise<Clus
 
 const FILE_HELP = "cluster description (YAML or JSON); default: $PVE_DUALNET_CONFIG";
 
+/**
+ * One side of plan-impact: a synth output directory (its manifest.json names the stacks) is read
+ * as it is; a description is checked and synthesized here. Problems end with status 1.
+ */
+async function synthesizedSide(io: CliIo, given: string): Promise<Record<string, unknown>> {
+  const { readSynthesized, synthesizeStacks } = await import("./stacks/synthesize");
+  let directory = false;
+  try {
+    directory = statSync(given).isDirectory();
+  } catch {
+    // Not there: load() says so, with the description's own wording.
+  }
+  if (directory) {
+    if (!existsSync(path.join(given, "manifest.json"))) {
+      io.stderr(`${given}: a directory without manifest.json: give a cluster description, or a directory that pve-dualnet synth or cdktf synth wrote\n`);
+      throw new Exit(1);
+    }
+    try {
+      return readSynthesized(given);
+    } catch (err) {
+      io.stderr(`${given}: cannot read the synthesized stacks: ${err instanceof Error ? err.message : String(err)}\n`);
+      throw new Exit(1);
+    }
+  }
+  const plan = await load(io, given);
+  (await import("./stacks/fast-synth")).useFastSynth(io.env);
+  return synthesizeStacks(plan);
+}
+
 /** The commands, writing to `io` (commander keeps state per parse: one program per command line). */
 function program(io: CliIo): Command {
   const program = new Command("pve-dualnet")
@@ -156,6 +190,31 @@ function program(io: CliIo): Command {
     .action(async (given?: string) => {
       const plan = await load(io, given ?? io.env.PVE_DUALNET_CONFIG ?? "");
       io.stdout(plan.stacks.all.map((id) => `${id}\n`).join(""));
+    });
+
+  program
+    .command("plan-impact")
+    .description(
+      "Say what turning OLD into NEW does to each VM and host resource: what changes in place, what is replaced (by the providers' own ForceNew rules), added or removed.",
+    )
+    .argument("<old>", "the cluster as it is: a description, or a synth output directory (e.g. the base branch's cdktf.out)")
+    .argument("<new>", "the cluster as it will be: a description, or a synth output directory")
+    .addOption(new Option("-f, --format <format>", "output format").choices(["text", "markdown", "json"]).default("text"))
+    .option("--fail-on-replace", "exit with status 3 when a resource would be destroyed and created again")
+    .action(async (oldSide: string, newSide: string, options: { format: ImpactFormat; failOnReplace?: boolean }) => {
+      // Both sides usually share their warnings (no SSH key, say): each is said once.
+      const said = new Set<string>();
+      const once: CliIo = { ...io, stderr: (text) => void (said.has(text) || (said.add(text), io.stderr(text))) };
+      const before = await synthesizedSide(once, oldSide);
+      const after = await synthesizedSide(once, newSide);
+      const { parseReplacementFacts, planImpact, renderImpact, replacesAnything } = await import("./renderers/impact");
+      const facts = parseReplacementFacts(readFileSync(path.join(root, "schemas", "replacement-facts.yaml"), "utf8"));
+      const impact = planImpact(before, after, facts, { old: oldSide, new: newSide });
+      io.stdout(renderImpact(impact, options.format));
+      if (options.failOnReplace && replacesAnything(impact)) {
+        io.stderr("plan-impact: a resource would be replaced (--fail-on-replace)\n");
+        throw new Exit(3);
+      }
     });
 
   program

@@ -200,7 +200,7 @@ describe("pve-dualnet", () => {
     expect(stderr).not.toMatch(/^\s+at /m);
   });
 
-  it.each([["check"], ["synth"], ["report"], ["stacks"], ["docs"]])("--help on %s", async (command) => {
+  it.each([["check"], ["synth"], ["report"], ["stacks"], ["plan-impact"], ["docs"]])("--help on %s", async (command) => {
     const result = await inProcess(command, "--help");
     expect(result.stdout).toMatch(new RegExp(`^Usage: pve-dualnet ${command} `));
     expect(result.status).toBe(0);

@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
+import { parse } from "yaml";
 import { clusterJsonSchema } from "../config/json-schema";
 import { EXAMPLE_CONFIG, loadClusterFile, parseCluster } from "../config/load";
 import { secretIn } from "../config/secrets";
@@ -118,6 +119,19 @@ describe("pull-request workflow", () => {
     );
     expect(result.stderr).toBe("");
     expect(result.stdout).toContain("plan-review.yml: valid");
+  });
+
+  it("posts the change impact against the base branch as the base branch synthesizes it, with or without credentials", () => {
+    const workflow = parse(readFileSync(path.join(root, ".github", "workflows", "plan-review.yml"), "utf8"));
+    const steps: { name?: string; if?: string; run?: string }[] = workflow.jobs.review.steps;
+    const at = (name: string) => steps.findIndex((s) => s.name === name);
+    const [base, impact, comment, fail] = ["Synthesize the base branch", "Change impact", "Comment on the pull request", "Fail when a resource would be replaced"].map(at);
+    expect(Math.min(base!, impact!, comment!, fail!)).toBeGreaterThanOrEqual(0);
+    expect(base! < impact! && impact! < comment! && comment! < fail!).toBe(true);
+    expect([steps[base!]!.if, steps[impact!]!.if]).toEqual([undefined, undefined]);
+    expect(steps[base!]!.run).toContain('(cd ../base && npm ci --no-audit --no-fund && npx pve-dualnet synth "$PVE_DUALNET_CONFIG")');
+    expect(steps[impact!]!.run).toContain("npx pve-dualnet plan-impact ../base/cdktf.out cdktf.out --format markdown >> review.md");
+    expect(steps[fail!]).toMatchObject({ if: "vars.PVE_DUALNET_FAIL_ON_REPLACE == 'true'", run: expect.stringContaining("plan-impact ../base/cdktf.out cdktf.out --fail-on-replace") });
   });
 
   it("hands the cni stack its kubeconfig where the stack reads it: the kubeconfig_path variable", () => {

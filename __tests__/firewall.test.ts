@@ -46,6 +46,14 @@ describe("firewall rules", () => {
     expect(worker.filter((f) => /2379|10257|10259/.test(f))).toEqual([]);
   });
 
+  it("lists the control planes in address order, so reordering the VMs changes no rule", () => {
+    const reordered = rulesOf((c) => (c.vms = [c.vms[3], c.vms[2], c.vms[0], c.vms[1]]), "master-1").map(flow);
+    expect(reordered).toEqual(cp);
+    // Numeric order, not text order: .9 before .10.
+    const renumbered = rulesOf((c) => ((c.vms[2].ip.internal = "10.0.0.9"), (c.vms[0].ip.internal = "10.0.0.100")), "master-1").map(flow);
+    expect(renumbered).toContain("net1 tcp 2379:2380 from 10.0.0.9,10.0.0.12,10.0.0.100");
+  });
+
   it("opens the kubelet, SSH from management and ICMP on every node", () => {
     for (const rules of [cp, worker]) {
       expect(rules).toEqual(expect.arrayContaining(["net1 tcp 10250 from 10.0.0.0/24", "net0 tcp 22 from 192.168.0.0/24", "net0 icmp from 192.168.0.0/24", "net1 icmp from 10.0.0.0/24"]));

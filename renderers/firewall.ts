@@ -67,7 +67,11 @@ export function firewallRules(plan: ClusterPlan, role: Role): FirewallRule[] {
   // on other nodes (routed without encapsulation; the pod rules below admit them as well), or to
   // the nodes' own addresses (no outgoing NAT: through these rules only).
   const internal = podSourced.toPods || podSourced.toNodes ? `${internalNet},${pods}` : internalNet;
-  const controlPlanes = plan.vms.filter((v) => v.role === "control-plane").map((v) => v.nics[1].ip);
+  // In address order, not the VM list's: reordering the VMs changes no rule.
+  const controlPlanes = plan.vms
+    .filter((v) => v.role === "control-plane")
+    .map((v) => v.nics[1].ip)
+    .sort((a, b) => ipv4Number(a) - ipv4Number(b));
   const port = String(plan.apiServer.port);
   const rules: FirewallRule[] = [];
   const add = (rule: FirewallRule) => rules.push(rule);
@@ -99,4 +103,9 @@ export function firewallRules(plan: ClusterPlan, role: Role): FirewallRule[] {
     add({ ...(iface ? { iface } : {}), proto: rule.protocol, dport: rule.ports, source, comment: rule.comment ?? "firewall.rules" });
   }
   return rules;
+}
+
+/** An IPv4 address as the number it stands for (for sorting). */
+function ipv4Number(ip: string): number {
+  return ip.split(".").reduce((n, octet) => n * 256 + Number(octet), 0);
 }

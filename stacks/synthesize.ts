@@ -1,4 +1,5 @@
-import { rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { App } from "cdktf";
 import type { ClusterPlan } from "../config/plan";
@@ -20,5 +21,32 @@ export function removeStaleManifest(outdir: string): void {
     rmSync(path.join(outdir, "manifest.json"), { force: true });
   } catch {
     // The output path is not a directory: it holds no manifest.
+  }
+}
+
+/**
+ * The stacks of a synth output directory (what `cdktf synth` or `pve-dualnet synth` wrote): stack
+ * name → its parsed cdk.tf.json, as manifest.json lists them. Throws with the file at fault.
+ */
+export function readSynthesized(outdir: string): Record<string, unknown> {
+  const manifestFile = path.join(outdir, "manifest.json");
+  const manifest = JSON.parse(readFileSync(manifestFile, "utf8")) as { stacks?: Record<string, { synthesizedStackPath?: string }> };
+  if (!manifest.stacks || typeof manifest.stacks !== "object") throw new Error(`${manifestFile}: no stacks`);
+  return Object.fromEntries(
+    Object.entries(manifest.stacks).map(([name, stack]) => {
+      if (typeof stack?.synthesizedStackPath !== "string") throw new Error(`${manifestFile}: stack ${name} has no synthesizedStackPath`);
+      return [name, JSON.parse(readFileSync(path.join(outdir, stack.synthesizedStackPath), "utf8"))];
+    }),
+  );
+}
+
+/** Synthesizes every stack of a plan in a temporary directory; returns what readSynthesized reads there. */
+export function synthesizeStacks(plan: ClusterPlan): Record<string, unknown> {
+  const outdir = mkdtempSync(path.join(tmpdir(), "pve-dualnet-synth-"));
+  try {
+    synthesize(plan, outdir);
+    return readSynthesized(outdir);
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
   }
 }
