@@ -154,6 +154,11 @@ function writeNodeSetup(p: ClusterPlan): string {
   return dir;
 }
 
+/** Beside the playbook: an inventory in which every node but one has joined. */
+function writeDayTwoFixtures(dir: string): void {
+  writeFileSync(path.join(dir, "joined-but-app-worker.yml"), stringify({ all: { hosts: { "master-1": { k8s_joined: true }, "master-2": { k8s_joined: true }, "master-3": { k8s_joined: true }, "app-worker": { k8s_joined: false } } } }));
+}
+
 (ansibleAvailable ? describe : describe.skip)("the node setup playbook, judged by Ansible", () => {
   const dir = writeNodeSetup(plan);
   const env = { ...process.env, ANSIBLE_NOCOLOR: "1", ANSIBLE_LOCAL_TEMP: path.join(dir, ".ansible-tmp"), HOME: dir };
@@ -161,6 +166,7 @@ function writeNodeSetup(p: ClusterPlan): string {
   // the same directory (and the judges' cache the same inputs).
   writeFileSync(path.join(dir, "lax.yml"), "- hosts: all\n  tasks:\n    - shell: kubeadm init\n");
   writeFileSync(path.join(dir, "broken.yml"), "- hosts: all\n  tasks:\n    - command: kubeadm init\n      creates: /etc/kubernetes/admin.conf\n");
+  writeDayTwoFixtures(dir);
   const renderedDir = mkdtempSync(path.join(tmpdir(), "pvdn-rendered-"));
   /** An Ansible command in the playbook's directory, judged once per content of that directory. */
   const ansible = (command: string, args: string[], outputs?: string) =>
@@ -256,6 +262,32 @@ function writeNodeSetup(p: ClusterPlan): string {
   it.concurrent("would reject a broken playbook (the syntax check can fail)", async () => {
     const syntax = await ansible("ansible-playbook", ["--syntax-check", "-i", "inventory.ini", "broken.yml"]);
     expect(syntax.status).not.toBe(0);
+  });
+
+  /** A playbook's tagged tasks, run for real: only their pure logic (assert, set_fact, debug), which never connects to a node. */
+  const tagged = (playbook: string, tag: string, ...extra: string[]) =>
+    ansible("ansible-playbook", ["-i", "inventory.ini", ...extra.flatMap((e) => (e.startsWith("-i") ? ["-i", e.slice(2)] : ["-e", e])), playbook, "--tags", tag]);
+  /** The message of the first failed assertion, or the last debug message of a run that passed. */
+  const said = (stdout: string) => [...stdout.matchAll(/"msg": "((?:[^"\\]|\\.)*)"/g)].map((m) => JSON.parse(`"${m[1]}"`) as string);
+
+  describe("site.yml joins new nodes only (tags join-plan and joined-guard, run for real)", () => {
+    it.concurrent("joins only the node without kubelet.conf (a worker added to the description), and nobody on a second run", async () => {
+      const added = await tagged("site.yml", "join-plan", "-ijoined-but-app-worker.yml");
+      expect(said(added.stdout)).toEqual(["Nodes to set up in the cluster on this run: app-worker"]);
+      const again = await tagged("site.yml", "join-plan", JSON.stringify({ k8s_joined: true }));
+      expect(said(again.stdout)).toEqual(["Nodes to set up in the cluster on this run: none"]);
+      const fresh = await tagged("site.yml", "join-plan", JSON.stringify({ k8s_joined: false }));
+      expect(said(fresh.stdout)).toEqual(["Nodes to set up in the cluster on this run: master-1 master-2 master-3 app-worker"]);
+    });
+
+    it.concurrent("refuses to move a node that has joined to another version (that is upgrade.yml's), for the whole run", async () => {
+      const installed = (v: string) => ({ kubeadm: `${v}-1.1`, kubelet: `${v}-1.1`, kubectl: `${v}-1.1` });
+      const behind = await tagged("site.yml", "joined-guard", JSON.stringify({ k8s_joined: true, k8s_installed: installed("1.36.2") }));
+      expect(said(behind.stdout)[0]).toMatch(/^master-\d has joined the cluster with kubeadm 1\.36\.2-1\.1, but kubernetes\.version is 1\.37\.1\. .*run upgrade\.yml/);
+      expect(behind.status).toBe(2);
+      const same = await tagged("site.yml", "joined-guard", JSON.stringify({ k8s_joined: true, k8s_installed: installed("1.37.1") }));
+      expect(same.status).toBe(0);
+    });
   });
 
   it("gives the VMs the SSH keys the inventory logs in with", () => {
