@@ -69,7 +69,7 @@ export function resourcesOf(stack: any, type: string): any[] {
 export function withShippedFilesByName(stack: any): any {
   const root = path.join(__dirname, "..");
   const shipped = new Map<string, string>(
-    ["host/pve-dualnet-network.sh", "host/pve-dualnet-lib.sh", "host/pve-dualnet-network-guard.service", "host/pve-dualnet-sysctl.sh", "ansible/site.yml"].map((f) => [
+    ["host/pve-dualnet-network.sh", "host/pve-dualnet-lib.sh", "host/pve-dualnet-network-guard.service", "host/pve-dualnet-sysctl.sh", "ansible/site.yml", "ansible/remove-node.yml", "ansible/upgrade.yml"].map((f) => [
       readFileSync(path.join(root, f), "utf8"),
       f,
     ]),

@@ -12,6 +12,7 @@ import type { ClusterPlan } from "../config/plan";
 import { unescapeTemplate } from "../constructs/terraform-text";
 import { JOIN_SECRETS, KUBEADM_TEMPLATES, NODE_VARS, renderKubeadmConfigs } from "../renderers/kubeadm";
 import { renderKubeVipManifest } from "../renderers/kube-vip";
+import { PLAYBOOKS } from "../constructs/node-setup-files";
 import { planWith } from "./helpers";
 import { synthAll } from "./synth";
 import { kubeadmProblems } from "./kubeadm/v1beta4";
@@ -154,6 +155,37 @@ function writeNodeSetup(p: ClusterPlan): string {
   return dir;
 }
 
+/** What etcdctl prints (member list / endpoint health --cluster, -w json) for the example's three control planes. */
+function etcdOutputs(down: readonly string[]): object {
+  const masters = plan.vms.filter((vm) => vm.role === "control-plane");
+  // Member IDs are uint64; JSON carries them as numbers above 2^53.
+  const ids = ["1745019576122129704", "11079763743628337343", "3371025550612238833"];
+  const members = masters.map((vm, i) => `{"ID":${ids[i]},"name":"${vm.name}","peerURLs":["https://${vm.nics[1].ip}:2380"],"clientURLs":["https://${vm.nics[1].ip}:2379"]}`);
+  const health = masters.map((vm) =>
+    down.includes(vm.name)
+      ? { endpoint: `https://${vm.nics[1].ip}:2379`, health: false, took: "5.000912s", error: "failed to commit proposal: context deadline exceeded" }
+      : { endpoint: `https://${vm.nics[1].ip}:2379`, health: true, took: "9.321ms" },
+  );
+  return {
+    k8s_etcd_member_list: { rc: 0, stdout: `{"header":{"cluster_id":17344006751478806447,"member_id":1745019576122129704,"raft_term":7},"members":[${members.join(",")}]}` },
+    k8s_etcd_health: { rc: down.length ? 1 : 0, stdout: JSON.stringify(health) },
+  };
+}
+
+/** Beside the day-two plays: what their guards are fed, and copies with a guard broken on purpose. */
+function writeDayTwoFixtures(dir: string): void {
+  writeFileSync(path.join(dir, "etcd-healthy.json"), JSON.stringify(etcdOutputs([])));
+  writeFileSync(path.join(dir, "etcd-one-down.json"), JSON.stringify(etcdOutputs(["master-3"])));
+  writeFileSync(path.join(dir, "joined-but-app-worker.yml"), stringify({ all: { hosts: { "master-1": { k8s_joined: true }, "master-2": { k8s_joined: true }, "master-3": { k8s_joined: true }, "app-worker": { k8s_joined: false } } } }));
+  const broken = (playbook: string, copy: string, good: string, bad: string) => {
+    const text = readFileSync(path.join(dir, playbook), "utf8");
+    if (text.split(good).length !== 2) throw new Error(`${playbook} no longer holds ${JSON.stringify(good)} once: update the broken copy`);
+    writeFileSync(path.join(dir, copy), text.replace(good, bad));
+  };
+  broken("upgrade.yml", "upgrade-broken.yml", "- k8s_to.split('.')[1] | int <= k8s_from.split('.')[1] | int + 1", "- k8s_to.split('.')[1] | int <= k8s_from.split('.')[1] | int + 2");
+  broken("remove-node.yml", "remove-broken.yml", "- k8s_etcd_members | difference(k8s_etcd_healthy) | length == 0", "- true");
+}
+
 (ansibleAvailable ? describe : describe.skip)("the node setup playbook, judged by Ansible", () => {
   const dir = writeNodeSetup(plan);
   const env = { ...process.env, ANSIBLE_NOCOLOR: "1", ANSIBLE_LOCAL_TEMP: path.join(dir, ".ansible-tmp"), HOME: dir };
@@ -161,6 +193,7 @@ function writeNodeSetup(p: ClusterPlan): string {
   // the same directory (and the judges' cache the same inputs).
   writeFileSync(path.join(dir, "lax.yml"), "- hosts: all\n  tasks:\n    - shell: kubeadm init\n");
   writeFileSync(path.join(dir, "broken.yml"), "- hosts: all\n  tasks:\n    - command: kubeadm init\n      creates: /etc/kubernetes/admin.conf\n");
+  writeDayTwoFixtures(dir);
   const renderedDir = mkdtempSync(path.join(tmpdir(), "pvdn-rendered-"));
   /** An Ansible command in the playbook's directory, judged once per content of that directory. */
   const ansible = (command: string, args: string[], outputs?: string) =>
@@ -201,20 +234,21 @@ function writeNodeSetup(p: ClusterPlan): string {
     ]),
   );
 
-  it.concurrent("passes ansible-playbook --syntax-check", async () => {
-    const result = await ansible("ansible-playbook", ["--syntax-check", "-i", "inventory.ini", "site.yml"]);
+  it.concurrent("passes ansible-playbook --syntax-check, the day-two plays too", async () => {
+    const result = await ansible("ansible-playbook", ["--syntax-check", "-i", "inventory.ini", ...PLAYBOOKS]);
     expect(result.stderr).toBe("");
     expect(result.status).toBe(0);
   });
 
-  it.concurrent("passes ansible-lint (production profile), which flags a lax playbook beside it (the check can fail)", async () => {
-    // One run for both: ansible-lint's start-up is most of its cost.
-    const result = await ansible("ansible-lint", ["--offline", "--nocolor", "--profile", "production", "-p", "site.yml", "lax.yml"]);
+  it.concurrent("passes ansible-lint (production profile), the day-two plays too, and flags a lax playbook beside them (the check can fail)", async () => {
+    // One run for all: ansible-lint's start-up is most of its cost.
+    const result = await ansible("ansible-lint", ["--offline", "--nocolor", "--profile", "production", "-p", ...PLAYBOOKS, "lax.yml"]);
     const findings = result.stdout.split("\n").filter(Boolean);
     expect(findings.filter((line) => !line.startsWith("lax.yml:"))).toEqual([]);
     expect(findings).toEqual(expect.arrayContaining([expect.stringMatching(/^lax\.yml:3: command-instead-of-shell/), expect.stringMatching(/^lax\.yml:3: no-changed-when/)]));
     expect(result.status).toBe(2);
-  });
+    // Three playbooks take ansible-lint some 10 s of one core; beside the other judges, longer.
+  }, 180_000);
 
   it.concurrent("has an inventory Ansible reads: groups, SSH addresses, planned addresses and MTUs, variables", async () => {
     const result = await ansible("ansible-inventory", ["-i", "inventory.ini", "--list"]);
@@ -256,6 +290,122 @@ function writeNodeSetup(p: ClusterPlan): string {
   it.concurrent("would reject a broken playbook (the syntax check can fail)", async () => {
     const syntax = await ansible("ansible-playbook", ["--syntax-check", "-i", "inventory.ini", "broken.yml"]);
     expect(syntax.status).not.toBe(0);
+  });
+
+  /** A playbook's tagged tasks, run for real: only their pure logic (assert, set_fact, debug), which never connects to a node. */
+  const tagged = (playbook: string, tag: string, ...extra: string[]) =>
+    ansible("ansible-playbook", ["-i", "inventory.ini", ...extra.flatMap((e) => (e.startsWith("-i") ? ["-i", e.slice(2)] : ["-e", e])), playbook, "--tags", tag]);
+  /** The message of the first failed assertion, or the last debug message of a run that passed. */
+  const said = (stdout: string) => [...stdout.matchAll(/"msg": "((?:[^"\\]|\\.)*)"/g)].map((m) => JSON.parse(`"${m[1]}"`) as string);
+
+  describe("upgrade.yml refuses what kubeadm does not upgrade (tag version-guard, run for real)", () => {
+    const guard = (current: string, target?: string, ...extra: string[]) =>
+      tagged("upgrade.yml", "version-guard", `k8s_cluster_version=${current}`, ...(target ? [`k8s_version=${target}`] : []), ...extra);
+
+    it.concurrent.each([
+      ["1.36.2", "1.37.1", "the next minor version"],
+      ["1.36.2", "1.36.5", "a patch release"],
+      ["1.36.2", "1.36.2", "the version it runs (a second run)"],
+      ["v1.36.2", "v1.37.0", "versions written with a v"],
+      ["1.9.3", "1.10.0", "1.9 to 1.10 (numbers, not text)"],
+    ])("accepts %s -> %s: %s", async (current, target) => {
+      const result = await guard(current, target);
+      expect(said(result.stdout).at(-1)).toMatch(/^(Upgrading the cluster from|The cluster is at)/);
+      expect(result.status).toBe(0);
+    });
+
+    it.concurrent.each([
+      ["1.36.2", "1.38.0", /more than one minor version above the cluster's 1\.36\.2: kubeadm upgrades one minor version at a time\. Set kubernetes\.version to the newest 1\.37\.x first/],
+      ["1.36.2", "2.0.0", /more than one minor version above/],
+      ["1.36.2", "1.36.1", /1\.36\.1 is older than the cluster's 1\.36\.2: kubeadm upgrades, it does not downgrade/],
+      ["1.36.2", "1.35.9", /does not downgrade/],
+      ["1.36.2", "1.37", /both must be X\.Y\.Z/],
+    ])("refuses %s -> %s", async (current, target, message) => {
+      const result = await guard(current, target);
+      expect(said(result.stdout)[0]).toMatch(message);
+      expect(result.status).toBe(2);
+    });
+
+    it.concurrent("reads the target from the variables file (kubernetes.version, !unsafe): 1.36.2 -> 1.37.1", async () => {
+      const result = await guard("1.36.2");
+      expect(said(result.stdout).at(-1)).toBe("Upgrading the cluster from 1.36.2 to 1.37.1.");
+      expect(result.status).toBe(0);
+    });
+
+    it.concurrent("refuses a node whose kubelet would skip a minor version, and passes kubelets one behind", async () => {
+      const behind = await guard("1.36.2", "1.37.1", JSON.stringify({ k8s_kubelet_versions: { "master-1": "v1.36.2", "app-worker": "v1.35.4" } }));
+      expect(said(behind.stdout)[0]).toMatch(/^app-worker runs kubelet v1\.35\.4: upgrading it to 1\.37\.1 would skip a minor version/);
+      expect(behind.status).toBe(2);
+      const halfway = await guard("1.37.1", "1.37.1", JSON.stringify({ k8s_kubelet_versions: { "master-1": "v1.37.1", "app-worker": "v1.36.2" } }));
+      expect(halfway.status).toBe(0);
+    });
+
+    it.concurrent("the check can fail: a guard allowing two minor versions lets 1.36.2 -> 1.38.0 through", async () => {
+      const result = await tagged("upgrade-broken.yml", "version-guard", "k8s_cluster_version=1.36.2", "k8s_version=1.38.0");
+      expect(said(result.stdout).at(-1)).toBe("Upgrading the cluster from 1.36.2 to 1.38.0.");
+      expect(result.status).toBe(0);
+    });
+  });
+
+  describe("remove-node.yml refuses what would break the cluster (tag remove-guard, run for real)", () => {
+    const guard = (nodes: string | string[], etcd = "@etcd-healthy.json") =>
+      tagged("remove-node.yml", "remove-guard", typeof nodes === "string" ? `remove_nodes=${nodes}` : JSON.stringify({ remove_nodes: nodes }), etcd);
+
+    it.concurrent.each([
+      ["app-worker", "etcd-healthy", /^Removing app-worker\. No control plane is removed\.$/],
+      ["master-3", "etcd-healthy", /^Removing master-3\. etcd keeps the members master-1, master-2; 2 members tolerate no failure, like 1: add a third control plane\.$/],
+      [["master-2", "master-3"], "etcd-healthy", /^Removing master-2, master-3\. etcd keeps the members master-1\.$/],
+      ["app-worker", "etcd-one-down", /^Removing app-worker\. No control plane is removed\.$/],
+    ])("removes %j with %s", async (nodes, etcd, message) => {
+      const result = await guard(nodes, `@${etcd}.json`);
+      expect(said(result.stdout).at(-1)).toMatch(message);
+      expect(result.status).toBe(0);
+    });
+
+    it.concurrent.each([
+      ["master-1", "etcd-healthy", /^Cannot remove master-1\. .* The first control plane \(master-1\) is where these plays run kubectl and kubeadm/],
+      ["master-1,master-2,master-3", "etcd-healthy", /^Cannot remove master-1, master-2, master-3\./],
+      ["worker-9", "etcd-healthy", /^Cannot remove worker-9\. Nodes of the inventory: master-1, master-2, master-3, app-worker;/],
+      ["", "etcd-healthy", /^Cannot remove nothing \(name the nodes: -e remove_nodes=name,name\)/],
+      ["master-2", "etcd-one-down", /^Refusing to remove the control plane\(s\) master-2: .* these are not healthy: master-3\./],
+      ["master-3", "etcd-one-down", /these are not healthy: master-3\./],
+    ])("refuses %j with %s", async (nodes, etcd, message) => {
+      const result = await guard(nodes, `@${etcd}.json`);
+      expect(said(result.stdout)[0]).toMatch(message);
+      expect(result.status).toBe(2);
+    });
+
+    it.concurrent("the check can fail: a guard without the health check removes one of 3 control planes while another is down", async () => {
+      const result = await tagged("remove-broken.yml", "remove-guard", "remove_nodes=master-2", "@etcd-one-down.json");
+      expect(said(result.stdout).at(-1)).toMatch(/^Removing master-2\./);
+      expect(result.status).toBe(0);
+    });
+  });
+
+  describe("site.yml joins new nodes only (tags join-plan and joined-guard, run for real)", () => {
+    it.concurrent("joins only the node without kubelet.conf (a worker added to the description), and nobody on a second run", async () => {
+      const added = await tagged("site.yml", "join-plan", "-ijoined-but-app-worker.yml");
+      expect(said(added.stdout)).toEqual(["Nodes to set up in the cluster on this run: app-worker"]);
+      const again = await tagged("site.yml", "join-plan", JSON.stringify({ k8s_joined: true }));
+      expect(said(again.stdout)).toEqual(["Nodes to set up in the cluster on this run: none"]);
+      const fresh = await tagged("site.yml", "join-plan", JSON.stringify({ k8s_joined: false }));
+      expect(said(fresh.stdout)).toEqual(["Nodes to set up in the cluster on this run: master-1 master-2 master-3 app-worker"]);
+    });
+
+    it.concurrent("refuses to move a node that has joined to another version (that is upgrade.yml's), for the whole run", async () => {
+      const installed = (v: string) => ({ kubeadm: `${v}-1.1`, kubelet: `${v}-1.1`, kubectl: `${v}-1.1` });
+      const behind = await tagged("site.yml", "joined-guard", JSON.stringify({ k8s_joined: true, k8s_installed: installed("1.36.2") }));
+      expect(said(behind.stdout)[0]).toMatch(/^master-\d has joined the cluster with kubeadm 1\.36\.2-1\.1, but kubernetes\.version is 1\.37\.1\. .*run upgrade\.yml/);
+      expect(behind.status).toBe(2);
+      const same = await tagged("site.yml", "joined-guard", JSON.stringify({ k8s_joined: true, k8s_installed: installed("1.37.1") }));
+      expect(same.status).toBe(0);
+    });
+  });
+
+  it("site.yml and upgrade.yml write the same package repository line (one minor version per file)", () => {
+    const line = (playbook: string) => [...readFileSync(path.join(dir, playbook), "utf8").matchAll(/content: "(deb \[signed-by=[^"]*)"/g)].map((m) => m[1]);
+    expect(line("site.yml")).toEqual(["deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.asc] https://pkgs.k8s.io/core:/stable:/{{ k8s_minor }}/deb/ /\\n"]);
+    expect(line("upgrade.yml")).toEqual(line("site.yml"));
   });
 
   it("gives the VMs the SSH keys the inventory logs in with", () => {

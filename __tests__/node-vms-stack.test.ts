@@ -1,6 +1,7 @@
 import { parse } from "yaml";
 import { dualBridgeNode, planWith, resourcesOf, withShippedFilesByName } from "./helpers";
 import { synthAll } from "./synth";
+import { unescapeTemplate } from "../constructs/terraform-text";
 import { networkDeviceElement } from "../constructs/kubernetes-node-vm";
 import { proxmoxSchema } from "./terraform/provider-schemas";
 
@@ -206,17 +207,19 @@ describe("cloud image source", () => {
 });
 
 describe("files for the node setup step", () => {
-  it("writes the playbook, its inventory and variables, node sysctl, one kubeadm template per part and kube-vip into one directory", () => {
+  it("writes the playbooks, their inventory and variables, node sysctl, one kubeadm template per part and kube-vip into one directory", () => {
     const files = resourcesOf(stack, "local_file").map((f) => f.filename).sort();
     expect(files).toEqual([
       "../../../generated/ansible/files/sysctl/99-k8s.conf",
       "../../../generated/ansible/group_vars/all.yml",
       "../../../generated/ansible/inventory.ini",
+      "../../../generated/ansible/remove-node.yml",
       "../../../generated/ansible/site.yml",
       "../../../generated/ansible/templates/kube-vip.yaml.j2",
       "../../../generated/ansible/templates/kubeadm/init.yaml.j2",
       "../../../generated/ansible/templates/kubeadm/join-control-plane.yaml.j2",
       "../../../generated/ansible/templates/kubeadm/join-worker.yaml.j2",
+      "../../../generated/ansible/upgrade.yml",
     ]);
   });
 
@@ -226,7 +229,10 @@ describe("files for the node setup step", () => {
     expect(inventory).toContain("[workers]\napp-worker ansible_host=192.168.0.14 ansible_user=ubuntu external_ip=192.168.0.14 external_mtu=1500 internal_ip=10.0.0.14 internal_mtu=1500\n");
   });
 
-  it("copies the playbook as it is in the tree", () => {
-    expect(file(stack, "ansible/site.yml")).toBe(require("node:fs").readFileSync(require("node:path").join(__dirname, "..", "ansible", "site.yml"), "utf8"));
+  it("copies the playbooks as they are in the tree (what Terraform writes): the node setup and the day-two plays", () => {
+    for (const playbook of ["site.yml", "remove-node.yml", "upgrade.yml"]) {
+      // Terraform reads `$${` and `%%{` in the JSON as `${` and `%{`: the file is the playbook as written.
+      expect(unescapeTemplate(file(stack, `ansible/${playbook}`))).toBe(require("node:fs").readFileSync(require("node:path").join(__dirname, "..", "ansible", playbook), "utf8"));
+    }
   });
 });

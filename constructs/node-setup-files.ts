@@ -15,11 +15,18 @@ export interface NodeSetupFilesProps {
 }
 
 /** ansible/ beside constructs/ in the sources, and beside dist/ in the bundled app. */
-const PLAYBOOK = path.join(__dirname, "..", "ansible", "site.yml");
+const ANSIBLE_DIR = path.join(__dirname, "..", "ansible");
 
 /**
- * Everything step 3 (node setup) needs, in one directory: the playbook (ansible/site.yml, as it
- * is in the tree), the inventory and variables derived from the plan, the node sysctl files,
+ * The playbooks, copied as they are in the tree: the node setup (site.yml) and the day-two
+ * plays that follow a node's life cycle, removal before its VM goes and the upgrade one minor
+ * version at a time (docs/node-setup.md, "Day two").
+ */
+export const PLAYBOOKS = ["site.yml", "remove-node.yml", "upgrade.yml"] as const;
+
+/**
+ * Everything step 3 (node setup) and the days after it need, in one directory: the playbooks
+ * (ansible/*.yml, as they are in the tree), the inventory and variables derived from the plan, the node sysctl files,
  * the kubeadm configurations and the kube-vip manifest. `ansible-playbook -i inventory.ini
  * site.yml` from that directory sets up every node.
  */
@@ -34,7 +41,7 @@ export class NodeSetupFiles extends Construct {
       const dir = path.posix.dirname(relative);
       files.push(new GeneratedFile(this, relative, { directory: dir === "." ? directory : `${directory}/${dir}`, name: path.posix.basename(relative), content }));
     };
-    file("site.yml", readFileSync(PLAYBOOK, "utf8"));
+    for (const playbook of PLAYBOOKS) file(playbook, readFileSync(path.join(ANSIBLE_DIR, playbook), "utf8"));
     file("inventory.ini", renderInventory(plan));
     file("group_vars/all.yml", renderGroupVars(plan));
     for (const f of sysctlFiles(plan.config.sysctl, "node")) file(`${NODE_SETUP_DIRS.sysctl}/${f.name}`, renderSysctlFile(f));
