@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { ConfigError } from "../config/errors";
 import { checkCluster, loadClusterFile, parseCluster } from "../config/load";
-import { dualBridgeNode, exampleInput, issuesOf, planWith } from "./helpers";
+import { exampleInput, issuesOf, planWith } from "./helpers";
 
 /** The issue at `where` (the one matching `pattern`, if given), or a failure listing what was reported. */
 function issueAt(issues: { path: string; message: string; fix?: string }[], where: string, pattern?: RegExp) {
@@ -397,15 +397,6 @@ describe("host apply times", () => {
 });
 
 describe("VM-specific problems", () => {
-  it("warns that round-robin placement follows the list when there are several Proxmox nodes, names the VMs, and is quiet when each is placed", () => {
-    const twoNodes = (c: any) => c.proxmox.nodes.push(dualBridgeNode("pve2", "192.168.0.3", "10.0.0.3"));
-    const placement = (edit: (c: any) => void) => planWith(edit).warnings.filter((w) => w.includes("round-robin"));
-    expect(placement(twoNodes)).toEqual([expect.stringMatching(/^master-1, master-2, master-3, app-worker have no node: placed by its position in vms.*Set vms\[\]\.node/)]);
-    expect(placement((c) => (twoNodes(c), c.vms.slice(1).forEach((vm: any) => (vm.node = "pve2"))))).toEqual([expect.stringMatching(/^master-1 has no node: .* before it moves it to another/)]);
-    expect(placement((c) => (twoNodes(c), c.vms.forEach((vm: any) => (vm.node = "pve"))))).toEqual([]);
-    expect(placement(() => {})).toEqual([]);
-  });
-
   it.each([0, 257])("rejects %s cores", (cores) => {
     const issues = issuesOf((c) => (c.vms[0].cpu = { cores }));
     expect(issueAt(issues, "vms[0].cpu.cores").message).toMatch(/must be/);

@@ -164,13 +164,13 @@ describe("checks of a sharded description", () => {
     expect(issues.map((i) => [i.path, i.fix])).toContainEqual(["proxmox.ha.enabled", "set vmStacks.shardBy: none, or proxmox.ha.enabled: false"]);
   });
 
-  it("asks a VM without a node to name it, with where round-robin places it now", () => {
+  it("asks a VM without a node to name it, with where it is placed now", () => {
     const issues = issuesOf(sharded((c) => delete c.vms[3].node));
     expect(issues).toEqual([
       {
         path: "vms[3].node",
-        message: expect.stringMatching(/^must name the VM's Proxmox node when vmStacks.shardBy is node: placed round-robin, a VM moves to another node, and so to another stack/),
-        fix: "add node: pve (where round-robin places it now)",
+        message: expect.stringMatching(/^must name the VM's Proxmox node when vmStacks.shardBy is node: placed by its position in vms, a VM can move to another node, and so to another stack/),
+        fix: "add node: pve2 (where it is placed now)",
       },
     ]);
   });

@@ -615,12 +615,6 @@ export function planCluster(config: ClusterConfig, inputs: PlanInputs = { sshKey
       `machine ${offloaded[0]!.machine} (${offloaded.map((vm) => vm.name).join(", ")}) turns on virtio's host UDP-tunnel offload, which can break the overlay's VXLAN between Proxmox nodes (Proxmox bug #7627). Leave vmDefaults.machine unset (pc-i440fx-10.0 on Proxmox VE 9) unless the hosts run qemu-server 9.1.18 or later with machine 11.0+pve1.`,
     );
   }
-  const unplaced = config.proxmox.nodes.length > 1 ? config.vms.filter((vm) => !vm.node).map((vm) => vm.name) : [];
-  if (unplaced.length) {
-    warnings.push(
-      `${unplaced.join(", ")} ${unplaced.length === 1 ? "has" : "have"} no node: placed by its position in vms (control planes apart, workers balanced), so adding, removing or reordering a VM before ${unplaced.length === 1 ? "it moves it" : "them moves them"} to another Proxmox node (a migration; pve-dualnet plan-impact shows it). Set vms[].node to keep each VM where it is.`,
-    );
-  }
   if (inputs.sshKeys.length === 0) {
     warnings.push(
       "no SSH public key for the node VMs: the node setup (Ansible) cannot log in. Set vmDefaults.cloudInit.sshKeys or sshKeyFiles, or PVE_DUALNET_SSH_PUBLIC_KEYS.",

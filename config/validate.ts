@@ -46,8 +46,8 @@ function checkStacks(config: ClusterConfig, report: Report) {
       if (vm.node !== undefined) return;
       report(
         `vms[${i}].node`,
-        `must name the VM's Proxmox node when vmStacks.shardBy is node: placed round-robin, a VM moves to another node, and so to another stack (destroyed in one, created in the other), whenever the list of VMs changes`,
-        `add node: ${placement[i]} (where round-robin places it now)`,
+        `must name the VM's Proxmox node when vmStacks.shardBy is node: placed by its position in vms, a VM can move to another node, and so to another stack (destroyed in one, created in the other), when the list of VMs changes`,
+        `add node: ${placement[i]} (where it is placed now)`,
       );
     });
   }
