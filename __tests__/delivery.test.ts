@@ -129,8 +129,8 @@ describe("pull-request workflow", () => {
     expect(Math.min(base!, impact!, comment!, fail!)).toBeGreaterThanOrEqual(0);
     expect(base! < impact! && impact! < comment! && comment! < fail!).toBe(true);
     expect([steps[base!]!.if, steps[impact!]!.if]).toEqual([undefined, undefined]);
-    expect(steps[base!]!.run).toContain('(cd ../base && npm ci --no-audit --no-fund && npx pve-dualnet synth "$PVE_DUALNET_CONFIG")');
-    expect(steps[impact!]!.run).toContain("npx pve-dualnet plan-impact ../base/cdktf.out cdktf.out --format markdown >> review.md");
+    expect(steps[base!]!.run).toContain('(cd ../base && npm ci --no-audit --no-fund && node bin/pve-dualnet.mjs synth "$PVE_DUALNET_CONFIG")');
+    expect(steps[impact!]!.run).toContain("node bin/pve-dualnet.mjs plan-impact ../base/cdktf.out cdktf.out --format markdown >> review.md");
     expect(steps[fail!]).toMatchObject({ if: "vars.PVE_DUALNET_FAIL_ON_REPLACE == 'true'", run: expect.stringContaining("plan-impact ../base/cdktf.out cdktf.out --fail-on-replace") });
   });
 

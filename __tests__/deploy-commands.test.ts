@@ -119,7 +119,7 @@ async function run(args: readonly string[], template = forShards(args) ? templat
     const workflow = readFileSync(path.join(root, ".github", "workflows", "plan-review.yml"), "utf8");
     expect(workflow).toContain(`npx cdktf diff "$1" --skip-synth`);
     // The stacks come from the description (shards included), not from a list in the workflow.
-    expect(workflow).toContain('stacks="$(npx pve-dualnet stacks "$PVE_DUALNET_CONFIG")"');
+    expect(workflow).toContain('stacks="$(node bin/pve-dualnet.mjs stacks "$PVE_DUALNET_CONFIG")"');
     expect(workflow).not.toMatch(/for stack in host-network/);
     // cni depends on the others, a shard on vms: if diff checked dependencies, these would fail.
     for (const args of [["diff", "cni"], ["diff", "vms-pve2"]]) {
