@@ -61,8 +61,9 @@ proxmox:
     - name: ${PVE.name}
       ssh: { host: ${PVE.external} }
       interfaces:
-        - { kind: nic, name: enp4s0 }
-        - { kind: nic, name: enp5s0 }
+        # Pinned by MAC, so that every deploy also checks the NIC names on a booted host.
+        - { kind: nic, name: enp4s0, mac: "${PVE.macs[0]}" }
+        - { kind: nic, name: enp5s0, mac: "${PVE.macs[1]}" }
         - { kind: bridge, name: vmbr0, network: external, address: ${PVE.external}, ports: [enp4s0] }
         - { kind: bridge, name: vmbr1, network: internal, address: ${PVE.internal}, ports: [enp5s0] }
   apply: { confirmTimeout: ${TIMES.confirmTimeout}, verifyTimeout: ${TIMES.verifyTimeout} }
