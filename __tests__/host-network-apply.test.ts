@@ -232,7 +232,10 @@ const within = async <T>(what: string, run: Promise<T>, seconds: number): Promis
     await unchanged(host);
   });
 
-  labTest("missing NIC: refused before switching", async (host) => {
+  labTest("missing NIC: refused before switching, also where the name is only another NIC's alternative name", async (host) => {
+    // `ip link show dev enp9s0` finds enp4s0 by this altname (systemd keeps a renamed NIC's old
+    // name as one); ifupdown2 cannot use it.
+    expect((await host.lab.inHost("ip link property add dev enp4s0 altname enp9s0")).status).toBe(0);
     const staged = host.stage(plan((c) => c.proxmox.nodes[0].interfaces.splice(1, 0, { kind: "nic", name: "enp9s0" })));
     const result = await host.apply(staged);
     expect(result.stdout).toMatch(/NIC enp9s0 does not exist on pve/);

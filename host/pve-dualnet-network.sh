@@ -104,9 +104,16 @@ load_env() {
   NIC_MACS=${NIC_MACS:-}
 }
 
-# The permanent MAC of interface $1, lower case: "permaddr" where the kernel shows one (a bond
-# slave carries the bond's address), else the link address.
+# Whether $1 is an interface's kernel name. `ip link show dev` also finds a device by an
+# alternative name (systemd keeps a renamed NIC's old name as one), which ifupdown2 cannot use.
+is_kernel_name() {
+  [ -n "$1" ] && [ -e "/sys/class/net/$1" ]
+}
+
+# The permanent MAC of interface $1 (a kernel name), lower case: "permaddr" where the kernel shows
+# one (a bond slave carries the bond's address), else the link address; empty for no such name.
 permanent_mac() {
+  is_kernel_name "$1" || return 0
   ip -o link show dev "$1" 2>/dev/null | awk '{
     for (i = 1; i < NF; i++) { if ($i == "permaddr") perm = $(i + 1); if ($i == "link/ether") addr = $(i + 1) }
   } END { print tolower(perm != "" ? perm : addr) }'
@@ -390,6 +397,7 @@ verify_once() {
   PROBLEM=""
   while read -r name mtu address carrier _kind; do
     [ -n "$name" ] || continue
+    is_kernel_name "$name" || { PROBLEM="$name does not exist"; return 1; }
     link=$(ip -o link show dev "$name" 2>/dev/null) || { PROBLEM="$name does not exist"; return 1; }
     flags=${link#*<}
     flags=${flags%%>*}
@@ -695,9 +703,9 @@ Name the NICs as they are now (ip -br link), or pin them (Proxmox VE 9: pve-netw
   fi
   while read -r name _mtu _address _carrier kind; do
     [ "$kind" = nic ] || continue
-    ip link show dev "$name" >/dev/null 2>&1 || {
+    is_kernel_name "$name" || {
       rm -f "$staged"
-      finish 1 "refused: NIC $name does not exist on $NODE_NAME (ip link); nothing changed"
+      finish 1 "refused: NIC $name does not exist on $NODE_NAME (/sys/class/net: an alternative name is not enough for ifupdown2); nothing changed"
     }
   done <<EOF
 $INTERFACES
