@@ -23,7 +23,7 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { Command, CommanderError, Option } from "commander";
-import { ConfigError } from "./config/errors";
+import { ConfigError, visible } from "./config/errors";
 import type { ClusterPlan } from "./config/plan";
 import type { ImpactFormat } from "./renderers/impact";
 import type { ReportFormat } from "./renderers/report";
@@ -119,13 +119,14 @@ async function synthesizedSide(io: CliIo, given: string): Promise<Record<string,
   }
   if (directory) {
     if (!existsSync(path.join(given, "manifest.json"))) {
-      io.stderr(`${given}: a directory without manifest.json: give a cluster description, or a directory that pve-dualnet synth or cdktf synth wrote\n`);
+      io.stderr(`${visible(given)}: a directory without manifest.json: give a cluster description, or a directory that pve-dualnet synth or cdktf synth wrote\n`);
       throw new Exit(1);
     }
     try {
       return readSynthesized(given);
     } catch (err) {
-      io.stderr(`${given}: cannot read the synthesized stacks: ${err instanceof Error ? err.message : String(err)}\n`);
+      // JSON.parse quotes the file's text in its message: shown, never sent raw to the terminal.
+      io.stderr(visible(`${given}: cannot read the synthesized stacks: ${err instanceof Error ? err.message : String(err)}`) + "\n");
       throw new Exit(1);
     }
   }

@@ -13,7 +13,7 @@ import { runCli } from "../cli";
 import type { ClusterPlan } from "../config/plan";
 import { parseReplacementFacts, planImpact, renderImpact, type Impact, type SynthesizedStacks } from "../renderers/impact";
 import { synthesize, synthesizeStacks } from "../stacks/synthesize";
-import { dualBridgeNode, exampleInput, planWith } from "./helpers";
+import { dualBridgeNode, exampleInput, planWith, shardByNode, SHARDED_STACKS } from "./helpers";
 import { layouts } from "./layouts";
 import type { ToolResult } from "./lab/tools";
 import { bindingSchema } from "./terraform/binding-schema";
@@ -298,6 +298,19 @@ describe("the pve-dualnet plan-impact command", () => {
     const result = await inProcess(...args);
     expect(result.stderr).toMatch(message);
     expect(result.status).toBe(2);
+  });
+});
+
+describe("stacks in build order", () => {
+  it("reads a synth's stacks in build order, shards between vms and cni, and reports them so", () => {
+    const sharded = stacksOf(planWith(shardByNode));
+    expect(Object.keys(sharded)).toEqual([...SHARDED_STACKS]);
+    // Jumbo frames touch the hosts, every shard's VMs and the CNI.
+    const jumbo = (c: any) => (shardByNode(c), (c.networks.internal = { ...c.networks.internal, mtu: 9000, jumboFrames: true }));
+    const impact = planImpact(sharded, stacksOf(planWith(jumbo)), facts, { old: "a", new: "b" });
+    const order = [...new Set(impact.resources.map((r) => r.stack))];
+    expect(order).toEqual(SHARDED_STACKS.filter((s) => order.includes(s)));
+    expect(order).toEqual(expect.arrayContaining(["host-network", "vms-pve", "cni"]));
   });
 });
 

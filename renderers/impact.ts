@@ -12,6 +12,7 @@
 import { createHash } from "node:crypto";
 import { parse } from "yaml";
 import { z } from "zod";
+import { visible } from "../config/errors";
 import { markdownText } from "./report";
 
 export type ImpactFormat = "text" | "markdown" | "json";
@@ -132,8 +133,6 @@ export interface Impact {
   readonly unchanged: number;
 }
 
-/** Stacks in build order, then any others by name. */
-const STACK_ORDER = ["host-network", "vms", "cni"];
 /** Keys of a resource that are Terraform's meta-arguments, not the provider's attributes. */
 const META = new Set(["//", "depends_on", "lifecycle", "provider", "count", "for_each", "provisioner", "connection"]);
 
@@ -144,7 +143,6 @@ const isObject = (v: unknown): v is JsonObject => typeof v === "object" && v !==
 /** A value whose parts are compared one by one: an object, or a list holding objects (a block list). */
 const isContainer = (v: unknown): v is JsonObject | Json[] => isObject(v) || (Array.isArray(v) && v.some(isObject));
 const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
-const stackRank = (stack: string) => (STACK_ORDER.includes(stack) ? STACK_ORDER.indexOf(stack) : STACK_ORDER.length);
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The resources of a stack: `<type>` → `<logical id>` → configuration. */
@@ -219,9 +217,8 @@ const ignoredBy = (lifecycle: unknown) => {
 // Values and subjects in words
 // ---------------------------------------------------------------------------------------------
 
-/** Characters a reviewer must never be shown raw (controls, invisible and bidirectional format characters). */
-const UNSAFE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu;
-const safe = (text: string) => text.replace(UNSAFE, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
+/** Controls, invisible and bidirectional format characters are shown, never sent raw (config/errors.ts). */
+const safe = visible;
 const sha = (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 12);
 
 /** A value in a few words: short values as written, long texts by size and hash. */
@@ -486,7 +483,8 @@ function impactOf(stack: string, address: string, oldConfig: JsonObject | undefi
  * (the files or directories they came from).
  */
 export function planImpact(oldStacks: SynthesizedStacks, newStacks: SynthesizedStacks, facts: ReplacementFacts, labels: { old: string; new: string }): Impact {
-  const stacks = [...new Set([...Object.keys(oldStacks), ...Object.keys(newStacks)])].sort((a, b) => stackRank(a) - stackRank(b) || compare(a, b));
+  // Build order as synthesized (readSynthesized): the new side's, then stacks only the old side had.
+  const stacks = [...new Set([...Object.keys(newStacks), ...Object.keys(oldStacks)])];
   const resources: ResourceImpact[] = [];
   let unchanged = 0;
   for (const stack of stacks) {

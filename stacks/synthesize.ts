@@ -28,16 +28,35 @@ export function removeStaleManifest(outdir: string): void {
  * The stacks of a synth output directory (what `cdktf synth` or `pve-dualnet synth` wrote): stack
  * name → its parsed cdk.tf.json, as manifest.json lists them. Throws with the file at fault.
  */
+/** The stacks of a synth output directory, by name, in build order. */
 export function readSynthesized(outdir: string): Record<string, unknown> {
   const manifestFile = path.join(outdir, "manifest.json");
-  const manifest = JSON.parse(readFileSync(manifestFile, "utf8")) as { stacks?: Record<string, { synthesizedStackPath?: string }> };
+  const manifest = JSON.parse(readFileSync(manifestFile, "utf8")) as { stacks?: Record<string, { synthesizedStackPath?: string; dependencies?: string[] }> };
   if (!manifest.stacks || typeof manifest.stacks !== "object") throw new Error(`${manifestFile}: no stacks`);
   return Object.fromEntries(
-    Object.entries(manifest.stacks).map(([name, stack]) => {
+    buildOrder(manifest.stacks).map(([name, stack]) => {
       if (typeof stack?.synthesizedStackPath !== "string") throw new Error(`${manifestFile}: stack ${name} has no synthesizedStackPath`);
       return [name, JSON.parse(readFileSync(path.join(outdir, stack.synthesizedStackPath), "utf8"))];
     }),
   );
+}
+
+/**
+ * The manifest's stacks in build order: each after the stacks it depends on (the manifest lists
+ * them by name, in no particular order), ties by name.
+ */
+function buildOrder<T extends { dependencies?: string[] }>(stacks: Record<string, T>): [string, T][] {
+  const ordered: [string, T][] = [];
+  const placed = new Set<string>();
+  const visit = (name: string, seen: Set<string>) => {
+    if (placed.has(name) || seen.has(name) || !stacks[name]) return;
+    seen.add(name);
+    for (const dependency of [...(stacks[name]!.dependencies ?? [])].sort()) visit(dependency, seen);
+    placed.add(name);
+    ordered.push([name, stacks[name]!]);
+  };
+  for (const name of Object.keys(stacks).sort()) visit(name, new Set());
+  return ordered;
 }
 
 /** Synthesizes every stack of a plan in a temporary directory; returns what readSynthesized reads there. */
