@@ -9,7 +9,8 @@
  * meets the same rules however the schema treats it.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import * as cdktf from "cdktf";
@@ -24,12 +25,27 @@ import { shellCommand } from "../renderers/shell";
 import { unescapeTemplate } from "../constructs/terraform-text";
 import { exampleInput } from "./helpers";
 import { ifupdown2 } from "./ifupdown2";
+import { judged, settingsIn } from "./lab/judged";
 import { Sandbox } from "./lab/sandbox";
 import { hasTool, runTool } from "./lab/tools";
 import { synthAll } from "./synth";
 import { resourceTypes, TerraformJudge, terraformAvailable } from "./terraform/terraform";
 
-const sentinelDir = mkdtempSync(path.join(tmpdir(), "pvdn-sentinel-"));
+/**
+ * A directory of this checkout's own, emptied when the file starts and removed when it ends: its
+ * path is part of what the judges read (the hostile values name the sentinel), so it is the same
+ * from run to run (not under the run's TMPDIR) and the judges' cache (lab/judged.ts) can replay
+ * their answers on a warm run.
+ */
+function freshDirOfThisCheckout(name: string): string {
+  const top = process.env.PVE_DUALNET_TMP_TOP ?? tmpdir();
+  const dir = path.join(top, `${name}-${createHash("sha256").update(path.resolve(__dirname)).digest("hex").slice(0, 12)}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+const sentinelDir = freshDirOfThisCheckout("pvdn-sentinel");
 const SENTINEL = path.join(sentinelDir, "ran");
 const touch = `touch ${SENTINEL}`;
 const sentinelAppeared = () => existsSync(SENTINEL);
@@ -332,46 +348,54 @@ describe("/etc/network/interfaces: comments, judged by ifupdown2 with its Mako t
 const ansibleAvailable = hasTool("ansible-playbook", "ansible");
 
 (ansibleAvailable ? describe : describe.skip)("what Ansible reads, judged by Ansible", () => {
-  const dir = mkdtempSync(path.join(tmpdir(), "pvdn-hostile-ansible-"));
+  const dir = freshDirOfThisCheckout("pvdn-hostile-ansible");
   const env = { ...process.env, ANSIBLE_NOCOLOR: "1", ANSIBLE_LOCAL_TEMP: path.join(dir, ".tmp"), ANSIBLE_HOME: path.join(dir, ".ansible"), HOME: dir };
-  const ansible = (args: string[]) => runTool("ansible-playbook", args, { cwd: dir, env });
+  /**
+   * ansible-playbook in `cwd` (a directory of `dir`, which is HOME), judged: the playbook, its
+   * files and what it writes there are what the judges' cache remembers.
+   */
+  const ansible = (cwd: string, args: string[]) =>
+    judged({ judge: `ansible-playbook ${args.join(" ")}`, texts: { cwd, home: dir, settings: settingsIn(process.env, "ANSIBLE_") }, inputs: [cwd], outputs: cwd }, () => runTool("ansible-playbook", args, { cwd, env }));
   const accepted = entries.filter(([, v]) => !/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(v) && !cdktfTokenMarker(v));
 
   it("variables files: every value comes back as written, none is templated", async () => {
+    const work = path.join(dir, "vars");
+    mkdirSync(work);
     const vars = Object.fromEntries(accepted.map(([, v], i) => [`hostile_${i}`, v]));
-    writeFileSync(path.join(dir, "vars.yml"), ansibleVariables("# hostile values", { ...vars, nested: { list: [HOSTILE["a Jinja expression"]] } }));
+    writeFileSync(path.join(work, "vars.yml"), ansibleVariables("# hostile values", { ...vars, nested: { list: [HOSTILE["a Jinja expression"]] } }));
     writeFileSync(
-      path.join(dir, "vars-play.yml"),
+      path.join(work, "vars-play.yml"),
       stringify([
         {
           hosts: "localhost",
           connection: "local",
           gather_facts: false,
           vars_files: ["vars.yml"],
-          tasks: [{ "ansible.builtin.copy": { dest: `${dir}/vars-out.json`, content: "{{ {'flat': [" + accepted.map((_, i) => `hostile_${i}`).join(", ") + "], 'nested': nested} | to_json }}", mode: "0600" } }],
+          tasks: [{ "ansible.builtin.copy": { dest: `${work}/vars-out.json`, content: "{{ {'flat': [" + accepted.map((_, i) => `hostile_${i}`).join(", ") + "], 'nested': nested} | to_json }}", mode: "0600" } }],
         },
       ]),
     );
-    const result = await ansible(["-i", "localhost,", "vars-play.yml"]);
+    const result = await ansible(work, ["-i", "localhost,", "vars-play.yml"]);
     expect(result.status).toBe(0);
-    const out = JSON.parse(readFileSync(path.join(dir, "vars-out.json"), "utf8"));
+    const out = JSON.parse(readFileSync(path.join(work, "vars-out.json"), "utf8"));
     expect(out.flat).toEqual(accepted.map(([, v]) => v));
     expect(out.nested.list).toEqual([HOSTILE["a Jinja expression"]]);
     expect(sentinelAppeared()).toBe(false);
   });
 
   it("Jinja templates: the data in them is printed as written, only the placed expressions are evaluated", async () => {
-    mkdirSync(path.join(dir, "templates"), { recursive: true });
+    const work = path.join(dir, "template");
+    mkdirSync(path.join(work, "templates"), { recursive: true });
     const doc = { data: accepted.map(([, v]) => v), placed: jinja("inventory_hostname"), [HOSTILE["a Jinja statement"]!]: "key" };
-    writeFileSync(path.join(dir, "templates", "hostile.yaml.j2"), jinjaTemplate(`# header {{ ${touch} }}`, [doc, { second: "{% raw %}" }]));
+    writeFileSync(path.join(work, "templates", "hostile.yaml.j2"), jinjaTemplate(`# header {{ ${touch} }}`, [doc, { second: "{% raw %}" }]));
     writeFileSync(
-      path.join(dir, "template-play.yml"),
-      stringify([{ hosts: "localhost", connection: "local", gather_facts: false, tasks: [{ "ansible.builtin.template": { src: "templates/hostile.yaml.j2", dest: `${dir}/rendered.yaml`, mode: "0600" } }] }]),
+      path.join(work, "template-play.yml"),
+      stringify([{ hosts: "localhost", connection: "local", gather_facts: false, tasks: [{ "ansible.builtin.template": { src: "templates/hostile.yaml.j2", dest: `${work}/rendered.yaml`, mode: "0600" } }] }]),
     );
-    const result = await ansible(["-i", "localhost,", "template-play.yml"]);
+    const result = await ansible(work, ["-i", "localhost,", "template-play.yml"]);
     expect(result.stderr).toBe("");
     expect(result.status).toBe(0);
-    const rendered = readFileSync(path.join(dir, "rendered.yaml"), "utf8");
+    const rendered = readFileSync(path.join(work, "rendered.yaml"), "utf8");
     expect(rendered.split("\n")[0]).toBe(`# header {{ ${touch} }}`);
     const [first, second] = parseAllDocuments(rendered).map((d) => d.toJS());
     expect(first).toEqual({ data: accepted.map(([, v]) => v), placed: "localhost", [HOSTILE["a Jinja statement"]!]: "key" });
@@ -400,11 +424,7 @@ const ansibleAvailable = hasTool("ansible-playbook", "ansible");
     const vars = parse(readFileSync(path.join(setup, "group_vars", "all.yml"), "utf8").replace(/!unsafe /g, ""));
     expect(vars.k8s_kubeconfig_path).toBe(hostilePath);
     // The play that writes the kubeconfig on this machine, in check mode, with every node local.
-    const result = await runTool(
-      "ansible-playbook",
-      ["-i", "inventory.ini", "site.yml", "--check", "--start-at-task", "Look for the kubeconfig's directory on this machine", "-e", "ansible_connection=local", "-v"],
-      { cwd: setup, env },
-    );
+    const result = await ansible(setup, ["-i", "inventory.ini", "site.yml", "--check", "--start-at-task", "Look for the kubeconfig's directory on this machine", "-e", "ansible_connection=local", "-v"]);
     expect(result.stderr).toBe("");
     expect(result.status).toBe(0);
     expect(result.stdout).toContain(`"path": "${dir}/.kube/{{ lookup('pipe', 'touch ${sentinelDir}`);

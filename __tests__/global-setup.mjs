@@ -27,7 +27,9 @@ export default async function globalSetup() {
     if (pid && !alive(pid)) rmSync(path.join(top, name), { recursive: true, force: true });
   }
   const runDir = mkdtempSync(path.join(top, `${RUN_PREFIX}${process.pid}-`));
-  // Jest starts its workers after this: they and every tool they run inherit it.
+  // Jest starts its workers after this: they and every tool they run inherit it. Where a path is
+  // part of what a judge reads, a test needs one that is the same from run to run: the top.
+  process.env.PVE_DUALNET_TMP_TOP = top;
   process.env.TMPDIR = runDir;
   globalThis.__PVE_DUALNET_RUN_DIR__ = runDir;
 }
