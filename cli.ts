@@ -1,5 +1,5 @@
 /**
- * pve-dualnet: the command line (package.json "bin"; `npx pve-dualnet --help`).
+ * pve-dualnet: the command line (package.json "bin"; `node bin/pve-dualnet.mjs --help`).
  *
  *   pve-dualnet check [file]                 validate: every problem at once, exit 1 if any
  *   pve-dualnet synth [file] [--out <dir>]   what `cdktf synth` writes, without the cdktf CLI
@@ -227,7 +227,7 @@ function program(io: CliIo): Command {
       const files = renderDocs(clusterJsonSchema(), loadClusterFile(EXAMPLE_CONFIG));
       const stale = Object.entries(files).filter(([file, content]) => !existsSync(path.join(root, file)) || readFileSync(path.join(root, file), "utf8") !== content);
       if (options.check) {
-        for (const [file] of stale) io.stderr(`${file} is out of date: run npx pve-dualnet docs\n`);
+        for (const [file] of stale) io.stderr(`${file} is out of date: run node bin/pve-dualnet.mjs docs\n`);
         if (stale.length) throw new Exit(1);
         io.stdout("docs: up to date\n");
         return;

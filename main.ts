@@ -4,7 +4,7 @@
  * The description comes from $PVE_DUALNET_CONFIG, the cdktf.json context key `config`, or the
  * built-in example. It is read before the cdktf App exists, because creating the App already
  * creates its output directory: a description with problems is reported in full, once, and
- * nothing is written. `npx pve-dualnet synth <file>` writes the same without the cdktf CLI.
+ * nothing is written. `node bin/pve-dualnet.mjs synth <file>` writes the same without the cdktf CLI.
  */
 import { ConfigError } from "./config/errors";
 import { EXAMPLE_WARNING, loadClusterFile, resolveConfigFile } from "./config/load";

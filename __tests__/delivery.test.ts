@@ -94,7 +94,7 @@ describe("topology diagram", () => {
 describe("generated documentation", () => {
   const docs = renderDocs(clusterJsonSchema(), loadClusterFile(EXAMPLE_CONFIG));
 
-  it("is up to date: cluster.schema.json, docs/config-reference.md, docs/topology.md (run npx pve-dualnet docs)", () => {
+  it("is up to date: cluster.schema.json, docs/config-reference.md, docs/topology.md (run node bin/pve-dualnet.mjs docs)", () => {
     expect(Object.keys(docs).sort()).toEqual(["cluster.schema.json", "docs/config-reference.md", "docs/topology.md"]);
     for (const [file, content] of Object.entries(docs)) expect([file, readFileSync(path.join(root, file), "utf8")]).toEqual([file, content]);
   });

@@ -318,7 +318,7 @@ describe("docs/delivery.md", () => {
   const doc = readFileSync(path.join(root, "docs", "delivery.md"), "utf8");
 
   it("shows the example's impact as the command prints it (regenerate: run the command and paste)", async () => {
-    const block = /<!-- BEGIN plan-impact example -->\n```console\n\$ npx pve-dualnet (.*)\n([\s\S]*?)```\n<!-- END plan-impact example -->/.exec(doc)!;
+    const block = /<!-- BEGIN plan-impact example -->\n```console\n\$ node bin\/pve-dualnet\.mjs (.*)\n([\s\S]*?)```\n<!-- END plan-impact example -->/.exec(doc)!;
     const result = await inProcess(...block[1]!.split(" "));
     expect(result.status).toBe(0);
     expect(block[2]).toBe(result.stdout);
@@ -330,10 +330,10 @@ describe("docs/delivery.md", () => {
       .flatMap((b) => b.split("\n"))
       .map((line) => line.replace(/\s+#.*$/, ""))
       .flatMap((line) => line.split(" && "))
-      .filter((part) => /^npx pve-dualnet (plan-impact|synth examples)/.test(part));
+      .filter((part) => /^node bin\/pve-dualnet\.mjs (plan-impact|synth examples)/.test(part));
     expect(commands.length).toBeGreaterThanOrEqual(5);
     for (const command of commands) {
-      const result = await inProcess(...command.replace(/^npx pve-dualnet /, "").split(/\s+/));
+      const result = await inProcess(...command.replace(/^node bin\/pve-dualnet\.mjs /, "").split(/\s+/));
       expect([command, result.status, result.stderr.replace(/^warning: .*\n/gm, "")]).toEqual([command, 0, ""]);
     }
   });
