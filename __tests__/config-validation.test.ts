@@ -519,3 +519,37 @@ describe("CNI combinations that cannot work", () => {
     expect(issueAt(issues, "kubernetes.cni.flannel.directRouting").message).toMatch(/vxlan option/);
   });
 });
+
+describe("resolve, then validate (config/resolve.ts): one derivation of every value", () => {
+  it("resolves a description validation refuses without failing, and validation reports what could not be resolved, once each", () => {
+    const issues = issuesOf((c) => {
+      c.vms[0].node = "nowhere";
+      c.vms[1].source = undefined;
+      c.vmDefaults.source = undefined;
+      c.proxmox.nodes[0].interfaces = c.proxmox.nodes[0].interfaces.filter((i: any) => i.network !== "internal");
+    });
+    expect(issueAt(issues, "vms[0].node").message).toMatch(/nowhere is not in proxmox.nodes/);
+    expect(issueAt(issues, "proxmox.nodes[0].interfaces", /no bridge serves the internal network/)).toBeDefined();
+    expect(issues.filter((i) => /^vms\[\d+\]\.source$/.test(i.path)).length).toBe(4);
+    expect(issues.map((i) => `${i.path}: ${i.message}`)).toEqual([...new Set(issues.map((i) => `${i.path}: ${i.message}`))]);
+  });
+
+  it("builds the plan from the values validation checked: a VM's MTU, MACs, CPU, disk and source", () => {
+    const plan = planWith((c) => {
+      c.vms[0].mtu = { internal: 1400 };
+      c.vms[0].mac = { external: "bc:24:11:00:00:01" };
+      c.vms[0].cpu = { cores: 3 };
+      c.vms[0].disk = { size: 64 };
+    });
+    const vm = plan.vms[0]!;
+    expect(vm.nics.map((n) => [n.mac, n.mtu])).toEqual([
+      ["BC:24:11:00:00:01", 1500],
+      [`02:01:00:00:00:${(plan.config.vms[0]!.id & 0xff).toString(16).padStart(2, "0").toUpperCase()}`, 1400],
+    ]);
+    expect([vm.cpu.cores, vm.cpu.sockets, vm.vcpus, vm.nics[0].queues]).toEqual([3, plan.config.vmDefaults.cpu.sockets, 3 * plan.config.vmDefaults.cpu.sockets, 3 * plan.config.vmDefaults.cpu.sockets]);
+    expect(vm.disk).toEqual({ ...plan.config.vmDefaults.disk, size: 64 });
+    expect(vm.source).toEqual(plan.config.vmDefaults.source);
+    // The overlay is bounded by the smallest internal NIC the plan has: the one the VM asked for.
+    expect(plan.mtu.internalNic).toBe(1400);
+  });
+});

@@ -8,6 +8,7 @@ import type { z } from "zod";
 import { ConfigError, formatPath, type ConfigIssue } from "./errors";
 import { readBoundedFile } from "./files";
 import { planCluster, type ClusterPlan } from "./plan";
+import { resolveCluster } from "./resolve";
 import { clusterSchema, FIX, type ClusterConfig } from "./schema";
 import { REDACTED, secretIn } from "./secrets";
 import { resolveSshKeys } from "./ssh-keys";
@@ -172,11 +173,13 @@ export function checkCluster(input: unknown, source = "<inline>", options: { env
     throw new ConfigError(source, issues);
   }
   const config: ClusterConfig = parsed.data;
-  add(validateCluster(config));
+  // Resolved once: validation checks the values the plan is built from.
+  const resolved = resolveCluster(config);
+  add(validateCluster(config, resolved));
   const sshKeys = resolveSshKeys(config, options.env ?? {}, options.baseDir ?? process.cwd());
   add(sshKeys.issues);
   if (issues.length > 0) throw new ConfigError(source, issues);
-  return planCluster(config, { sshKeys: sshKeys.keys });
+  return planCluster(config, { sshKeys: sshKeys.keys }, resolved);
 }
 
 /** The longest string of any kind: a VM description (Proxmox notes) holds at most 8 KiB. */

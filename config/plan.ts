@@ -7,21 +7,10 @@
  */
 import { nthAddress, parseSubnet, splitAddress, type Subnet } from "./ip";
 import { cniFacts, planCni, type CniFacts, type CniPlan, type Encapsulation } from "./cni";
-import { hostInterfaceMtus, roleBridge, vlanParts } from "./mtu";
+import { roleBridge, vlanParts } from "./mtu";
+import { MAX_VIRTIO_QUEUES, resolveCluster, type ResolvedCluster } from "./resolve";
 import { secretIn } from "./secrets";
 import { PLAIN_FILE_NAME, type ClusterConfig, type HostInterface, type NetworkRole, type ProxmoxNodeConfig, type VmConfig } from "./schema";
-
-/** Proxmox caps virtio multiqueue at 64 queues. */
-export const MAX_VIRTIO_QUEUES = 64;
-
-/**
- * The node VMs' machine type when the description names none. Machine versions 10.2 and 11.0
- * turn on virtio-net's host UDP-tunnel GSO, which breaks VXLAN leaving the host over a physical
- * NIC (qemu-server 9.1.18 changelog, Proxmox bug #7627; Proxmox's own workaround is pinning
- * 10.1); 10.0 has no such feature and is the QEMU every Proxmox VE 9 host has had since 9.0.
- * Proxmox VE 8's QEMU 9.2 predates the feature: its default stays.
- */
-export const DEFAULT_MACHINE: Record<ClusterConfig["proxmox"]["version"], string | undefined> = { 9: "pc-i440fx-10.0", 8: undefined };
 
 /** Machine versions that turn the host UDP-tunnel offload on (see DEFAULT_MACHINE). */
 export const TUNNEL_OFFLOAD_MACHINE = /^(pc(-i440fx)?|pc-q35)-(10\.2|11\.0)(\+pve0)?$/;
@@ -176,16 +165,6 @@ export interface PlanInputs {
 
 const KIND_ORDER: Record<HostInterface["kind"], number> = { nic: 0, bond: 1, vlan: 2, bridge: 3 };
 
-/** `02:<nic>:<vm id, 4 bytes>`: locally administered, unicast, unique per (VM, NIC). */
-export function derivedMac(vmId: number, nicIndex: number): string {
-  const bytes = [0x02, nicIndex, (vmId >>> 24) & 0xff, (vmId >>> 16) & 0xff, (vmId >>> 8) & 0xff, vmId & 0xff];
-  return bytes.map((b) => b.toString(16).padStart(2, "0")).join(":").toUpperCase();
-}
-
-export function vcpusOf(cpu: { cores: number; sockets: number }): number {
-  return cpu.cores * cpu.sockets;
-}
-
 /** `ip/prefix` of an interface address; a bare IP takes its network's prefix. */
 export function interfaceAddress(iface: HostInterface, subnets: Record<NetworkRole, Subnet>): string | undefined {
   if (!iface.address) return undefined;
@@ -263,47 +242,6 @@ export function planStacks(config: ClusterConfig, vms: readonly VmPlan[] = []): 
   return { hostNetwork: "host-network", vms: "vms", vmShards: shards, cni: "cni", all: ["host-network", "vms", ...shards.map((s) => s.id), "cni"] };
 }
 
-/**
- * The Proxmox node of every VM, in VM order (docs/vms.md, "Placement and HA"). Control planes
- * pinned with `node:` are counted first (an unpinned one never takes a node a later one is pinned
- * to); then, in list order, a VM with `node:` stays there, any other control plane goes to the node
- * with the fewest control planes (then the fewest VMs, then the first in proxmox.nodes), and any
- * other worker to the node with the fewest VMs (then the first). A VM's node depends only on the
- * pinned control planes and the VMs before it in the list: a VM added at the end, or the last one
- * removed, moves no other. With every control plane listed before the workers and none pinned,
- * this is the round-robin of earlier versions, VM for VM.
- */
-export function vmPlacement(config: ClusterConfig): string[] {
-  const order = config.proxmox.nodes.map((n) => n.name);
-  const vms = new Map<string, number>(order.map((n) => [n, 0]));
-  const controlPlanes = new Map<string, number>(order.map((n) => [n, 0]));
-  const add = (node: string, role: VmConfig["role"]) => {
-    vms.set(node, (vms.get(node) ?? 0) + 1);
-    if (role === "control-plane") controlPlanes.set(node, (controlPlanes.get(node) ?? 0) + 1);
-  };
-  /** The first node of proxmox.nodes with the smallest key, compared element by element. */
-  const fewest = (key: (node: string) => number[]) => {
-    let best = order[0]!;
-    let bestKey = key(best);
-    for (const node of order.slice(1)) {
-      const k = key(node);
-      const i = k.findIndex((v, j) => v !== bestKey[j]);
-      if (i >= 0 && k[i]! < bestKey[i]!) [best, bestKey] = [node, k];
-    }
-    return best;
-  };
-  for (const vm of config.vms) if (vm.role === "control-plane" && vm.node !== undefined) add(vm.node, vm.role);
-  return config.vms.map((vm) => {
-    if (vm.node !== undefined) {
-      if (vm.role !== "control-plane") add(vm.node, vm.role);
-      return vm.node;
-    }
-    const node = vm.role === "control-plane" ? fewest((n) => [controlPlanes.get(n)!, vms.get(n)!]) : fewest((n) => [vms.get(n)!]);
-    add(node, vm.role);
-    return node;
-  });
-}
-
 /** How the control planes (etcd members) sit on the Proxmox nodes, and what one failed host costs. */
 export interface ControlPlaneSpread {
   /** How many control planes there are. */
@@ -318,6 +256,11 @@ export interface ControlPlaneSpread {
   readonly most: number;
   /** The fewest the busiest node can hold with these Proxmox nodes: control planes / nodes, rounded up. */
   readonly fewestPossible: number;
+  /**
+   * Whether Proxmox can keep the control planes apart: it drops a negative resource-affinity rule
+   * of fewer than two resources, or of more than the cluster has nodes.
+   */
+  readonly separable: boolean;
 }
 
 export function controlPlaneSpread(config: ClusterConfig, placement: readonly string[]): ControlPlaneSpread {
@@ -337,6 +280,7 @@ export function controlPlaneSpread(config: ClusterConfig, placement: readonly st
     free: order.filter((n) => !byNode.has(n)),
     most: Math.max(0, ...[...byNode.values()].map((cps) => cps.length)),
     fewestPossible: Math.ceil(count / Math.max(1, order.length)),
+    separable: count >= 2 && count <= order.length,
   };
 }
 
@@ -407,8 +351,7 @@ function planHa(config: ClusterConfig, vms: readonly VmPlan[], spread: ControlPl
       ? vms.map((vm) => ({ vm: vm.name, rule: haId(config, `vm${vm.id}`), resource: `vm:${vm.id}`, node: vm.node, comment: `${vm.name} prefers ${vm.node}, where pve-dualnet places it (pve-dualnet)` }))
       : [];
   const controlPlanes = vms.filter((vm) => vm.role === "control-plane");
-  // Proxmox drops a negative rule of fewer than two resources, or of more than the cluster has nodes.
-  const apart = version === 9 && controlPlanes.length >= 2 && controlPlanes.length <= config.proxmox.nodes.length && spread.most === 1;
+  const apart = version === 9 && spread.separable && spread.most === 1;
   return {
     version,
     resources,
@@ -486,7 +429,7 @@ export function placementWarnings(config: ClusterConfig, spread: ControlPlaneSpr
       );
     }
   }
-  if (config.proxmox.ha.enabled && config.proxmox.version === 9 && count > nodes && nodes >= 2) {
+  if (config.proxmox.ha.enabled && config.proxmox.version === 9 && count >= 2 && !spread.separable && nodes >= 2) {
     warnings.push(
       `proxmox.ha: no anti-affinity rule for the ${count} control planes: ${nodes} Proxmox nodes cannot keep them apart (Proxmox drops a negative resource-affinity rule with more resources than nodes); each prefers its planned node only.`,
     );
@@ -502,7 +445,11 @@ export function apiServerVip(config: ClusterConfig): string | undefined {
   return controlPlanes >= 2 ? nthAddress(parseSubnet(config.networks.internal.cidr), 10) : undefined;
 }
 
-export function planCluster(config: ClusterConfig, inputs: PlanInputs = { sshKeys: [] }): ClusterPlan {
+/**
+ * The plan of a valid description. `resolved` is the resolution validation checked (resolve.ts);
+ * the plan reads its values rather than working them out again.
+ */
+export function planCluster(config: ClusterConfig, inputs: PlanInputs = { sshKeys: [] }, resolved: ResolvedCluster = resolveCluster(config)): ClusterPlan {
   const subnets = {
     external: parseSubnet(config.networks.external.cidr),
     internal: parseSubnet(config.networks.internal.cidr),
@@ -517,8 +464,7 @@ export function planCluster(config: ClusterConfig, inputs: PlanInputs = { sshKey
     }),
   );
 
-  const hosts: HostPlan[] = config.proxmox.nodes.map((node) => {
-    const mtus = hostInterfaceMtus(node, config.networks);
+  const hosts: HostPlan[] = resolved.hosts.map(({ config: node, mtus }) => {
     const gateway = hostGateway(node, config);
     const interfaces = [...node.interfaces]
       .map((iface, position) => ({ iface, position }))
@@ -547,51 +493,44 @@ export function planCluster(config: ClusterConfig, inputs: PlanInputs = { sshKey
     };
   });
 
-  const placement = vmPlacement(config);
-  const spread = controlPlaneSpread(config, placement);
-  const hostByName = new Map(hosts.map((h) => [h.name, h]));
+  const spread = controlPlaneSpread(config, resolved.vms.map((vm) => vm.node));
   const d = config.vmDefaults;
 
-  const vms: VmPlan[] = config.vms.map((vm, index) => {
-    const host = hostByName.get(placement[index]!)!;
-    const cpu = { ...d.cpu, ...vm.cpu };
-    const vcpus = vcpusOf(cpu);
+  const vms: VmPlan[] = resolved.vms.map(({ config: vm, node, cpu, vcpus, memory, disk, source, machine, nics }) => {
     const firewall = config.firewall.enabled;
-    const nic = (role: NetworkRole, nicIndex: number): PlannedNic => {
-      const bridge = host.bridges[role];
-      return {
-        role,
-        index: nicIndex,
-        bridge: bridge.name,
-        mac: (vm.mac?.[role] ?? derivedMac(vm.id, nicIndex)).toUpperCase(),
-        ip: vm.ip[role],
-        prefix: subnets[role].prefix,
-        gateway: role === "external" ? config.networks.external.gateway : undefined,
-        mtu: vm.mtu?.[role] ?? bridge.mtu,
-        bridgeMtu: bridge.mtu,
-        queues: Math.min(vcpus, MAX_VIRTIO_QUEUES),
-        firewall,
-        guestName: d.cloudInit.networkData.interfaceNames[nicIndex]!,
-      };
-    };
+    const nic = ({ role, index, mac, bridge, mtu }: (typeof nics)[number]): PlannedNic => ({
+      role,
+      index,
+      // A valid description puts every VM on a declared node with a bridge for each network.
+      bridge: bridge!.name,
+      mac,
+      ip: vm.ip[role],
+      prefix: subnets[role].prefix,
+      gateway: role === "external" ? config.networks.external.gateway : undefined,
+      mtu: mtu!,
+      bridgeMtu: bridge!.mtu,
+      queues: Math.min(vcpus, MAX_VIRTIO_QUEUES),
+      firewall,
+      guestName: d.cloudInit.networkData.interfaceNames[index]!,
+    });
     return {
       name: vm.name,
       id: vm.id,
       role: vm.role,
-      node: host.name,
+      node,
       cpu,
       vcpus,
-      machine: vm.machine ?? d.machine ?? DEFAULT_MACHINE[config.proxmox.version],
-      memory: vm.memory ?? d.memory,
-      disk: { ...d.disk, ...vm.disk },
-      source: (vm.source ?? d.source)!,
+      machine,
+      memory,
+      disk,
+      source: source!,
       agent: vm.agent ?? d.agent,
       onBoot: vm.onBoot ?? d.onBoot,
       protection: vm.protection ?? d.protection,
       tags: [...new Set([...(vm.tags ?? d.tags), vm.role])].sort(),
       description: vm.description ?? `Kubernetes ${vm.role} node of ${config.name} (managed by pve-dualnet)`,
       cloudInit: d.cloudInit,
-      nics: [nic("external", 0), nic("internal", 1)],
+      nics: [nic(nics[0]), nic(nics[1])],
     };
   });
 
@@ -652,3 +591,4 @@ export function planMtu(config: ClusterConfig, internalNicMtus: readonly number[
 }
 
 export { roleBridge, vlanParts };
+export { DEFAULT_MACHINE, derivedMac, MAX_VIRTIO_QUEUES, vcpusOf, vmPlacement } from "./resolve";

@@ -5,25 +5,30 @@
 import * as path from "node:path";
 import type { ConfigIssue } from "./errors";
 import { contains, isCanonicalSubnet, isReservedAddress, nthAddress, overlaps, parseSubnet, splitAddress, subnetCount, subnetSize, type Subnet } from "./ip";
-import { DEFAULT_MTU, hostInterfaceMtus, uppersOf, vlanParts } from "./mtu";
+import { DEFAULT_MTU, uppersOf, vlanParts } from "./mtu";
 import { cniFacts } from "./cni";
-import { apiServerVip, controlPlaneSpread, derivedMac, hostGateway, imageFileName, IMPORT_EXTENSIONS, planMtu, planStacks, roleBridge, sharedNodeFix, urlFileName, vcpusOf, vmPlacement } from "./plan";
+import { apiServerVip, controlPlaneSpread, hostGateway, imageFileName, IMPORT_EXTENSIONS, planMtu, planStacks, roleBridge, sharedNodeFix, urlFileName } from "./plan";
+import { resolveCluster, type ResolvedCluster, type ResolvedHost } from "./resolve";
 import { NETWORK_ROLES, type ClusterConfig, type NetworkRole, type ProxmoxNodeConfig } from "./schema";
 
 type Report = (path: string, message: string, fix?: string) => void;
 
-export function validateCluster(config: ClusterConfig): ConfigIssue[] {
+/**
+ * Every cross-field problem of a description, checked on its resolution (resolve.ts): the values
+ * the plan will be built from, not a second derivation of them.
+ */
+export function validateCluster(config: ClusterConfig, resolved: ResolvedCluster = resolveCluster(config)): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const report: Report = (path, message, fix) => issues.push({ path, message, fix });
 
   const subnets = checkSubnets(config, report);
   checkNetworks(config, subnets, report);
-  config.proxmox.nodes.forEach((node, i) => checkHost(config, node, `proxmox.nodes[${i}]`, subnets, report));
+  resolved.hosts.forEach((host, i) => checkHost(config, host, `proxmox.nodes[${i}]`, subnets, report));
   checkApplyTimes(config, report);
   checkHostAcrossNodes(config, report);
-  const internalNicMtus = checkVms(config, subnets, report);
-  checkKubernetes(config, subnets, internalNicMtus, report);
-  checkStacks(config, report);
+  checkVms(config, resolved, subnets, report);
+  checkKubernetes(config, resolved, subnets, report);
+  checkStacks(config, resolved, report);
   checkOutput(config, report);
   return issues;
 }
@@ -35,21 +40,20 @@ export const MAX_WORKSPACE_NAME = 90;
  * The stacks: a sharded VM's stack follows from its node, so the node must be written down; and
  * every stack's Terraform Cloud workspace name must be one Terraform Cloud accepts.
  */
-function checkStacks(config: ClusterConfig, report: Report) {
+function checkStacks(config: ClusterConfig, resolved: ResolvedCluster, report: Report) {
   const stacks = planStacks(config);
   if (config.vmStacks.shardBy === "node" && config.proxmox.ha.enabled) {
     report("proxmox.ha.enabled", "Proxmox HA is not built for VM stacks sharded by node yet: its rules span the VMs of every node, which sit in different stacks", "set vmStacks.shardBy: none, or proxmox.ha.enabled: false");
   }
   if (config.vmStacks.shardBy === "node") {
-    const placement = vmPlacement(config);
-    config.vms.forEach((vm, i) => {
-      if (vm.node !== undefined) return;
+    for (const vm of resolved.vms) {
+      if (vm.config.node !== undefined) continue;
       report(
-        `vms[${i}].node`,
+        `vms[${vm.index}].node`,
         `must name the VM's Proxmox node when vmStacks.shardBy is node: placed by its position in vms, a VM can move to another node, and so to another stack (destroyed in one, created in the other), when the list of VMs changes`,
-        `add node: ${placement[i]} (where it is placed now)`,
+        `add node: ${vm.node} (where it is placed now)`,
       );
-    });
+    }
   }
   const workspaces = config.terraformCloud?.workspaces ?? (config.terraformCloud ? { prefix: `${config.name}-` } : undefined);
   if (!workspaces || !("prefix" in workspaces)) return;
@@ -144,7 +148,8 @@ function checkAddressIn(ip: string, path: string, role: NetworkRole, subnets: Su
 // Host network of one Proxmox node
 // ---------------------------------------------------------------------------
 
-function checkHost(config: ClusterConfig, node: ProxmoxNodeConfig, path: string, subnets: Subnets, report: Report) {
+function checkHost(config: ClusterConfig, host: ResolvedHost, path: string, subnets: Subnets, report: Report) {
+  const node = host.config;
   const names = new Map<string, number>();
   node.interfaces.forEach((iface, i) => {
     if (names.has(iface.name)) {
@@ -229,7 +234,7 @@ function checkHost(config: ClusterConfig, node: ProxmoxNodeConfig, path: string,
   }
 
   checkHostAddresses(config, node, path, at, subnets, report);
-  checkHostMtus(config, node, at, report);
+  checkHostMtus(config, host, at, report);
   checkCycles(node, at, report);
 }
 
@@ -283,8 +288,7 @@ function checkHostAddresses(config: ClusterConfig, node: ProxmoxNodeConfig, path
   }
 }
 
-function checkHostMtus(config: ClusterConfig, node: ProxmoxNodeConfig, at: (n: string) => string, report: Report) {
-  const mtus = hostInterfaceMtus(node, config.networks);
+function checkHostMtus(config: ClusterConfig, { config: node, mtus }: ResolvedHost, at: (n: string) => string, report: Report) {
   const carriesJumbo = (name: string, seen = new Set<string>()): boolean => {
     if (seen.has(name)) return false;
     seen.add(name);
@@ -377,8 +381,7 @@ function checkHostAcrossNodes(config: ClusterConfig, report: Report) {
 // Node VMs
 // ---------------------------------------------------------------------------
 
-/** Returns the planned internal NIC MTU of every VM, which bounds the overlay. */
-function checkVms(config: ClusterConfig, subnets: Subnets, report: Report): number[] {
+function checkVms(config: ClusterConfig, resolved: ResolvedCluster, subnets: Subnets, report: Report) {
   const nodeNames = new Set(config.proxmox.nodes.map((n) => n.name));
   const ids = new Map<number, number>();
   const names = new Map<string, number>();
@@ -396,8 +399,6 @@ function checkVms(config: ClusterConfig, subnets: Subnets, report: Report): numb
   if (!config.vms.some((vm) => vm.role === "control-plane")) {
     report("vms", "no VM has role control-plane", "give at least one VM role: control-plane (three for an HA control plane)");
   }
-  const placement = vmPlacement(config);
-  const internalNicMtus: number[] = [];
   // Template ids every VM's source clones: no VM may take one.
   const templates = new Map<number, string>();
   const cloneOf = (source: ClusterConfig["vmDefaults"]["source"], where: string) => {
@@ -407,7 +408,8 @@ function checkVms(config: ClusterConfig, subnets: Subnets, report: Report): numb
   config.vms.forEach((vm, i) => cloneOf(vm.source, `vms[${i}].source`));
   const reportedImages = new Set<string>();
 
-  config.vms.forEach((vm, i) => {
+  for (const resolvedVm of resolved.vms) {
+    const { config: vm, index: i } = resolvedVm;
     const p = `vms[${i}]`;
     const duplicateId = ids.has(vm.id);
     if (duplicateId) report(`${p}.id`, `VM id ${vm.id} is already used by vms[${ids.get(vm.id)}]`, "give every VM its own id");
@@ -428,23 +430,20 @@ function checkVms(config: ClusterConfig, subnets: Subnets, report: Report): numb
       else ips.set(ip, `${p}.ip.${role} (${vm.name})`);
     }
 
-    (["external", "internal"] as const).forEach((role, nicIndex) => {
+    for (const { role, mac } of resolvedVm.nics) {
       // A derived MAC repeats when the id does: that is the id's problem, reported above.
-      if (duplicateId && !vm.mac?.[role]) return;
-      const mac = (vm.mac?.[role] ?? derivedMac(vm.id, nicIndex)).toUpperCase();
+      if (duplicateId && !vm.mac?.[role]) continue;
       const where = `${p}.mac.${role}`;
       if (parseInt(mac.slice(0, 2), 16) & 1) report(where, `${mac} is a multicast MAC address`, "use a unicast MAC (the first byte must be even)");
       const owner = macs.get(mac);
       if (owner) report(where, `MAC ${mac} is already used by ${owner}`, "give every NIC its own MAC, or drop the override to use the derived one");
       else macs.set(mac, `${p} ${role} NIC (${vm.name})`);
-    });
+    }
 
-    const cpu = { ...config.vmDefaults.cpu, ...vm.cpu };
-    const vcpus = vcpusOf(cpu);
+    const { vcpus, source, disk } = resolvedVm;
     if (vcpus > 512) {
       report(`${p}.cpu`, `${vcpus} vCPUs (sockets x cores) exceeds Proxmox's limit of 512`, "lower cores or sockets");
     }
-    const source = vm.source ?? config.vmDefaults.source;
     if (!source) {
       report(`${p}.source`, "no source: the VM needs a template to clone or a cloud image", "set vmDefaults.source (or this VM's source) to { clone: { vmId } } or { image: { url } }");
     } else if ("image" in source) {
@@ -462,7 +461,6 @@ function checkVms(config: ClusterConfig, subnets: Subnets, report: Report): numb
         }
       }
     }
-    const disk = { ...config.vmDefaults.disk, ...vm.disk };
     if (disk.interface.startsWith("sata") && disk.iothread) {
       report(`${p}.disk.iothread`, "iothread is not supported on SATA disks", "use a scsi or virtio disk, or set iothread: false");
     }
@@ -470,27 +468,18 @@ function checkVms(config: ClusterConfig, subnets: Subnets, report: Report): numb
       report(`${p}.disk.ssd`, "SSD emulation is not supported on virtio block disks", "use a scsi disk, or set ssd: false");
     }
 
-    const node = config.proxmox.nodes.find((n) => n.name === placement[i]);
-    if (node) {
-      const mtus = hostInterfaceMtus(node, config.networks);
-      for (const role of NETWORK_ROLES) {
-        const requested = vm.mtu?.[role];
-        const bridge = roleBridge(node, role);
-        if (!bridge) continue;
-        const bridgeMtu = mtus.get(bridge.name)!;
-        if (role === "internal") internalNicMtus.push(requested ?? bridgeMtu);
-        if (requested === undefined) continue;
-        if (requested > bridgeMtu) {
-          report(`${p}.mtu.${role}`, `NIC MTU ${requested} is above bridge ${bridge.name} (MTU ${bridgeMtu}) on ${node.name}`, `use at most ${bridgeMtu}, or leave it out to inherit the bridge MTU`);
-        } else if (requested < 576) {
-          report(`${p}.mtu.${role}`, `NIC MTU ${requested} is below the IPv4 minimum of 576`, `use a value from 576 to ${bridgeMtu}`);
-        }
+    for (const { role, bridge } of resolvedVm.nics) {
+      const requested = vm.mtu?.[role];
+      if (!bridge || requested === undefined) continue;
+      if (requested > bridge.mtu) {
+        report(`${p}.mtu.${role}`, `NIC MTU ${requested} is above bridge ${bridge.name} (MTU ${bridge.mtu}) on ${resolvedVm.node}`, `use at most ${bridge.mtu}, or leave it out to inherit the bridge MTU`);
+      } else if (requested < 576) {
+        report(`${p}.mtu.${role}`, `NIC MTU ${requested} is below the IPv4 minimum of 576`, `use a value from 576 to ${bridge.mtu}`);
       }
     }
-  });
+  }
   checkApiServerVip(config, subnets, ips, report);
-  checkControlPlanesApart(config, placement, report);
-  return internalNicMtus;
+  checkControlPlanesApart(config, resolved.vms.map((vm) => vm.node), report);
 }
 
 /**
@@ -503,7 +492,7 @@ function checkVms(config: ClusterConfig, subnets: Subnets, report: Report): numb
 function checkControlPlanesApart(config: ClusterConfig, placement: readonly string[], report: Report) {
   if (!config.proxmox.ha.enabled) return;
   const spread = controlPlaneSpread(config, placement);
-  if (spread.count < 2 || spread.count > config.proxmox.nodes.length || spread.most < 2) return;
+  if (!spread.separable || spread.most < 2) return;
   const [node, members] = [...spread.byNode].find(([, cps]) => cps.length >= 2)!;
   const pinned = members.filter((m) => config.vms[m.index]!.node !== undefined);
   const at = pinned[pinned.length - 1] ?? members[members.length - 1]!;
@@ -547,7 +536,7 @@ function firstFreeAddress(subnet: Subnet, taken: Map<string, string>, from: numb
 // Kubernetes and CNI
 // ---------------------------------------------------------------------------
 
-function checkKubernetes(config: ClusterConfig, subnets: Subnets, internalNicMtus: number[], report: Report) {
+function checkKubernetes(config: ClusterConfig, resolved: ResolvedCluster, subnets: Subnets, report: Report) {
   const k = config.kubernetes;
   const pod = subnets.pod!;
   if (k.nodeCidrMaskSize < pod.prefix) {
@@ -565,6 +554,8 @@ function checkKubernetes(config: ClusterConfig, subnets: Subnets, internalNicMtu
 
   // What the CNI puts on the wire, as the plan will have it.
   const cni = cniFacts(config);
+  // The internal NICs the plan will have: those on a declared node with an internal bridge.
+  const internalNicMtus = resolved.vms.flatMap((vm) => (vm.nics[1].mtu === undefined ? [] : [vm.nics[1].mtu]));
   const mtu = planMtu(config, internalNicMtus, cni);
   const override = k.cni.overlayMtu;
   if (override !== undefined) {
@@ -579,7 +570,7 @@ function checkKubernetes(config: ClusterConfig, subnets: Subnets, internalNicMtu
 
   checkInterfaceSelection(config, subnets, report);
   if (cni.oneSegment) {
-    const segment = internalSegments(config);
+    const segment = internalSegments(config, resolved);
     if (segment) report(cni.oneSegment.path, `${cni.oneSegment.name} needs all nodes on one L2 segment, but ${segment}`, `${cni.oneSegment.instead}, or bridge the internal networks of all Proxmox nodes into one segment`);
   }
   const flannel = k.cni.flannel;
@@ -658,8 +649,8 @@ function checkInterfaceSelection(config: ClusterConfig, subnets: Subnets, report
  * Why the internal networks of the VMs' Proxmox nodes are not one L2 segment, if they are not:
  * a portless internal bridge is local to its host, and bridges on different VLANs are apart.
  */
-function internalSegments(config: ClusterConfig): string | undefined {
-  const used = new Set(vmPlacement(config));
+function internalSegments(config: ClusterConfig, resolved: ResolvedCluster): string | undefined {
+  const used = new Set(resolved.vms.map((vm) => vm.node));
   const hosts = config.proxmox.nodes.filter((n) => used.has(n.name));
   if (hosts.length < 2) return undefined;
   const segments = new Map<string, string>();
