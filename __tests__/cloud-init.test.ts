@@ -106,7 +106,7 @@ describe.each(bases)("network-data snippets through cloud-init of %s", (base, ru
       ["built-in example", example, { ext: "eth0", int: "eth1", mtu: 1500 }, renderers],
       ["jumbo frames, custom names, search domain", jumbo, { ext: "mgmt0", int: "k8s0", mtu: 9000 }, renderers.filter(([o]) => o === "netplan" || o === "sysconfig")],
     ] as const)("%s", (name, plan, expected, selected) => {
-      const yaml = renderNetworkData(plan.vms[0]!, plan.config.networks);
+      const yaml = renderNetworkData(plan.vms[0]!, plan.dns);
       it.concurrent.each(selected)("renders for %s (%s): two addresses, MTUs, one default route via the external NIC", async (output, distro, check) => {
         const text = await convertBy(yaml, `${base}-${name}`.replace(/\W+/g, "-"), output, distro);
         expect(text).toContain("192.168.0.11");
@@ -116,7 +116,7 @@ describe.each(bases)("network-data snippets through cloud-init of %s", (base, ru
     });
 
     it("would reject the netplan-only `to: default` (the check can fail)", async () => {
-      const yaml = renderNetworkData(example.vms[0]!, example.config.networks).replace("to: 0.0.0.0/0", "to: default");
+      const yaml = renderNetworkData(example.vms[0]!, example.dns).replace("to: 0.0.0.0/0", "to: default");
       await expect(convertBy(yaml, `${base}-broken`.replace(/\W+/g, "-"), "eni", "debian")).rejects.toThrow(/Address default is not a valid ip address/);
     });
   });
@@ -127,7 +127,7 @@ describe("network-data snippets against cloud-init's network-config schema", () 
   const schemaChecksNetwork = available && /network-config/.test(judgedSync({ judge: "cloud-init schema --help" }, () => spawnSync("cloud-init", ["schema", "--help"], { encoding: "utf8" })).stdout);
   (schemaChecksNetwork ? it : it.skip)("passes `cloud-init schema --schema-type network-config` (Debian 12)", async () => {
     const file = path.join(work, "schema.yaml");
-    const text = renderNetworkData(jumbo.vms[0]!, jumbo.config.networks);
+    const text = renderNetworkData(jumbo.vms[0]!, jumbo.dns);
     writeFileSync(file, text);
     const result = await judged({ judge: "cloud-init schema --schema-type network-config", texts: { config: text } }, () =>
       runTool("cloud-init", ["schema", "--schema-type", "network-config", "--config-file", file]),
@@ -141,7 +141,7 @@ describe("network-data snippets against cloud-init's network-config schema", () 
     ["built-in example", example],
     ["jumbo frames, custom names, search domain", jumbo],
   ] as const)("%s passes Debian 13's `cloud-init schema --schema-type network-config`", async (_name, plan) => {
-    const result = await debian13CloudInitSchema(renderNetworkData(plan.vms[0]!, plan.config.networks));
+    const result = await debian13CloudInitSchema(renderNetworkData(plan.vms[0]!, plan.dns));
     expect(`${result.stdout}${result.stderr}`).toMatch(/Valid schema/);
     expect(result.status).toBe(0);
   });
@@ -150,7 +150,7 @@ describe("network-data snippets against cloud-init's network-config schema", () 
     ["a misspelt top-level key", (y: string) => y.replace(/^ethernets:/m, "ethernet:"), /'ethernet' was unexpected/],
     ["an invalid value", (y: string) => y.replace(/^( +)set-name: eth1$/m, "$1set-name: eth1\n$1dhcp4: sometimes"), /dhcp4: 'sometimes' is not one of/],
   ] as const)("Debian 13's schema check rejects %s (the check can fail)", async (_name, breakIt, error) => {
-    const yaml = renderNetworkData(example.vms[0]!, example.config.networks);
+    const yaml = renderNetworkData(example.vms[0]!, example.dns);
     const broken = breakIt(yaml);
     expect(broken).not.toBe(yaml);
     const result = await debian13CloudInitSchema(broken);

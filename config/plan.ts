@@ -88,6 +88,8 @@ export interface VmPlan {
 
 export interface MtuPlan {
   readonly underlay: Readonly<Record<NetworkRole, number>>;
+  /** Whether each network is declared to carry jumbo frames end to end. */
+  readonly jumboFrames: Readonly<Record<NetworkRole, boolean>>;
   /** The smallest internal VM NIC MTU: the link the overlay rides on. */
   readonly internalNic: number;
   /** The CNI's encapsulation and its overhead (config/cni). */
@@ -100,6 +102,11 @@ export interface MtuPlan {
 }
 
 export type { CalicoAutodetection, CniPlan, FlannelInterface } from "./cni";
+
+export interface DnsPlan {
+  readonly servers: readonly string[];
+  readonly searchDomain?: string;
+}
 
 export interface ApiServerPlan {
   /** The virtual IP kube-vip holds, when there is one. */
@@ -144,6 +151,10 @@ export interface ClusterPlan {
   /** The stacks and which VMs each holds. */
   readonly stacks: StacksPlan;
   readonly subnets: Readonly<Record<NetworkRole | "pod" | "service", Subnet>>;
+  /** The external network's gateway: the one default route of hosts and VMs. */
+  readonly gateway: string;
+  /** The resolvers the VMs get (on their external NIC), from networks.external. */
+  readonly dns: DnsPlan;
   readonly hosts: readonly HostPlan[];
   readonly vms: readonly VmPlan[];
   /** Proxmox HA for the node VMs, when proxmox.ha.enabled. */
@@ -564,6 +575,9 @@ export function planCluster(config: ClusterConfig, inputs: PlanInputs = { sshKey
     config,
     stacks: planStacks(config, vms),
     subnets,
+    // Validation refuses an external network without a gateway.
+    gateway: config.networks.external.gateway!,
+    dns: { servers: config.networks.external.dns, searchDomain: config.networks.external.searchDomain },
     hosts,
     vms,
     ha: planHa(config, vms, spread),
@@ -582,6 +596,7 @@ export function planMtu(config: ClusterConfig, internalNicMtus: readonly number[
   const maxOverlay = internalNic - overhead;
   return {
     underlay: { external: config.networks.external.mtu, internal: config.networks.internal.mtu },
+    jumboFrames: { external: config.networks.external.jumboFrames, internal: config.networks.internal.jumboFrames },
     internalNic,
     encapsulation,
     overhead,

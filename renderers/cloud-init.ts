@@ -4,10 +4,9 @@
  * NIC is matched by its MAC and renamed, so the name the CNI selects (eth1) is true in the guest.
  */
 import { stringify } from "yaml";
-import type { ClusterConfig } from "../config/schema";
-import type { VmPlan } from "../config/plan";
+import type { DnsPlan, VmPlan } from "../config/plan";
 
-export function renderNetworkData(vm: VmPlan, networks: ClusterConfig["networks"]): string {
+export function renderNetworkData(vm: VmPlan, dns: DnsPlan): string {
   const ethernets = Object.fromEntries(
     vm.nics.map((nic) => [
       nic.guestName,
@@ -20,8 +19,8 @@ export function renderNetworkData(vm: VmPlan, networks: ClusterConfig["networks"
         // `default`: cloud-init's ENI, networkd and sysconfig renderers (Debian, RHEL guests)
         // reject `default` as "not a valid ip address".
         ...(nic.gateway ? { routes: [{ to: "0.0.0.0/0", via: nic.gateway }] } : {}),
-        ...(nic.role === "external" && networks.external.dns.length
-          ? { nameservers: { addresses: networks.external.dns, ...(networks.external.searchDomain ? { search: [networks.external.searchDomain] } : {}) } }
+        ...(nic.role === "external" && dns.servers.length
+          ? { nameservers: { addresses: dns.servers, ...(dns.searchDomain ? { search: [dns.searchDomain] } : {}) } }
           : {}),
       },
     ]),

@@ -9,14 +9,12 @@ const id = (...parts: (string | number)[]) => parts.join("_").replace(/[^A-Za-z0
 const label = (...lines: string[]) => `"${lines.join("<br/>").replace(/"/g, "#quot;")}"`;
 
 export function renderMermaid(plan: ClusterPlan): string {
-  const { config, mtu } = plan;
-  const ext = config.networks.external;
-  const int = config.networks.internal;
+  const { mtu } = plan;
   const lines = [
     "flowchart TB",
-    `  gateway(["gateway ${ext.gateway}"])`,
-    `  external[[${label(`external network ${plan.subnets.external.cidr}`, `MTU ${ext.mtu}: management + applications`)}]]`,
-    `  internal[[${label(`internal network ${plan.subnets.internal.cidr}`, `MTU ${int.mtu}${int.jumboFrames ? " (jumbo)" : ""}: nodes, etcd, overlay; no gateway`)}]]`,
+    `  gateway(["gateway ${plan.gateway}"])`,
+    `  external[[${label(`external network ${plan.subnets.external.cidr}`, `MTU ${mtu.underlay.external}: management + applications`)}]]`,
+    `  internal[[${label(`internal network ${plan.subnets.internal.cidr}`, `MTU ${mtu.underlay.internal}${mtu.jumboFrames.internal ? " (jumbo)" : ""}: nodes, etcd, overlay; no gateway`)}]]`,
     `  overlay{{${label(`pod overlay ${plan.subnets.pod.cidr}`, `${mtu.encapsulation === "none" ? "routed" : mtu.encapsulation}, MTU ${mtu.overlay}`)}}}`,
     "  gateway --- external",
     "  internal -. carries .- overlay",

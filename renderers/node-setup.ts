@@ -62,7 +62,7 @@ export function renderGroupVars(plan: ClusterPlan): string {
     // pkgs.k8s.io revisions look like 1.37.1-1.1; any revision of the pinned version.
     k8s_package_version: `${version}-*`,
     k8s_internal_network: plan.subnets.internal.cidr,
-    k8s_external_gateway: plan.config.networks.external.gateway,
+    k8s_external_gateway: plan.gateway,
     k8s_api_endpoint: api.endpoint,
     k8s_api_vip: api.vip ?? "",
     // Where kubectl on this machine reaches the API: the VIP is on the internal network.

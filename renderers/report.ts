@@ -78,7 +78,7 @@ export function renderReport(plan: ClusterPlan, format: ReportFormat = "markdown
     title: "MTU chain (internal network)",
     head: ["link", "MTU", "why"],
     rows: [
-      ["underlay (switch path)", mtu.underlay.internal, config.networks.internal.jumboFrames ? "networks.internal.mtu, jumbo frames declared" : "networks.internal.mtu"],
+      ["underlay (switch path)", mtu.underlay.internal, mtu.jumboFrames.internal ? "networks.internal.mtu, jumbo frames declared" : "networks.internal.mtu"],
       ["host NIC and bridge", Math.min(...plan.hosts.map((h) => h.bridges.internal.mtu)), "derived from the underlay"],
       ["VM NIC", internalNic, "the bridge MTU unless overridden, never above it"],
       ["overlay (pods)", mtu.overlay, `${mtu.encapsulation} costs ${mtu.overhead} bytes: ${internalNic} - ${mtu.overhead}${mtu.overlay < mtu.maxOverlay ? `, lowered by kubernetes.cni.overlayMtu` : ""}`],

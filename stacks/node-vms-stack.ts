@@ -108,7 +108,6 @@ export class NodeVmsShardStack extends PveDualnetStack {
  * images, never on which stack holds them.
  */
 function addNodeVms(stack: TerraformStack, plan: ClusterPlan, vms: readonly VmPlan[], groups: ReadonlyMap<VmPlan["role"], SecurityGroupRef>): KubernetesNodeVm[] {
-  const { config } = plan;
   const imageKey = (node: string, image: { datastore: string; url: string; fileName?: string }) => `${node} ${image.datastore} ${imageFileName(image)}`;
   // Numbered in the order the VMs of the whole plan first need them.
   const imageNumbers = new Map<string, number>();
@@ -129,19 +128,19 @@ function addNodeVms(stack: TerraformStack, plan: ClusterPlan, vms: readonly VmPl
     return images.get(key)!;
   };
 
-  const networkData = config.vmDefaults.cloudInit.networkData;
   return vms.map((vm) => {
+    const networkData = vm.cloudInit.networkData;
     const snippet = networkData.enabled
       ? new NetworkDataSnippet(stack, `network-data-${vm.name}`, {
           node: vm.node,
           datastore: networkData.datastore,
           fileName: `pve-dualnet-${vm.name}-network.yaml`,
-          content: renderNetworkData(vm, config.networks),
+          content: renderNetworkData(vm, plan.dns),
         })
       : undefined;
     const node = new KubernetesNodeVm(stack, `vm-${vm.name}`, {
       vm,
-      dns: { servers: config.networks.external.dns, domain: config.networks.external.searchDomain },
+      dns: { servers: plan.dns.servers, domain: plan.dns.searchDomain },
       sshKeys: plan.sshKeys,
       image: imageFor(vm.node, vm.source),
       networkData: snippet,
