@@ -10,7 +10,10 @@ export interface CloudImageProps {
   readonly datastore: string;
   /** File name on the datastore: .qcow2, .raw or .vmdk, the extensions Proxmox imports. */
   readonly fileName: string;
-  /** sha256 of the image. Default: not checked. */
+  /**
+   * sha256 of the image.
+   * @default not checked
+   */
   readonly checksum?: string;
 }
 

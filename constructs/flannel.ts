@@ -12,7 +12,10 @@ import { sha256 } from "./terraform-text";
 export interface FlannelProps {
   /** The cluster plan: pod CIDR, backend, overlay MTU, interface selection, images. */
   readonly plan: ClusterPlan;
-  /** Namespace for flannel. Default: kube-flannel. */
+  /**
+   * Namespace for flannel.
+   * @default kube-flannel
+   */
   readonly namespace?: string;
 }
 

@@ -10,7 +10,10 @@ export interface GeneratedFileProps {
   readonly name: string;
   /** Literal file content. */
   readonly content: string;
-  /** Octal permission. Default: "0644". */
+  /**
+   * Octal permission.
+   * @default "0644"
+   */
   readonly permission?: string;
 }
 

@@ -12,13 +12,25 @@ import {
 export interface KubernetesNodeVmProps {
   /** The planned VM: placement, CPU, memory, disk, NICs, cloud-init. */
   readonly vm: VmPlan;
-  /** SSH public keys for the cloud-init user. Default: none (the node setup cannot log in). */
+  /**
+   * SSH public keys for the cloud-init user.
+   * @default none (the node setup cannot log in)
+   */
   readonly sshKeys?: readonly string[];
-  /** DNS servers and search domain for cloud-init. Default: none. */
+  /**
+   * DNS servers and search domain for cloud-init.
+   * @default none
+   */
   readonly dns?: { readonly servers: readonly string[]; readonly domain?: string };
-  /** The downloaded cloud image the boot disk is imported from (`image` sources). Default: none (clone). */
+  /**
+   * The downloaded cloud image the boot disk is imported from (`image` sources).
+   * @default none (clone)
+   */
   readonly image?: CloudImage;
-  /** The cloud-init network-data snippet. Default: none (Proxmox derives network config from ip_config). */
+  /**
+   * The cloud-init network-data snippet.
+   * @default none (Proxmox derives network config from ip_config)
+   */
   readonly networkData?: NetworkDataSnippet;
 }
 

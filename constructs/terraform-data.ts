@@ -6,7 +6,10 @@ export interface TerraformDataProps {
   readonly triggersReplace: Readonly<Record<string, string>>;
   readonly connection: SSHProvisionerConnection;
   readonly provisioners: readonly (FileProvisioner | RemoteExecProvisioner)[];
-  /** Default: none. */
+  /**
+   * Resources this one is created after.
+   * @default none
+   */
   readonly dependsOn?: readonly ITerraformDependable[];
 }
 
