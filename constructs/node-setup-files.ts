@@ -9,6 +9,7 @@ import { renderSysctlFile, sysctlFiles } from "../renderers/sysctl";
 import { GeneratedFile } from "./generated-file";
 
 export interface NodeSetupFilesProps {
+  /** The cluster plan: the inventory, variables, kubeadm and kube-vip files are rendered from all of it. */
   readonly plan: ClusterPlan;
   /** Directory (relative to the stack's Terraform working directory) the Ansible files go to. */
   readonly directory: string;

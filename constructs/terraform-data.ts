@@ -4,7 +4,9 @@ import type { Construct } from "constructs";
 export interface TerraformDataProps {
   /** Values whose change replaces the resource (and so runs its provisioners again). */
   readonly triggersReplace: Readonly<Record<string, string>>;
+  /** The SSH connection its provisioners use. */
   readonly connection: SSHProvisionerConnection;
+  /** What runs when it is created: file uploads and remote commands, in order. */
   readonly provisioners: readonly (FileProvisioner | RemoteExecProvisioner)[];
   /**
    * Resources this one is created after.
