@@ -621,6 +621,11 @@ export function planCluster(config: ClusterConfig, inputs: PlanInputs = { sshKey
     );
   }
   warnings.push(...placementWarnings(config, spread));
+  if (config.firewall.enabled && !config.firewall.datacenterEnabled) {
+    warnings.push(
+      `the VM firewall rules act only once the datacenter firewall is on, and Proxmox ships it off: until then every port of the node VMs is open. Turn it on without locking yourself out (${DOC_DATACENTER_FIREWALL}), then set firewall.datacenterEnabled: true.`,
+    );
+  }
   return {
     config,
     stacks: planStacks(config, vms),
@@ -635,6 +640,9 @@ export function planCluster(config: ClusterConfig, inputs: PlanInputs = { sshKey
     warnings,
   };
 }
+
+/** Where the docs say how to turn on the datacenter firewall. */
+export const DOC_DATACENTER_FIREWALL = "docs/firewall.md, \"It acts only once the datacenter firewall is on\"";
 
 /** The overlay rides on the internal NIC of every node, so the smallest one bounds it. */
 export function planMtu(config: ClusterConfig, internalNicMtus: readonly number[], cni: Pick<CniFacts, "encapsulation" | "overhead">): MtuPlan {

@@ -679,6 +679,12 @@ export const clusterSchema = z.strictObject({
         .boolean()
         .default(true)
         .describe("Proxmox firewall on every VM NIC, input policy DROP, with the rules the cluster needs derived from the plan. It acts only once the datacenter firewall is on (docs/firewall.md); the datacenter and host firewalls are never changed. Default: true."),
+      datacenterEnabled: z
+        .boolean()
+        .default(false)
+        .describe(
+          "Says that the datacenter firewall is on (Datacenter > Firewall > Options > Firewall: Yes; Proxmox ships it off), so the VM rules act. pve-dualnet never reads or changes it: this only silences the warning of check and synth and the report's note, and changes nothing it synthesizes. Default: false.",
+        ),
       ssh: z.array(ipv4Cidr).optional().describe("Networks SSH (22) to the VMs may come from. Default: the external network."),
       nodePorts: z.boolean().default(false).describe("Open Kubernetes NodePorts 30000-32767 (TCP and UDP) from the external network. Default: false."),
       rules: z

@@ -112,7 +112,12 @@ export function renderReport(plan: ClusterPlan, format: ReportFormat = "markdown
     rows: [
       ["API endpoint", `${api.endpoint}${api.vip ? " (kube-vip VIP on the internal NIC)" : " (the only control plane)"}`],
       ["kubectl from the external network", api.external ? "allowed" : "not allowed"],
-      ["VM firewall", config.firewall.enabled ? "on: inbound DROP unless a rule accepts (acts once the datacenter firewall is on)" : "off"],
+      [
+        "VM firewall",
+        config.firewall.enabled
+          ? `on: inbound DROP unless a rule accepts (${config.firewall.datacenterEnabled ? "the datacenter firewall is on, says firewall.datacenterEnabled" : "acts once the datacenter firewall is on"})`
+          : "off",
+      ],
       ...(config.firewall.enabled
         ? [
             ...rolesOf(plan).map((role) => [`${role} inbound`, byRole(role)]),
