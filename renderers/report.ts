@@ -105,13 +105,16 @@ export function renderReport(plan: ClusterPlan, format: ReportFormat = "markdown
 
   const api = plan.apiServer;
   const byRole = (role: "control-plane" | "worker") =>
-    `security group ${securityGroupName(plan, role)}: ` + firewallRules(plan, role).map((r) => `${r.iface ? `${r.iface} ` : ""}${r.proto}${r.dport ? ` ${r.dport}` : ""} from ${r.source}`).join("; ");
+    `security group ${securityGroupName(plan, role)}: ` + firewallRules(plan, role).map((r) => `${r.iface ? `${r.iface} ` : ""}${r.proto}${r.dport ? ` ${r.dport}` : ""} from ${r.source}${r.dest ? ` to ${r.dest}` : ""}`).join("; ");
   tables.push({
     title: "Kubernetes API and firewall",
     head: ["what", "value"],
     rows: [
       ["API endpoint", `${api.endpoint}${api.vip ? " (kube-vip VIP on the internal NIC)" : " (the only control plane)"}`],
       ["kubectl from the external network", api.external ? "allowed" : "not allowed"],
+      ...(plan.loadBalancer
+        ? [["LoadBalancer services", `${plan.loadBalancer.ranges.join(", ")} (${plan.loadBalancer.size} address${plan.loadBalancer.size === 1 ? "" : "es"}), held by kube-vip on the control planes' external NIC`]]
+        : []),
       [
         "VM firewall",
         config.firewall.enabled
