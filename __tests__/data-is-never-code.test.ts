@@ -208,6 +208,10 @@ describe("fields with a format refuse every hostile value", () => {
     ["terraformCloud.organization", (c, v) => (c.terraformCloud = { organization: v })],
     ["terraformCloud.workspaces.prefix", (c, v) => (c.terraformCloud = { organization: "acme", workspaces: { prefix: v } })],
     ["proxmox.endpoint", (c, v) => (c.proxmox.endpoint = `https://${v}:8006/`)],
+    ["kubernetes.loadBalancer.addresses[0]", (c, v) => (c.kubernetes.loadBalancer = { addresses: [v] })],
+    ["kubernetes.loadBalancer.ports[0].ports", (c, v) => (c.kubernetes.loadBalancer = { addresses: ["192.168.0.200"], ports: [{ protocol: "tcp", ports: v }] })],
+    ["kubernetes.loadBalancer.ports[0].from", (c, v) => (c.kubernetes.loadBalancer = { addresses: ["192.168.0.200"], ports: [{ protocol: "tcp", ports: "80", from: v }] })],
+    ["kubernetes.loadBalancer.cloudProviderImage", (c, v) => (c.kubernetes.loadBalancer = { addresses: ["192.168.0.200"], cloudProviderImage: v })],
   ];
   it.each(fields)("%s", (where, edit) => {
     expect(sortValues(() => where, edit)).toEqual([]);

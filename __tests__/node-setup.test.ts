@@ -22,6 +22,8 @@ import { hasTool, runTool } from "./lab/tools";
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF admin@laptop";
 const plan = planWith((c) => (c.vmDefaults.cloudInit.sshKeys = [KEY]));
 const single = planWith((c) => (c.vms = c.vms.filter((vm: any) => vm.name !== "master-2" && vm.name !== "master-3")));
+/** One control plane with a LoadBalancer pool: kube-vip runs for the services alone. */
+const servicesOnly = planWith((c) => ((c.vms = c.vms.filter((vm: any) => vm.name !== "master-2" && vm.name !== "master-3")), (c.kubernetes.loadBalancer = { addresses: ["192.168.0.200-192.168.0.210"] })));
 
 /** What the playbook substitutes at run time (realistic shapes, not secrets). */
 const SAMPLE_SECRETS: Record<string, string> = {
@@ -194,6 +196,8 @@ function writeDayTwoFixtures(dir: string): void {
   writeFileSync(path.join(dir, "lax.yml"), "- hosts: all\n  tasks:\n    - shell: kubeadm init\n");
   writeFileSync(path.join(dir, "broken.yml"), "- hosts: all\n  tasks:\n    - command: kubeadm init\n      creates: /etc/kubernetes/admin.conf\n");
   writeDayTwoFixtures(dir);
+  // kube-vip for LoadBalancer services alone (one control plane, a pool): Ansible fills in the external NIC.
+  writeFileSync(path.join(dir, "templates", "kube-vip-services.yaml.j2"), renderKubeVipManifest(servicesOnly)!);
   const renderedDir = mkdtempSync(path.join(tmpdir(), "pvdn-rendered-"));
   /** An Ansible command in the playbook's directory, judged once per content of that directory. */
   const ansible = (command: string, args: string[], outputs?: string) =>
@@ -218,7 +222,7 @@ function writeDayTwoFixtures(dir: string): void {
         hosts: "k8s_cluster",
         connection: "local",
         gather_facts: false,
-        vars: { ...secrets, k8s_internal_interface: "eth1", kube_vip_kubeconfig: "/etc/kubernetes/admin.conf" },
+        vars: { ...secrets, k8s_internal_interface: "eth1", k8s_external_interface: "eth0", kube_vip_kubeconfig: "/etc/kubernetes/admin.conf" },
         tasks: [
           {
             name: "Kubeadm",
@@ -229,6 +233,7 @@ function writeDayTwoFixtures(dir: string): void {
             },
           },
           { name: "Kube-vip", "ansible.builtin.template": { src: "kube-vip.yaml.j2", dest: "{{ rendered_dir }}/{{ inventory_hostname }}-kube-vip.yaml", mode: "0600" }, when: "inventory_hostname in groups['masters']" },
+          { name: "Kube-vip for services alone", "ansible.builtin.template": { src: "kube-vip-services.yaml.j2", dest: "{{ rendered_dir }}/{{ inventory_hostname }}-kube-vip-services.yaml", mode: "0600" }, when: "inventory_hostname == groups['masters'][0]" },
         ],
       },
     ]),
@@ -285,6 +290,8 @@ function writeDayTwoFixtures(dir: string): void {
     const kubeVip = parse(readFileSync(path.join(renderedDir, "master-2-kube-vip.yaml"), "utf8"));
     expect(kubeVip.spec.containers[0].env).toContainEqual({ name: "vip_interface", value: "eth1" });
     expect(kubeVip.spec.volumes[0].hostPath.path).toBe("/etc/kubernetes/admin.conf");
+    const services = parse(readFileSync(path.join(renderedDir, "master-1-kube-vip-services.yaml"), "utf8"));
+    expect(services.spec.containers[0].env).toEqual(expect.arrayContaining([{ name: "vip_servicesinterface", value: "eth0" }, { name: "vip_interface", value: "eth0" }, { name: "svc_enable", value: "true" }]));
   });
 
   it.concurrent("would reject a broken playbook (the syntax check can fail)", async () => {

@@ -82,6 +82,12 @@ const variants: Variant[] = [
     plan: true,
   },
   { name: "calico", edit: (c) => (c.kubernetes.cni = { plugin: "calico" }), stacks: ["cni"], plan: true },
+  {
+    name: "LoadBalancer pool: the security group's rules to the pool, kube-vip-cloud-provider",
+    edit: (c) => (c.kubernetes.loadBalancer = { addresses: ["192.168.0.200-192.168.0.220", "192.168.0.232/29"], ports: [{ protocol: "tcp", ports: "80,443" }, { protocol: "udp", ports: "53", from: "0.0.0.0/0" }] }),
+    stacks: ["vms", "cni"],
+    plan: true,
+  },
   { name: "flannel wireguard", edit: (c) => (c.kubernetes.cni.flannel = { backend: "wireguard" }), stacks: ["cni"], plan: true },
   {
     // Every stack of a sharded description: the cluster-wide vms, a shard per node (one of them

@@ -61,3 +61,63 @@ export function splitAddress(address: string): { ip: string; prefix?: number } {
 export function isValidIpv4(ip: string): boolean {
   return ipaddr.IPv4.isValidFourPartDecimal(ip);
 }
+
+/** An IPv4 address as the number it stands for. */
+export function ipv4ToNumber(ip: string): number {
+  return ipaddr.IPv4.parse(ip).toByteArray().reduce((n, octet) => n * 256 + octet, 0);
+}
+
+/** The address a number stands for. */
+export function numberToIpv4(value: number): string {
+  return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join(".");
+}
+
+/** A run of consecutive IPv4 addresses, both ends included, as numbers. */
+export interface AddressRange {
+  readonly first: number;
+  readonly last: number;
+}
+
+/**
+ * One entry of an address pool: `192.168.0.200` (one address), `192.168.0.200-192.168.0.220`
+ * (both ends included) or `192.168.0.200/29` (every address of the network). Undefined when the
+ * text is none of these (the schema's pattern already holds it to their shapes).
+ */
+export function parseAddressRange(text: string): AddressRange | undefined {
+  const [a, b] = text.split("-");
+  if (b !== undefined) {
+    if (!isValidIpv4(a!) || !isValidIpv4(b)) return undefined;
+    return { first: ipv4ToNumber(a!), last: ipv4ToNumber(b) };
+  }
+  if (text.includes("/")) {
+    if (!ipaddr.IPv4.isValidCIDR(text)) return undefined;
+    const subnet = parseSubnet(text);
+    const first = ipv4ToNumber(subnet.network);
+    return { first, last: first + subnetSize(subnet) - 1 };
+  }
+  return isValidIpv4(text) ? { first: ipv4ToNumber(text), last: ipv4ToNumber(text) } : undefined;
+}
+
+/** The range as text: `a` for one address, `a-b` otherwise. */
+export function formatAddressRange(range: AddressRange): string {
+  return range.first === range.last ? numberToIpv4(range.first) : `${numberToIpv4(range.first)}-${numberToIpv4(range.last)}`;
+}
+
+/**
+ * The fewest networks that cover exactly the range, in address order (a single address as the
+ * bare address): 192.168.0.200-192.168.0.220 is 192.168.0.200/29, 192.168.0.208/29,
+ * 192.168.0.216/30, 192.168.0.220.
+ */
+export function rangeToCidrs(range: AddressRange): string[] {
+  const cidrs: string[] = [];
+  let next = range.first;
+  while (next <= range.last) {
+    // The largest aligned block starting at `next` that stays inside the range.
+    let size = 1;
+    while (next % (size * 2) === 0 && next + size * 2 - 1 <= range.last) size *= 2;
+    const prefix = 32 - Math.log2(size);
+    cidrs.push(prefix === 32 ? numberToIpv4(next) : `${numberToIpv4(next)}/${prefix}`);
+    next += size;
+  }
+  return cidrs;
+}

@@ -5,7 +5,7 @@
  * Renderers and constructs read the plan, never the raw description, so a number is
  * decided in exactly one place.
  */
-import { nthAddress, parseSubnet, splitAddress, type Subnet } from "./ip";
+import { formatAddressRange, nthAddress, parseAddressRange, parseSubnet, rangeToCidrs, splitAddress, type Subnet } from "./ip";
 import { cniFacts, planCni, type CniFacts, type CniPlan, type Encapsulation } from "./cni";
 import { roleBridge, vlanParts } from "./mtu";
 import { MAX_VIRTIO_QUEUES, resolveCluster, type ResolvedCluster } from "./resolve";
@@ -122,6 +122,20 @@ export interface ApiServerPlan {
   readonly external: boolean;
 }
 
+/** LoadBalancer services on the external network (kubernetes.loadBalancer). */
+export interface LoadBalancerPlan {
+  /** The pool, as address ranges in address order: `a-b`, or `a` for one address. */
+  readonly ranges: readonly string[];
+  /** The same addresses as the fewest networks (a single address bare), in address order: the firewall's destination. */
+  readonly cidrs: readonly string[];
+  /** How many addresses the pool holds. */
+  readonly size: number;
+  /** The services' ports the firewall admits to the pool, with the source resolved to networks. */
+  readonly ports: readonly { readonly protocol: "tcp" | "udp"; readonly ports: string; readonly source: string }[];
+  /** kube-vip-cloud-provider's image. */
+  readonly cloudProviderImage: string;
+}
+
 /** The VMs of one Proxmox node, in a stack of their own (vmStacks.shardBy: node). */
 export interface VmShardPlan {
   /** The stack id: `vms-<node>`; also its state file and its Terraform Cloud workspace's suffix. */
@@ -163,6 +177,8 @@ export interface ClusterPlan {
   /** What the CNI puts on the internal network (config/cni). */
   readonly cni: CniPlan;
   readonly apiServer: ApiServerPlan;
+  /** LoadBalancer services on the external network, when kubernetes.loadBalancer is set. */
+  readonly loadBalancer?: LoadBalancerPlan;
   /** SSH public keys for the VMs' cloud-init user: inline, from files and from the environment. */
   readonly sshKeys: readonly string[];
   /** Things the user should know that do not stop the synth. */
@@ -571,6 +587,17 @@ export function planCluster(config: ClusterConfig, inputs: PlanInputs = { sshKey
     );
   }
   warnings.push(...placementWarnings(config, spread));
+  const loadBalancer = planLoadBalancer(config);
+  if (loadBalancer && config.firewall.enabled && loadBalancer.ports.length === 0) {
+    warnings.push(
+      `kubernetes.loadBalancer lists no ports: the VM firewall admits nothing to the pool's addresses (${loadBalancer.ranges.join(", ")}), so LoadBalancer services get an address nobody reaches. List the services' ports, e.g. ports: [{ protocol: tcp, ports: "80,443" }] (${DOC_LOAD_BALANCER}).`,
+    );
+  }
+  if (config.firewall.enabled && !config.firewall.datacenterEnabled) {
+    warnings.push(
+      `the VM firewall rules act only once the datacenter firewall is on, and Proxmox ships it off: until then every port of the node VMs is open. Turn it on without locking yourself out (${DOC_DATACENTER_FIREWALL}), then set firewall.datacenterEnabled: true.`,
+    );
+  }
   return {
     config,
     stacks: planStacks(config, vms),
@@ -584,8 +611,29 @@ export function planCluster(config: ClusterConfig, inputs: PlanInputs = { sshKey
     mtu,
     cni,
     apiServer: { vip, host, port: api.port, endpoint: `${host}:${api.port}`, certSans: [...new Set(certSans)], external },
+    ...(loadBalancer ? { loadBalancer } : {}),
     sshKeys: inputs.sshKeys,
     warnings,
+  };
+}
+
+/** Where the docs say how to turn on the datacenter firewall. */
+export const DOC_DATACENTER_FIREWALL = "docs/firewall.md, \"It acts only once the datacenter firewall is on\"";
+/** Where the docs say how LoadBalancer services work. */
+export const DOC_LOAD_BALANCER = "docs/load-balancer.md";
+
+/** The LoadBalancer pool of a validated description, in address order; undefined when off. */
+export function planLoadBalancer(config: ClusterConfig): LoadBalancerPlan | undefined {
+  const lb = config.kubernetes.loadBalancer;
+  if (!lb) return undefined;
+  // Validation has made every entry a range of free external addresses, none overlapping another.
+  const ranges = lb.addresses.map((text) => parseAddressRange(text)!).sort((a, b) => a.first - b.first);
+  return {
+    ranges: ranges.map(formatAddressRange),
+    cidrs: ranges.flatMap(rangeToCidrs),
+    size: ranges.reduce((n, r) => n + r.last - r.first + 1, 0),
+    ports: lb.ports.map((p) => ({ protocol: p.protocol, ports: p.ports, source: p.from === "external" ? config.networks.external.cidr : p.from })),
+    cloudProviderImage: lb.cloudProviderImage,
   };
 }
 

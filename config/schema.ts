@@ -534,6 +534,22 @@ const calico = z.strictObject({
     .describe("Node address autodetection. Default: cidrs = [internal network]."),
 });
 
+/** Destination ports and ranges, as the Proxmox firewall takes them: '80,443', '8000:8100'. */
+const portList = z
+  .string()
+  .regex(/^\d{1,5}(:\d{1,5})?(,\d{1,5}(:\d{1,5})?)*$/, say("must be ports or port ranges", "write them like '80,443' or '8000:8100'"))
+  .superRefine((ports, ctx) => {
+    for (const part of ports.split(",")) {
+      const [low, high] = part.split(":").map(Number) as [number, number | undefined];
+      const problem = [low, high ?? low].some((p) => p < 1 || p > 65535)
+        ? `${part} is outside 1-65535`
+        : high !== undefined && high <= low
+          ? `${part} is not an ascending range`
+          : undefined;
+      if (problem) ctx.addIssue({ code: "custom", message: `${problem}${FIX}write ports from 1 to 65535, and ranges low:high with low < high (a single port without ':')` });
+    }
+  });
+
 const kubernetes = z.strictObject({
   version: z
     .string()
@@ -553,7 +569,7 @@ const kubernetes = z.strictObject({
       port: intBetween(1, 65535).default(6443).describe("API server port. Default: 6443."),
       kubeVipImage: imageReference
         .default("ghcr.io/kube-vip/kube-vip:v1.2.4")
-        .describe("kube-vip image (static pod on every control plane when there is a VIP). Default: ghcr.io/kube-vip/kube-vip:v1.2.4."),
+        .describe("kube-vip image (static pod on every control plane when there is a VIP or a kubernetes.loadBalancer pool). Default: ghcr.io/kube-vip/kube-vip:v1.2.4."),
       externalAccess: z
         .strictObject({
           enabled: z
@@ -570,6 +586,41 @@ const kubernetes = z.strictObject({
     })
     .prefault({})
     .describe("The API server endpoint: a virtual IP on the internal network for HA control planes."),
+  loadBalancer: z
+    .strictObject({
+      addresses: z
+        .array(
+          format(
+            /^\d{1,3}(\.\d{1,3}){3}(-\d{1,3}(\.\d{1,3}){3}|\/\d{1,2})?$/,
+            "must be an IPv4 address, a range first-last or a network in CIDR form",
+            "write it like 192.168.0.200-192.168.0.220, 192.168.0.224/28 or 192.168.0.230",
+            31,
+          ),
+        )
+        .min(1, say("must list at least one address", "write the pool, e.g. [192.168.0.200-192.168.0.220]"))
+        .max(16, say("must have at most 16 entries", "join neighbouring entries into ranges"))
+        .describe("Addresses of the external network LoadBalancer services take, each an address, a range first-last (both included) or a network in CIDR form (every address of it); free addresses of the external network, none of a host, VM or the gateway. Required."),
+      ports: z
+        .array(
+          z.strictObject({
+            protocol: z.enum(["tcp", "udp"]).describe("tcp or udp. Required."),
+            ports: portList.describe("Destination ports from 1 to 65535, e.g. '80,443' or '8000:8100' (ascending). Required."),
+            from: z
+              .union([z.literal("external"), ipv4Cidr])
+              .default("external")
+              .describe("Source: external (the external network), or a network in CIDR form, e.g. 0.0.0.0/0 for anywhere through the gateway. Default: external."),
+          }),
+        )
+        .default([])
+        .describe("The services' ports the VM firewall admits to the pool's addresses, on the external NIC of the control planes (where kube-vip holds them). Default: none (a warning while firewall.enabled)."),
+      cloudProviderImage: imageReference
+        .default("ghcr.io/kube-vip/kube-vip-cloud-provider:v0.0.12")
+        .describe("kube-vip-cloud-provider image, the controller that gives each LoadBalancer service an address of the pool (the cni stack runs it). Default: ghcr.io/kube-vip/kube-vip-cloud-provider:v0.0.12."),
+    })
+    .optional()
+    .describe(
+      "LoadBalancer services on the external network (docs/load-balancer.md): kube-vip on the control planes announces each service's address by ARP on the external NIC, and kube-vip-cloud-provider hands the addresses out of this pool. Default: off (a LoadBalancer service stays pending).",
+    ),
   networkPolicy: z
     .boolean()
     .default(false)
@@ -679,6 +730,12 @@ export const clusterSchema = z.strictObject({
         .boolean()
         .default(true)
         .describe("Proxmox firewall on every VM NIC, input policy DROP, with the rules the cluster needs derived from the plan. It acts only once the datacenter firewall is on (docs/firewall.md); the datacenter and host firewalls are never changed. Default: true."),
+      datacenterEnabled: z
+        .boolean()
+        .default(false)
+        .describe(
+          "Says that the datacenter firewall is on (Datacenter > Firewall > Options > Firewall: Yes; Proxmox ships it off), so the VM rules act. pve-dualnet never reads or changes it: this only silences the warning of check and synth and the report's note, and changes nothing it synthesizes. Default: false.",
+        ),
       ssh: z.array(ipv4Cidr).optional().describe("Networks SSH (22) to the VMs may come from. Default: the external network."),
       nodePorts: z.boolean().default(false).describe("Open Kubernetes NodePorts 30000-32767 (TCP and UDP) from the external network. Default: false."),
       rules: z
@@ -686,20 +743,7 @@ export const clusterSchema = z.strictObject({
           z.strictObject({
             roles: z.array(z.enum(["control-plane", "worker"])).min(1).default(["control-plane", "worker"]).describe("Which VMs get the rule. Default: all."),
             protocol: z.enum(["tcp", "udp"]).describe("tcp or udp. Required."),
-            ports: z
-              .string()
-              .regex(/^\d{1,5}(:\d{1,5})?(,\d{1,5}(:\d{1,5})?)*$/, say("must be ports or port ranges", "write them like '80,443' or '8000:8100'"))
-              .superRefine((ports, ctx) => {
-                for (const part of ports.split(",")) {
-                  const [low, high] = part.split(":").map(Number) as [number, number | undefined];
-                  const problem = [low, high ?? low].some((p) => p < 1 || p > 65535)
-                    ? `${part} is outside 1-65535`
-                    : high !== undefined && high <= low
-                      ? `${part} is not an ascending range`
-                      : undefined;
-                  if (problem) ctx.addIssue({ code: "custom", message: `${problem}${FIX}write ports from 1 to 65535, and ranges low:high with low < high (a single port without ':')` });
-                }
-              })
+            ports: portList
               .describe("Destination ports from 1 to 65535, e.g. '80,443' or '8000:8100' (ascending). Required."),
             from: z
               .union([z.enum(["external", "internal"]), ipv4Cidr])

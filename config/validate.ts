@@ -4,7 +4,7 @@
  */
 import * as path from "node:path";
 import type { ConfigIssue } from "./errors";
-import { contains, isCanonicalSubnet, isReservedAddress, nthAddress, overlaps, parseSubnet, splitAddress, subnetCount, subnetSize, type Subnet } from "./ip";
+import { contains, formatAddressRange, ipv4ToNumber, isCanonicalSubnet, isReservedAddress, nthAddress, numberToIpv4, overlaps, parseAddressRange, parseSubnet, splitAddress, subnetCount, subnetSize, type AddressRange, type Subnet } from "./ip";
 import { DEFAULT_MTU, uppersOf, vlanParts } from "./mtu";
 import { cniFacts } from "./cni";
 import { apiServerVip, controlPlaneSpread, hostGateway, imageFileName, IMPORT_EXTENSIONS, planMtu, planStacks, roleBridge, sharedNodeFix, urlFileName } from "./plan";
@@ -479,6 +479,7 @@ function checkVms(config: ClusterConfig, resolved: ResolvedCluster, subnets: Sub
     }
   }
   checkApiServerVip(config, subnets, ips, report);
+  checkLoadBalancer(config, subnets, ips, report);
   checkControlPlanesApart(config, resolved.vms.map((vm) => vm.node), report);
 }
 
@@ -521,6 +522,74 @@ function checkApiServerVip(config: ClusterConfig, subnets: Subnets, taken: Map<s
     report(path, `${vip}${how} is the network or broadcast address of ${subnets.internal.cidr}`, fix());
   } else if (taken.has(vip)) {
     report(path, `${vip}${how} is already used by ${taken.get(vip)}`, fix());
+  }
+}
+
+/**
+ * The pool of LoadBalancer addresses: free addresses of the external network, where kube-vip
+ * announces them on the external NIC. Each entry inside the network, none its network or
+ * broadcast address, the gateway, a host's or a VM's address, or another entry's.
+ */
+function checkLoadBalancer(config: ClusterConfig, subnets: Subnets, taken: Map<string, string>, report: Report) {
+  const lb = config.kubernetes.loadBalancer;
+  const external = subnets.external;
+  if (!lb || !external) return;
+  const owners = new Map(taken);
+  const vip = apiServerVip(config);
+  if (vip && !owners.has(vip)) owners.set(vip, "kubernetes.apiServer.vip");
+  config.proxmox.nodes.forEach((node, n) => {
+    if (node.ssh.host && !owners.has(node.ssh.host)) owners.set(node.ssh.host, `proxmox.nodes[${n}].ssh.host (${node.name})`);
+  });
+  const takenNumbers = [...owners].map(([ip, owner]) => ({ n: ipv4ToNumber(ip), ip, owner })).sort((a, b) => a.n - b.n);
+  const net = parseAddressRange(external.cidr)!;
+  const hostAddresses = net.last - net.first - 1;
+  const accepted: { range: AddressRange; at: string }[] = [];
+  let total = 0;
+  lb.addresses.forEach((text, i) => {
+    const at = `kubernetes.loadBalancer.addresses[${i}]`;
+    const range = parseAddressRange(text);
+    if (!range) {
+      report(at, `${text} is not an IPv4 address, range or network`, "write it like 192.168.0.200-192.168.0.220, 192.168.0.224/28 or 192.168.0.230 (numbers from 0 to 255, a prefix up to 32)");
+      return;
+    }
+    if (text.includes("/") && !isCanonicalSubnet(text)) {
+      report(at, `${text} has host bits set`, `write the network address: ${parseSubnet(text).cidr}, or a range first-last`);
+      return;
+    }
+    if (range.first > range.last) {
+      report(at, `${text} runs backwards`, `write the lower address first: ${formatAddressRange({ first: range.last, last: range.first })}`);
+      return;
+    }
+    const shown = formatAddressRange(range);
+    if (range.first < net.first || range.last > net.last) {
+      report(at, `${shown} is not inside the external network ${external.cidr}: kube-vip announces the pool on the external NIC`, `use free addresses of ${external.cidr}`);
+      return;
+    }
+    const ends = [net.first, net.last].filter((n) => range.first <= n && n <= range.last).map(numberToIpv4);
+    if (external.prefix < 31 && ends.length) {
+      report(at, `${shown} includes ${ends.join(" and ")}, the network or broadcast address of ${external.cidr}`, `leave ${ends.length === 1 ? "it" : "them"} out, e.g. ${formatAddressRange({ first: Math.max(range.first, net.first + 1), last: Math.min(range.last, net.last - 1) })}`);
+      return;
+    }
+    const inside = takenNumbers.filter((t) => range.first <= t.n && t.n <= range.last);
+    if (inside.length) {
+      if (range.first === range.last) {
+        report(at, `${shown} is already used by ${inside[0]!.owner}`, "take a free address of the external network");
+      } else {
+        const listed = inside.slice(0, 3).map((t) => `${t.ip} of ${t.owner}`).join(", ");
+        report(at, `${shown} includes ${inside.length === 1 ? "an address in use" : `${inside.length} addresses in use`}: ${listed}${inside.length > 3 ? ", ..." : ""}`, `leave ${inside.length === 1 ? "it" : "them"} out: split the entry around ${inside.length === 1 ? "it" : "them"}, or take another part of the external network`);
+      }
+      return;
+    }
+    const clash = accepted.find((a) => a.range.first <= range.last && range.first <= a.range.last);
+    if (clash) {
+      report(at, `${shown} overlaps ${clash.at} (${formatAddressRange(clash.range)})`, "list each address once");
+      return;
+    }
+    accepted.push({ range, at });
+    total += range.last - range.first + 1;
+  });
+  if (total > hostAddresses / 2) {
+    report("kubernetes.loadBalancer.addresses", `the pool holds ${total} addresses, more than half of the ${hostAddresses} host addresses of the external network ${external.cidr}`, `give LoadBalancer services at most ${Math.floor(hostAddresses / 2)} addresses: the hosts, VMs and the rest of the network need the others`);
   }
 }
 

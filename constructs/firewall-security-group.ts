@@ -33,6 +33,7 @@ export class FirewallSecurityGroup extends Construct {
         proto: r.proto,
         dport: r.dport,
         source: r.source,
+        dest: r.dest,
         iface: r.iface,
         comment: r.comment,
       })),

@@ -9,7 +9,8 @@
  * 10250, controller-manager 10257, scheduler 10259, NodePorts 30000-32767). What the CNI needs
  * between nodes, and where pod addresses appear on the internal network, are the CNI model's
  * facts (config/cni: flannel's vxlan on its port or wireguard 51820; Calico's BGP 179, IP-in-IP =
- * IP protocol 4, VXLAN 4789, Typha 5473; with their sources).
+ * IP protocol 4, VXLAN 4789, Typha 5473; with their sources). LoadBalancer services: the ports
+ * kubernetes.loadBalancer lists, to the pool's addresses only.
  */
 import { createHash } from "node:crypto";
 import { contains, parseSubnet } from "../config/ip";
@@ -24,6 +25,8 @@ export interface FirewallRule {
   readonly dport?: string;
   /** Source networks or addresses, comma-separated. */
   readonly source: string;
+  /** Destination networks or addresses, comma-separated; none for the VM's own addresses. */
+  readonly dest?: string;
   readonly comment: string;
 }
 
@@ -96,6 +99,13 @@ export function firewallRules(plan: ClusterPlan, role: Role): FirewallRule[] {
     add({ iface: "net0", proto: "tcp", dport: NODE_PORTS, source: external, comment: "Kubernetes NodePorts" });
     add({ iface: "net0", proto: "udp", dport: NODE_PORTS, source: external, comment: "Kubernetes NodePorts" });
   }
+  // LoadBalancer services: their addresses live on the control planes' external NIC, wherever
+  // kube-vip's services leader runs (renderers/kube-vip.ts), so only those admit them.
+  if (role === "control-plane" && plan.loadBalancer) {
+    for (const dest of addressLists(plan.loadBalancer.cidrs)) {
+      for (const p of plan.loadBalancer.ports) add({ iface: "net0", proto: p.protocol, dport: p.ports, source: p.source, dest, comment: "LoadBalancer services (kubernetes.loadBalancer)" });
+    }
+  }
   for (const rule of fw.rules) {
     if (!rule.roles.includes(role)) continue;
     const source = rule.from === "external" ? external : rule.from === "internal" ? internalNet : rule.from;
@@ -103,6 +113,22 @@ export function firewallRules(plan: ClusterPlan, role: Role): FirewallRule[] {
     add({ ...(iface ? { iface } : {}), proto: rule.protocol, dport: rule.ports, source, comment: rule.comment ?? "firewall.rules" });
   }
   return rules;
+}
+
+/**
+ * Networks as the destinations of as few rules as can hold them. pve-firewall takes a rule's
+ * address as one range or a comma-separated list of addresses and networks ("you can't use a
+ * range in a list"), of at most 512 characters (src/PVE/Firewall.pm, parse_address_list and the
+ * rule's `dest`, pve-firewall 6.0.4).
+ */
+export function addressLists(cidrs: readonly string[], max = 512): string[] {
+  const lists: string[] = [];
+  for (const cidr of cidrs) {
+    const last = lists.length - 1;
+    if (last >= 0 && lists[last]!.length + 1 + cidr.length <= max) lists[last] += `,${cidr}`;
+    else lists.push(cidr);
+  }
+  return lists;
 }
 
 /** An IPv4 address as the number it stands for (for sorting). */

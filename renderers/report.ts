@@ -105,14 +105,22 @@ export function renderReport(plan: ClusterPlan, format: ReportFormat = "markdown
 
   const api = plan.apiServer;
   const byRole = (role: "control-plane" | "worker") =>
-    `security group ${securityGroupName(plan, role)}: ` + firewallRules(plan, role).map((r) => `${r.iface ? `${r.iface} ` : ""}${r.proto}${r.dport ? ` ${r.dport}` : ""} from ${r.source}`).join("; ");
+    `security group ${securityGroupName(plan, role)}: ` + firewallRules(plan, role).map((r) => `${r.iface ? `${r.iface} ` : ""}${r.proto}${r.dport ? ` ${r.dport}` : ""} from ${r.source}${r.dest ? ` to ${r.dest}` : ""}`).join("; ");
   tables.push({
     title: "Kubernetes API and firewall",
     head: ["what", "value"],
     rows: [
       ["API endpoint", `${api.endpoint}${api.vip ? " (kube-vip VIP on the internal NIC)" : " (the only control plane)"}`],
       ["kubectl from the external network", api.external ? "allowed" : "not allowed"],
-      ["VM firewall", config.firewall.enabled ? "on: inbound DROP unless a rule accepts (acts once the datacenter firewall is on)" : "off"],
+      ...(plan.loadBalancer
+        ? [["LoadBalancer services", `${plan.loadBalancer.ranges.join(", ")} (${plan.loadBalancer.size} address${plan.loadBalancer.size === 1 ? "" : "es"}), held by kube-vip on the control planes' external NIC`]]
+        : []),
+      [
+        "VM firewall",
+        config.firewall.enabled
+          ? `on: inbound DROP unless a rule accepts (${config.firewall.datacenterEnabled ? "the datacenter firewall is on, says firewall.datacenterEnabled" : "acts once the datacenter firewall is on"})`
+          : "off",
+      ],
       ...(config.firewall.enabled
         ? [
             ...rolesOf(plan).map((role) => [`${role} inbound`, byRole(role)]),

@@ -4,6 +4,7 @@ import type { Construct } from "constructs";
 import type { ClusterPlan } from "../config/plan";
 import { Calico } from "../constructs/calico";
 import { Flannel } from "../constructs/flannel";
+import { KubeVipCloudProvider } from "../constructs/kube-vip-cloud-provider";
 import { kubeconfigPath } from "../renderers/node-setup";
 import { PveDualnetStack } from "./pve-dualnet-stack";
 
@@ -14,7 +15,8 @@ export interface CniStackProps {
 }
 
 /**
- * Step 4 of the build order: the CNI, with node and overlay traffic on the internal network.
+ * Step 4 of the build order: the CNI, with node and overlay traffic on the internal network, and
+ * with a LoadBalancer pool the controller that hands out its addresses.
  * Its own state; the kubeconfig is read at plan time from a path, never embedded.
  */
 export class CniStack extends PveDualnetStack {
@@ -44,6 +46,9 @@ export class CniStack extends PveDualnetStack {
 
     if (plan.cni.plugin === "flannel") new Flannel(this, "flannel", { plan });
     else new Calico(this, "calico", { plan });
+    // LoadBalancer services: the controller that hands out the pool's addresses (kube-vip on the
+    // control planes holds them). Nothing without a pool.
+    if (plan.loadBalancer) new KubeVipCloudProvider(this, "kube-vip-cloud-provider", { loadBalancer: plan.loadBalancer });
 
     new TerraformOutput(this, "mtu_chain", {
       description: "Underlay, VM NIC and overlay MTU of the internal network",
