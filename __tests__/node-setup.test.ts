@@ -185,7 +185,8 @@ function writeDayTwoFixtures(dir: string): void {
     writeFileSync(path.join(dir, copy), text.replace(good, bad));
   };
   broken("upgrade.yml", "upgrade-broken.yml", "- k8s_to.split('.')[1] | int <= k8s_from.split('.')[1] | int + 1", "- k8s_to.split('.')[1] | int <= k8s_from.split('.')[1] | int + 2");
-  broken("remove-node.yml", "remove-broken.yml", "- k8s_etcd_members | difference(k8s_etcd_healthy) | length == 0", "- true");
+  broken("remove-node.yml", "remove-broken.yml", "- k8s_etcd_members | difference(k8s_remove) | difference(k8s_etcd_healthy) | length == 0", "- true");
+  writeFileSync(path.join(dir, "etcd-two-down.json"), JSON.stringify(etcdOutputs(["master-2", "master-3"])));
 }
 
 (ansibleAvailable ? describe : describe.skip)("the node setup playbook, judged by Ansible", () => {
@@ -363,6 +364,10 @@ function writeDayTwoFixtures(dir: string): void {
       ["master-3", "etcd-healthy", /^Removing master-3\. etcd keeps the members master-1, master-2; 2 members tolerate no failure, like 1: add a third control plane\.$/],
       [["master-2", "master-3"], "etcd-healthy", /^Removing master-2, master-3\. etcd keeps the members master-1\.$/],
       ["app-worker", "etcd-one-down", /^Removing app-worker\. No control plane is removed\.$/],
+      // The member that is down goes: the two left are up.
+      ["master-3", "etcd-one-down", /^Removing master-3\. etcd keeps the members master-1, master-2; 2 members tolerate no failure/],
+      // The first control plane too: the plays then run kubectl and etcdctl on master-2.
+      ["master-1", "etcd-healthy", /^Removing master-1\. etcd keeps the members master-2, master-3; 2 members tolerate no failure/],
     ])("removes %j with %s", async (nodes, etcd, message) => {
       const result = await guard(nodes, `@${etcd}.json`);
       expect(said(result.stdout).at(-1)).toMatch(message);
@@ -370,12 +375,14 @@ function writeDayTwoFixtures(dir: string): void {
     });
 
     it.concurrent.each([
-      ["master-1", "etcd-healthy", /^Cannot remove master-1\. .* The first control plane \(master-1\) is where these plays run kubectl and kubeadm/],
-      ["master-1,master-2,master-3", "etcd-healthy", /^Cannot remove master-1, master-2, master-3\./],
+      ["master-1,master-2,master-3", "etcd-healthy", /^Cannot remove master-1, master-2, master-3\. .* a cluster keeps at least one control plane/],
       ["worker-9", "etcd-healthy", /^Cannot remove worker-9\. Nodes of the inventory: master-1, master-2, master-3, app-worker;/],
       ["", "etcd-healthy", /^Cannot remove nothing \(name the nodes: -e remove_nodes=name,name\)/],
       ["master-2", "etcd-one-down", /^Refusing to remove the control plane\(s\) master-2: .* these are not healthy: master-3\./],
-      ["master-3", "etcd-one-down", /these are not healthy: master-3\./],
+      // Two of three members down: etcd has no quorum to commit a removal.
+      ["master-3", "etcd-two-down", /these are not healthy: master-2, master-3\./],
+      // Both that are down, leaving the one that is up: still no quorum of the three to commit it.
+      ["master-2,master-3", "etcd-two-down", /these are not healthy: master-2, master-3\./],
     ])("refuses %j with %s", async (nodes, etcd, message) => {
       const result = await guard(nodes, `@${etcd}.json`);
       expect(said(result.stdout)[0]).toMatch(message);
@@ -385,6 +392,24 @@ function writeDayTwoFixtures(dir: string): void {
     it.concurrent("the check can fail: a guard without the health check removes one of 3 control planes while another is down", async () => {
       const result = await tagged("remove-broken.yml", "remove-guard", "remove_nodes=master-2", "@etcd-one-down.json");
       expect(said(result.stdout).at(-1)).toMatch(/^Removing master-2\./);
+      expect(result.status).toBe(0);
+    });
+  });
+
+  describe("remove-node.yml and a node that does not answer (tags remove-guard and remove-reach, run for real against a closed port)", () => {
+    // Every node's SSH is a port nothing listens on: Ansible finds each one unreachable at once.
+    const unreachable = JSON.stringify({ ansible_host: "127.0.0.1", ansible_port: 9, k8s_reach_timeout: 2 });
+    const run = (...extra: string[]) => tagged("remove-node.yml", "remove-guard,remove-reach", "remove_nodes=app-worker", "@etcd-healthy.json", unreachable, ...extra);
+
+    it.concurrent("refuses it unless remove_unreachable names it: a node that lost only SSH would register again", async () => {
+      const result = await run();
+      expect(said(result.stdout)).toContainEqual(expect.stringMatching(/^app-worker does not answer over SSH\. If it is gone for good .* run again with -e remove_unreachable=app-worker/));
+      expect(result.status).toBe(2);
+    });
+
+    it.concurrent("removes it, named in remove_unreachable, without draining or resetting it", async () => {
+      const result = await run("remove_unreachable=app-worker");
+      expect(said(result.stdout).at(-1)).toBe("app-worker is gone: removing its Node object without draining or resetting it.");
       expect(result.status).toBe(0);
     });
   });
