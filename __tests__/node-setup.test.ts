@@ -414,6 +414,34 @@ function writeDayTwoFixtures(dir: string): void {
     });
   });
 
+  (hasTool("openssl", "openssl") ? describe : describe.skip)("site.yml finds the names a control plane's API server certificate lacks (tag cert-names, run for real on certificates openssl signs)", () => {
+    const certs = mkdtempSync(path.join(tmpdir(), "pvdn-apiserver-certs-"));
+    /** A self-signed certificate with these subject alternative names, as kubeadm's carries them. */
+    const certificate = (name: string, sans: string[]) => {
+      const file = path.join(certs, `${name}.crt`);
+      const san = sans.map((x) => (/^[0-9.]+$/.test(x) ? `IP:${x}` : `DNS:${x}`)).join(",");
+      return runTool("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", path.join(certs, `${name}.key`), "-out", file, "-days", "1", "-subj", "/CN=kube-apiserver", "-addext", `subjectAltName=${san}`]).then((r) => {
+        expect(r.status).toBe(0);
+        return file;
+      });
+    };
+    // Only the cert-names tasks run, on this machine: openssl reads the certificate, nothing changes.
+    const check = async (cert: string) =>
+      runTool("ansible-playbook", ["-i", "inventory.ini", "site.yml", "--tags", "cert-names", "--limit", "master-1", "-e", "ansible_connection=local", "-e", "ansible_become=false", "-e", `k8s_apiserver_cert=${cert}`], { cwd: dir, env });
+
+    it.concurrent("names what a certificate signed before the other control planes were added lacks", async () => {
+      const result = await check(await certificate("before", ["10.0.0.10", "10.0.0.11", "master-1", "192.168.0.11"]));
+      expect(said(result.stdout).at(-1)).toBe("master-1: the API server certificate lacks 10.0.0.12, master-2, 10.0.0.13, master-3, 192.168.0.12, 192.168.0.13");
+      expect(result.status).toBe(0);
+    });
+
+    it.concurrent("finds nothing lacking in a certificate with every name (one more is no harm)", async () => {
+      const result = await check(await certificate("complete", [...planWith().apiServer.certSans, "kubernetes.default"]));
+      expect(said(result.stdout).at(-1)).toBe("master-1: the API server certificate has every name");
+      expect(result.status).toBe(0);
+    });
+  });
+
   describe("site.yml joins new nodes only (tags join-plan and joined-guard, run for real)", () => {
     it.concurrent("joins only the node without kubelet.conf (a worker added to the description), and nobody on a second run", async () => {
       const added = await tagged("site.yml", "join-plan", "-ijoined-but-app-worker.yml");

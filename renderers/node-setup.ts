@@ -64,7 +64,11 @@ export function renderGroupVars(plan: ClusterPlan): string {
     k8s_internal_network: plan.subnets.internal.cidr,
     k8s_external_gateway: plan.gateway,
     k8s_api_endpoint: api.endpoint,
+    k8s_api_port: api.port,
     k8s_api_vip: api.vip ?? "",
+    // Every name the API server certificates carry (kubeadm's certSANs): site.yml adds what a
+    // control plane's certificate lacks (a control plane added later, a changed externalAccess).
+    k8s_api_cert_sans: [...api.certSans],
     // kube-vip also serves LoadBalancer services (renderers/kube-vip.ts); only with a pool, so a
     // description without one renders the variables it always did.
     ...(plan.loadBalancer ? { k8s_kube_vip_services: true } : {}),
