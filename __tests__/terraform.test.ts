@@ -19,7 +19,7 @@ import { resourceTypes, TerraformJudge, terraformAvailable } from "./terraform/t
 
 type Edit = (c: any) => void;
 const STACKS = ["host-network", "vms", "cni"] as const;
-type StackName = (typeof STACKS)[number] | (typeof SHARDED_STACKS)[number];
+type StackName = (typeof STACKS)[number] | (typeof SHARDED_STACKS)[number] | "vms_ha";
 
 /** Synthesizes a description as the app does (stacks/synthesize.ts), returning each stack's cdk.tf.json. */
 function stacksOf(edit: Edit): Record<StackName, any> {
@@ -99,6 +99,17 @@ const variants: Variant[] = [
       c.vmDefaults.cloudInit.networkData = { enabled: true };
     },
     stacks: SHARDED_STACKS.filter((s) => s.startsWith("vms")),
+    plan: true,
+  },
+  {
+    // HA split over shards: each shard its VMs' HA resources and node-affinity rules, vms_ha the control planes' rule.
+    name: "VMs sharded by node with Proxmox HA on Proxmox VE 9",
+    edit: (c) => {
+      shardByNode(c);
+      ["pve", "pve2", "pve3"].forEach((node, i) => (c.vms[i].node = node));
+      c.proxmox.ha = { enabled: true };
+    },
+    stacks: ["vms-pve2", "vms_ha"],
     plan: true,
   },
   { name: "Terraform Cloud backend", edit: (c) => (c.terraformCloud = { organization: "homelab", workspaces: { tags: ["pve"] } }), stacks: STACKS, plan: false },

@@ -158,11 +158,60 @@ describe("sharded by Proxmox node", () => {
   });
 });
 
-describe("checks of a sharded description", () => {
-  it("refuses Proxmox HA with shards (its rules span every node's VMs), naming both ways out", () => {
-    const issues = issuesOf(sharded((c) => (c.proxmox.ha = { enabled: true })));
-    expect(issues.map((i) => [i.path, i.fix])).toContainEqual(["proxmox.ha.enabled", "set vmStacks.shardBy: none, or proxmox.ha.enabled: false"]);
+describe("sharded, with Proxmox HA", () => {
+  /** A control plane on each of the three nodes, the worker beside master-2, HA on. */
+  const spread = (version: 8 | 9) => (c: any) => {
+    ["pve", "pve2", "pve3"].forEach((node, i) => (c.vms[i].node = node));
+    c.proxmox.ha = { enabled: true };
+    c.proxmox.version = version;
+  };
+  const ha = ["proxmox_haresource", "proxmox_harule", "proxmox_hagroup"];
+  const haResources = (stack: any) => resources(stack).filter(([address]) => ha.some((type) => address.startsWith(`${type}.`)));
+
+  describe.each([9, 8] as const)("Proxmox VE %i", (version) => {
+    const plan = planWith(sharded(spread(version)));
+    const stacks = synthAll(plan);
+    const single = synthAll(planWith(unsharded(spread(version)))).vms;
+    const ids = plan.stacks.all.filter((id) => id.startsWith("vms-") || id === "vms_ha");
+
+    it(version === 9 ? "adds vms_ha after every shard, before cni: the rule that names control planes of several shards" : "needs no stack of its own: VE 8 has no rules, each node's group goes with its shard", () => {
+      expect(plan.stacks.all).toEqual(["host-network", "vms", "vms-pve", "vms-pve2", "vms-pve3", ...(version === 9 ? ["vms_ha"] : []), "cni"]);
+      const manifest = JSON.parse(written(plan)["manifest.json"]!);
+      const dependencies = Object.fromEntries(Object.entries<any>(manifest.stacks).map(([id, s]) => [id, s.dependencies]));
+      if (version === 9) expect(dependencies.vms_ha).toEqual(["vms-pve", "vms-pve2", "vms-pve3"]);
+      expect(dependencies.cni).toEqual(["vms", "vms-pve", "vms-pve2", "vms-pve3", ...(version === 9 ? ["vms_ha"] : [])]);
+    });
+
+    it("holds every HA resource, rule and group of the single stack exactly once, at its address, each VM's with the VM", () => {
+      const all = ids.flatMap((id) => haResources(stacks[id]));
+      const addresses = all.map(([address]) => address);
+      expect(new Set(addresses).size).toBe(addresses.length);
+      expect([...addresses].sort()).toEqual(haResources(single).map(([address]) => address).sort());
+      const before = new Map(haResources(single));
+      for (const [address, body] of all) {
+        const expected = structuredClone(before.get(address));
+        // The rule of several shards names their HA resources by id; the stack order puts them first.
+        if (address.includes("control-planes-apart")) delete expected.depends_on;
+        expect([address, body]).toEqual([address, expected]);
+      }
+      // Each shard's HA resources are its own VMs'.
+      for (const id of ids.filter((i) => i !== "vms_ha")) {
+        const vmIds = resourcesOf(stacks[id], VM).map((vm) => `vm:${vm.vm_id}`).sort();
+        expect([id, resourcesOf(stacks[id], "proxmox_haresource").map((r) => r.resource_id).sort()]).toEqual([id, vmIds]);
+      }
+    });
+
+    if (version === 9) {
+      it("puts only the control planes' rule in vms_ha, referring to no resource of another stack", () => {
+        expect(resources(stacks.vms_ha).map(([address, body]) => [address.split(".")[0], body.type, body.resources])).toEqual([["proxmox_harule", "resource-affinity", ["vm:111", "vm:112", "vm:113"]]]);
+        expect(JSON.stringify(stacks.vms_ha.resource)).not.toMatch(/proxmox_(haresource|virtual_environment_vm)\./);
+        expect(Object.keys(stacks.vms_ha.provider)).toEqual(["proxmox"]);
+      });
+    }
   });
+});
+
+describe("checks of a sharded description", () => {
 
   it("asks a VM without a node to name it, with where it is placed now", () => {
     const issues = issuesOf(sharded((c) => delete c.vms[3].node));

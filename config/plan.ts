@@ -143,6 +143,8 @@ export interface VmShardPlan {
   readonly node: string;
   /** The node's VMs, in description order; none for a node without VMs (its stack still exists). */
   readonly vms: readonly VmPlan[];
+  /** With proxmox.ha: the HA resources, node-affinity rules (VE 9) and groups (VE 8) of the node's VMs. */
+  readonly ha?: HaPlan;
 }
 
 /**
@@ -155,6 +157,13 @@ export interface StacksPlan {
   readonly vms: string;
   /** With vmStacks.shardBy: node, one per Proxmox node in proxmox.nodes order, each after `vms`; otherwise none. */
   readonly vmShards: readonly VmShardPlan[];
+  /**
+   * With shards and Proxmox HA on VE 9: the stack of the HA rule that spans shards (the control
+   * planes kept apart), after every shard: Proxmox refuses a rule naming a resource HA does not
+   * manage yet. Its id, `vms_ha`, has an underscore, which no node name has, so it is never a
+   * shard's, and `cdktf deploy 'vms*'` deploys it in its place.
+   */
+  readonly haRules?: { readonly id: string; readonly ha: HaPlan };
   readonly cni: string;
   /** Every stack id in build order. */
   readonly all: readonly string[];
@@ -260,13 +269,37 @@ function carrierInterfaces(interfaces: readonly HostInterface[]): Set<string> {
 /** The stack of one Proxmox node's VMs (vmStacks.shardBy: node). */
 export const vmShardId = (node: string): string => `vms-${node}`;
 
-/** The stacks of a description (see StacksPlan); `vms` lists the planned VMs with their nodes. */
-export function planStacks(config: ClusterConfig, vms: readonly VmPlan[] = []): StacksPlan {
-  const shards =
-    config.vmStacks.shardBy === "node"
-      ? config.proxmox.nodes.map((node) => ({ id: vmShardId(node.name), node: node.name, vms: vms.filter((vm) => vm.node === node.name) }))
-      : [];
-  return { hostNetwork: "host-network", vms: "vms", vmShards: shards, cni: "cni", all: ["host-network", "vms", ...shards.map((s) => s.id), "cni"] };
+/** The stack of the HA rules that span shards (StacksPlan.haRules). */
+export const HA_RULES_STACK = "vms_ha";
+
+/**
+ * The stacks of a description (see StacksPlan); `vms` lists the planned VMs with their nodes,
+ * `ha` their Proxmox HA, which shards split: each shard its VMs' part, `vms_ha` the rule of all.
+ */
+export function planStacks(config: ClusterConfig, vms: readonly VmPlan[] = [], ha?: HaPlan): StacksPlan {
+  const sharded = config.vmStacks.shardBy === "node";
+  const haOf = (mine: readonly VmPlan[]): HaPlan | undefined => {
+    if (!ha) return undefined;
+    const names = new Set(mine.map((vm) => vm.name));
+    const groups = new Set(ha.resources.filter((r) => names.has(r.vm)).map((r) => r.group));
+    return { version: ha.version, resources: ha.resources.filter((r) => names.has(r.vm)), groups: ha.groups.filter((g) => groups.has(g.group)), nodeAffinity: ha.nodeAffinity.filter((r) => names.has(r.vm)) };
+  };
+  const shards = sharded
+    ? config.proxmox.nodes.map((node) => {
+        const mine = vms.filter((vm) => vm.node === node.name);
+        return { id: vmShardId(node.name), node: node.name, vms: mine, ...(ha ? { ha: haOf(mine) } : {}) };
+      })
+    : [];
+  // Present whenever rules can span shards (VE 9), so the stack does not come and go with the control planes.
+  const haRules = sharded && config.proxmox.ha.enabled && config.proxmox.version === 9 ? HA_RULES_STACK : undefined;
+  return {
+    hostNetwork: "host-network",
+    vms: "vms",
+    vmShards: shards,
+    ...(haRules ? { haRules: { id: haRules, ha: { version: 9, resources: [], groups: [], nodeAffinity: [], ...(ha?.controlPlanesApart ? { controlPlanesApart: ha.controlPlanesApart } : {}) } } } : {}),
+    cni: "cni",
+    all: ["host-network", "vms", ...shards.map((s) => s.id), ...(haRules ? [haRules] : []), "cni"],
+  };
 }
 
 /** How the control planes (etcd members) sit on the Proxmox nodes, and what one failed host costs. */
@@ -561,6 +594,7 @@ export function planCluster(config: ClusterConfig, inputs: PlanInputs = { sshKey
     };
   });
 
+  const ha = planHa(config, vms, spread);
   const facts = cniFacts(config);
   const mtu = planMtu(config, vms.map((vm) => vm.nics[1].mtu), facts);
   const cni = planCni(facts, mtu.overlay);
@@ -600,14 +634,14 @@ export function planCluster(config: ClusterConfig, inputs: PlanInputs = { sshKey
   }
   return {
     config,
-    stacks: planStacks(config, vms),
+    stacks: planStacks(config, vms, ha),
     subnets,
     // Validation refuses an external network without a gateway.
     gateway: config.networks.external.gateway!,
     dns: { servers: config.networks.external.dns, searchDomain: config.networks.external.searchDomain },
     hosts,
     vms,
-    ha: planHa(config, vms, spread),
+    ha,
     mtu,
     cni,
     apiServer: { vip, host, port: api.port, endpoint: `${host}:${api.port}`, certSans: [...new Set(certSans)], external },

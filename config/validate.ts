@@ -42,9 +42,6 @@ export const MAX_WORKSPACE_NAME = 90;
  */
 function checkStacks(config: ClusterConfig, resolved: ResolvedCluster, report: Report) {
   const stacks = planStacks(config);
-  if (config.vmStacks.shardBy === "node" && config.proxmox.ha.enabled) {
-    report("proxmox.ha.enabled", "Proxmox HA is not built for VM stacks sharded by node yet: its rules span the VMs of every node, which sit in different stacks", "set vmStacks.shardBy: none, or proxmox.ha.enabled: false");
-  }
   if (config.vmStacks.shardBy === "node") {
     for (const vm of resolved.vms) {
       if (vm.config.node !== undefined) continue;

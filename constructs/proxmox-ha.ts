@@ -8,7 +8,11 @@ import type { HaPlan } from "../config/plan";
 export interface ProxmoxHaProps {
   /** Every id, node and rule, from the plan (config/plan.ts, planHa). */
   readonly ha: HaPlan;
-  /** The VM resource of each node VM, by VM name: an HA resource needs its VM to exist. */
+  /**
+   * The VM resource of each VM whose HA resource this construct makes, by VM name: an HA
+   * resource needs its VM to exist. A rule naming resources of another stack (`vms_ha`, with
+   * shards) relies on the stack order instead.
+   */
   readonly vms: ReadonlyMap<string, ITerraformDependable>;
 }
 
@@ -52,13 +56,14 @@ export class ProxmoxHa extends Construct {
     }
     const apart = ha.controlPlanesApart;
     if (apart) {
+      const after = apart.vms.flatMap((vm) => resources.get(vm) ?? []);
       new Harule(this, "control-planes-apart", {
         rule: apart.rule,
         type: "resource-affinity",
         affinity: "negative",
         resources: [...apart.resources],
         comment: apart.comment,
-        dependsOn: apart.vms.map((vm) => resources.get(vm)!),
+        dependsOn: after.length ? after : undefined,
       });
     }
   }

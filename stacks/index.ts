@@ -2,7 +2,7 @@ import type { App } from "cdktf";
 import type { ClusterPlan } from "../config/plan";
 import { CniStack } from "./cni-stack";
 import { HostNetworkStack } from "./host-network-stack";
-import { NodeVmsShardStack, NodeVmsStack } from "./node-vms-stack";
+import { HaRulesStack, NodeVmsShardStack, NodeVmsStack } from "./node-vms-stack";
 
 /**
  * The stacks of one cluster, in build order: host network -> VMs -> (node setup) -> CNI. With
@@ -14,6 +14,8 @@ export function buildStacks(app: App, plan: ClusterPlan) {
   const hostNetwork = new HostNetworkStack(app, stacks.hostNetwork, { plan });
   const vms = new NodeVmsStack(app, stacks.vms, { plan, after: [hostNetwork] });
   const vmShards = stacks.vmShards.map((shard) => new NodeVmsShardStack(app, shard.id, { plan, shard, after: [vms] }));
-  const cni = new CniStack(app, stacks.cni, { plan, after: [vms, ...vmShards] });
-  return { hostNetwork, vms, vmShards, cni };
+  // With shards and Proxmox HA (VE 9): the rule that names VMs of several shards, after them all.
+  const haRules = stacks.haRules ? new HaRulesStack(app, stacks.haRules.id, { plan, after: vmShards }) : undefined;
+  const cni = new CniStack(app, stacks.cni, { plan, after: [vms, ...vmShards, ...(haRules ? [haRules] : [])] });
+  return { hostNetwork, vms, vmShards, haRules, cni };
 }

@@ -57,7 +57,7 @@ export class NodeVmsStack extends PveDualnetStack {
 
     this.vms = plan.stacks.vmShards.length ? [] : addNodeVms(this, plan, plan.vms, groups);
 
-    // Validation refuses proxmox.ha with shards: the rules span the VMs of every node.
+    // With shards, each shard holds its VMs' part and `vms_ha` the rule of all.
     if (plan.ha && !plan.stacks.vmShards.length) new ProxmoxHa(this, "ha", { ha: plan.ha, vms: new Map(plan.vms.map((vm, i) => [vm.name, this.vms[i]!.resource])) });
 
     new NodeSetupFiles(this, "node-setup", { plan, directory: `${outputDirectory(config.output.directory)}/ansible` });
@@ -98,6 +98,31 @@ export class NodeVmsShardStack extends PveDualnetStack {
     // The groups by name only: another stack owns them, and the stack order puts them first.
     const groups = new Map(config.firewall.enabled ? rolesOf(plan).map((role) => [role, { name: securityGroupName(plan, role) }]) : []);
     this.vms = addNodeVms(this, plan, shard.vms, groups);
+    // The node's VMs' HA resources and rules, with the addresses they have in the single `vms` stack.
+    if (shard.ha) new ProxmoxHa(this, "ha", { ha: shard.ha, vms: new Map(shard.vms.map((vm, i) => [vm.name, this.vms[i]!.resource])) });
+  }
+}
+
+export interface HaRulesStackProps {
+  readonly plan: ClusterPlan;
+  /** The stacks that must be deployed first: every shard, whose HA resources the rules name. */
+  readonly after: readonly TerraformStack[];
+}
+
+/**
+ * Step 2's last part, with shards and Proxmox HA on VE 9 (StacksPlan.haRules): the HA rule that
+ * names VMs of several shards, the control planes kept apart. Proxmox refuses a rule naming a
+ * resource HA does not manage yet, so it comes after every shard; a shard that deletes a
+ * control plane's HA resource takes it out of the rule (Proxmox's delete purges it), and the next
+ * deploy of this stack writes the rule of the description again.
+ */
+export class HaRulesStack extends PveDualnetStack {
+  constructor(scope: Construct, id: string, props: HaRulesStackProps) {
+    super(scope, id, props.plan.config);
+    const { plan } = props;
+    for (const stack of props.after) this.addDependency(stack);
+    new ProxmoxProvider(this, "proxmox", { endpoint: plan.config.proxmox.endpoint, insecure: plan.config.proxmox.insecure });
+    new ProxmoxHa(this, "ha", { ha: plan.stacks.haRules!.ha, vms: new Map() });
   }
 }
 
