@@ -87,7 +87,7 @@ export function useFastSynth(env: NodeJS.ProcessEnv): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const synthesizer = (require("cdktf/lib/synthesize/synthesizer") as SynthesizerModule).StackSynthesizer.prototype;
   const synthesize = synthesizer.synthesize;
-  synthesizer.synthesize = function (this: StackSynthesizer, session) {
+  synthesizer.synthesize = function fastSynthesize(this: StackSynthesizer, session) {
     if (!fast || this.hclOutput) return synthesize.call(this, session);
     const stack = this.stack;
     const own = Object.getOwnPropertyDescriptor(stack, "toTerraform");
