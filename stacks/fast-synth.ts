@@ -1,6 +1,6 @@
 /**
- * Three things cdktf does for every app that pve-dualnet's stacks never need, and that cost most
- * of a large synth (measured by `npm run bench`; the output is byte-identical either way):
+ * What cdktf does for every app that pve-dualnet's stacks never need, and that costs much of a
+ * large synth (measured by `npm run bench`; the output is byte-identical either way):
  *
  * - it records a complete stack trace, at unlimited depth, for every token it creates (so that
  *   an error resolving one can say where it was made); the generated VM binding creates dozens
@@ -11,9 +11,12 @@
  *   that would refer to another's resource;
  * - after resolving every element of a stack, it resolves the whole stack document again; every
  *   part of it is resolved by then, so the second pass only copies it (it still runs for a stack
- *   with overrides of its own, which nothing has resolved).
+ *   with overrides of its own, which nothing has resolved);
+ * - its resolve copies every value, token or not (resolveOnlyTokens keeps what has no token);
+ * - it writes a stack's JSON with json-stable-stringify, which holds the whole text and an array
+ *   of strings at every level in memory (writeStableJson writes the same bytes in pieces).
  *
- * `PVE_DUALNET_STOCK_SYNTH=1` restores cdktf's own behaviour for both, to debug a cdktf error.
+ * `PVE_DUALNET_STOCK_SYNTH=1` restores cdktf's own behaviour for all of them, to debug a cdktf error.
  */
 import { closeSync, openSync, writeSync } from "node:fs";
 import * as path from "node:path";
