@@ -2,7 +2,7 @@
 // scripts/bundle.mjs). Jest loads a package's modules one by one, with its own resolver, for
 // every test file again: cdktf (~380 modules) and zod cost a third of a second each per file that
 // way, a tenth as one bundle. jest.config.js maps each name below onto the bundle, so every
-// require of it, ours or a provider binding's, reaches the same module instance; cdktf's two deep
+// require of it, ours or a provider binding's, reaches the same module instance; cdktf's three deep
 // modules are those stacks/fast-synth.ts patches. The bundle runs a package's code only when a
 // test file first requires it. Rebuilt when package-lock.json or this file changes; it lives in
 // node_modules/.cache, gone with `npm ci`.
@@ -15,7 +15,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const BUNDLE_DIR = path.join(root, "node_modules", ".cache", "pve-dualnet", "dependencies");
 
 /** The module names jest maps onto the bundle (constructs stays apart: the unbundled provider bindings share it). */
-export const BUNDLED_MODULES = ["cdktf", "cdktf/lib/_tokens", "cdktf/lib/tokens/private/stack-trace", "zod", "yaml"];
+export const BUNDLED_MODULES = ["cdktf", "cdktf/lib/_tokens", "cdktf/lib/tokens/private/stack-trace", "cdktf/lib/synthesize/synthesizer", "zod", "yaml"];
 
 /** The file jest loads for a bundled module: a one-line shim into the bundle. */
 export const shimFile = (name) => path.join(BUNDLE_DIR, `${name.replace(/[^a-z0-9]+/gi, "_")}.js`);

@@ -40,12 +40,37 @@ function escapeLiterals(text: string): string {
   return out + escapeTemplate(text.slice(last));
 }
 
-/** Every string and key below `value` escaped, except cdktf's own metadata ("//"), which Terraform ignores. */
+/**
+ * Every string and key below `value` escaped, except cdktf's own metadata ("//"), which Terraform
+ * ignores. What has nothing to escape is returned as it is, the same object (most of a stack):
+ * an array or object is copied only where something below it changes.
+ */
 function escapeAll(value: unknown): unknown {
   if (typeof value === "string") return escapeLiterals(value);
-  if (Array.isArray(value)) return value.map(escapeAll);
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const escaped = escapeAll(value[i]);
+      if (out) out.push(escaped);
+      else if (escaped !== value[i]) (out = value.slice(0, i)).push(escaped);
+    }
+    return out ?? value;
+  }
   if (value && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
-    return Object.fromEntries(Object.entries(value).map(([key, v]) => (key === "//" ? [key, v] : [escapeLiterals(key), escapeAll(v)])));
+    const record = value as Record<string, unknown>;
+    const keys = Object.keys(record);
+    let out: Record<string, unknown> | undefined;
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      const escapedKey = key === "//" ? key : escapeLiterals(key);
+      const escaped = key === "//" ? record[key] : escapeAll(record[key]);
+      if (!out && (escapedKey !== key || escaped !== record[key])) {
+        out = {};
+        for (let j = 0; j < i; j++) out[keys[j]!] = record[keys[j]!];
+      }
+      if (out) out[escapedKey] = escaped;
+    }
+    return out ?? value;
   }
   // Tokens that are objects (references, functions) resolve to Terraform's own syntax.
   return value;

@@ -1,8 +1,12 @@
 #!/usr/bin/env node
 // The synth benchmark: what a synth costs, next to what it cannot cost less than.
 //
-//   npm run bench                              sizes 4, 100, 1000 and 5000 VMs, 5 rounds
+//   npm run bench                              sizes 4, 100, 1000, 5000 and 10000 VMs, 5 rounds
 //   npm run bench -- --rounds 7 --sizes 4,1000  other rounds or sizes
+//   npm run bench -- --ways app,bytes           only these ways of synthesizing (any of floor, cli,
+//                                              app, naive, bytes; the app always runs)
+//   npm run bench -- --baseline old/main.js    also the app as an earlier bundle of it ran (before),
+//                                              paired with the app in the same rounds
 //   npm run bench -- --quick                   3 rounds, sizes 4 and 100 (a smoke run)
 //   npm run bench -- --plan                    terraform plan of the VMs: one stack against shards
 //                                              (1000 VMs on 20 Proxmox nodes, 3 rounds; --sizes,
@@ -17,6 +21,13 @@
 //   app     the app alone, as the CLI runs it (node dist/main.js, the esbuild bundle)
 //   naive   the cdktf template way: ts-node with type-checking, the providers' top-level barrels,
 //           cdktf's stack capture for every construct and token
+//   bytes   the bytes-out floor: a Node program that reads the description, parses its YAML and
+//           writes the bytes the app writes (taken from one synth beforehand) to the same files,
+//           what no synth of that description can cost less than
+//
+// Then the start-up pair, in rounds of their own (the order alternating): the same command,
+// `pve-dualnet check examples/cluster.yaml`, started by `npx` and directly
+// (`node bin/pve-dualnet.mjs`), as a terminal and the pull-request workflow start it.
 //
 // CPU is user + system time of the whole process tree (the shell's `times` for its reaped
 // children); memory is the largest peak RSS of any Node process in it. A benchmark, never a
@@ -29,7 +40,8 @@
 // at a time. CPU and peak RSS are terraform's own (GNU time); the stub's CPU, which stands in
 // for the providers' and is not bpg/proxmox's, is counted apart.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -40,12 +52,19 @@ import { ensureBundles } from "./bundle.mjs";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const work = path.join(root, ".bench");
 const { values: flags } = parseArgs({
-  options: { rounds: { type: "string" }, sizes: { type: "string" }, quick: { type: "boolean", default: false }, plan: { type: "boolean", default: false } },
+  options: { rounds: { type: "string" }, sizes: { type: "string" }, ways: { type: "string" }, baseline: { type: "string" }, quick: { type: "boolean", default: false }, plan: { type: "boolean", default: false } },
 });
 const rounds = Number(flags.rounds ?? (flags.quick || flags.plan ? 3 : 5));
-const sizes = (flags.sizes ?? (flags.plan ? "1000" : flags.quick ? "4,100" : "4,100,1000,5000")).split(",").map(Number);
-if (!(rounds >= 1) || sizes.some((n) => !Number.isInteger(n) || n < 1) || (flags.plan && sizes.some((n) => n < 5))) {
-  console.error("usage: npm run bench -- [--rounds N] [--sizes 4,100,1000,5000] [--quick] [--plan (sizes of 5 VMs or more)]");
+const sizes = (flags.sizes ?? (flags.plan ? "1000" : flags.quick ? "4,100" : "4,100,1000,5000,10000")).split(",").map(Number);
+const ALL_WAYS = ["floor", "cli", "app", "naive", "bytes"];
+const chosen = new Set(flags.ways ? ["app", ...flags.ways.split(",")] : ALL_WAYS);
+if (flags.baseline) {
+  ALL_WAYS.push("before");
+  chosen.add("before");
+}
+// The generated estates hold up to 250 VMs per /24 of a /16 (40000 on each network).
+if (!(rounds >= 1) || sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 40000) || (flags.plan && sizes.some((n) => n < 5)) || [...chosen].some((w) => !ALL_WAYS.includes(w))) {
+  console.error(`usage: npm run bench -- [--rounds N] [--sizes 4,100,1000,5000,10000] [--ways ${ALL_WAYS.join(",")}] [--quick] [--plan (sizes of 5 VMs or more)]`);
   process.exit(2);
 }
 
@@ -84,7 +103,8 @@ function estateFile(vms, { shardBy } = {}) {
     vmDefaults: { source: { clone: { vmId: 9000 } } },
     vms: Array.from({ length: vms }, (_, i) => ({
       name: `node-${i + 1}`,
-      id: 1000 + i,
+      // From 1000 on, past the template the VMs clone (9000).
+      id: 1000 + i + (1000 + i >= 9000 ? 1 : 0),
       role: i < 3 ? "control-plane" : "worker",
       ...(shardBy ? { node: `pve${(i % nodes) + 1}` } : {}),
       ip: { external: ip("172.16", i), internal: ip("10.0", i) },
@@ -115,13 +135,45 @@ const naiveApp = path.join(root, "naive-main.bench.ts");
 writeFileSync(naiveApp, ["// Written by scripts/bench.mjs for one run: the cdktf template way.", 'import "@cdktf/provider-kubernetes";', 'import "@cdktf/provider-local";', 'import "./.gen/providers/proxmox";', 'import "./main";', ""].join("\n"));
 process.on("exit", () => rmSync(naiveApp, { force: true }));
 
+// The bytes-out floor: the description read and parsed (by the yaml package, as the app reads it),
+// then the app's own output, read from `BENCH_BYTES` (one synth of the same description, made
+// beforehand), written to the same files. Reading those bytes costs it a copy from the page cache.
+const bytesFloor = path.join(work, "bytes-floor.cjs");
+writeFileSync(
+  bytesFloor,
+  [
+    'const fs = require("node:fs");',
+    'const path = require("node:path");',
+    `const { parse } = require(${JSON.stringify(createRequire(import.meta.url).resolve("yaml"))});`,
+    'parse(fs.readFileSync(process.env.PVE_DUALNET_CONFIG, "utf8"));',
+    "const from = process.env.BENCH_BYTES;",
+    "const to = process.env.CDKTF_OUTDIR;",
+    'for (const file of JSON.parse(fs.readFileSync(path.join(from, "..", "files.json"), "utf8"))) {',
+    "  fs.mkdirSync(path.dirname(path.join(to, file)), { recursive: true });",
+    "  fs.writeFileSync(path.join(to, file), fs.readFileSync(path.join(from, file)));",
+    "}",
+    "",
+  ].join("\n"),
+);
+
+/** Every file of a directory, by its path inside it. */
+function filesOf(dir, under = "") {
+  return readdirSync(path.join(dir, under), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesOf(dir, path.join(under, e.name)) : [path.join(under, e.name)]));
+}
+
 const cdktfCli = path.join(root, "node_modules", "cdktf-cli", "bundle", "bin", "cdktf");
 const out = path.join(work, "out");
+const reference = path.join(work, "reference", "out");
 const WAYS = {
   floor: () => ({ cwd: floorDir, args: [process.execPath, cdktfCli, "synth", "--output", out] }),
   cli: () => ({ cwd: root, args: [process.execPath, cdktfCli, "synth", "--output", out] }),
   app: () => ({ cwd: root, args: [process.execPath, path.join(root, "dist", "main.js")] }),
   naive: () => ({ cwd: root, args: [process.execPath, path.join(root, "node_modules", "ts-node", "dist", "bin.js"), naiveApp], env: { PVE_DUALNET_CREATION_STACKS: "1" } }),
+  bytes: () => ({ cwd: root, args: [process.execPath, bytesFloor], env: { BENCH_BYTES: reference } }),
+  before: () => ({ cwd: root, args: [process.execPath, path.resolve(flags.baseline)] }),
+  // The start-up pair (no synth): one command, started two ways.
+  npx: () => ({ cwd: root, args: ["npx", "pve-dualnet", "check", "examples/cluster.yaml"] }),
+  direct: () => ({ cwd: root, args: [process.execPath, path.join(root, "bin", "pve-dualnet.mjs"), "check", "examples/cluster.yaml"] }),
 };
 
 /** One run: CPU (ms) of the process tree, wall (ms), largest peak RSS (MiB). */
@@ -165,40 +217,75 @@ if (flags.plan) {
   await planBench();
   process.exit(0);
 }
-const ways = Object.keys(WAYS);
+const ways = ALL_WAYS.filter((w) => chosen.has(w));
 const results = [];
 for (const vms of sizes) {
   const config = estateFile(vms);
+  // The app's output, once: what the bytes-out floor writes, and its size.
+  rmSync(path.dirname(reference), { recursive: true, force: true });
+  mkdirSync(path.dirname(reference), { recursive: true });
+  const synth = spawnSync(process.execPath, [path.join(root, "dist", "main.js")], { cwd: root, encoding: "utf8", env: { ...process.env, PVE_DUALNET_CONFIG: config, CDKTF_OUTDIR: reference } });
+  if (synth.status !== 0) throw new Error(`synth failed (${config}):\n${synth.stderr}`);
+  const files = filesOf(reference);
+  writeFileSync(path.join(reference, "..", "files.json"), JSON.stringify(files));
+  const outputBytes = files.reduce((n, f) => n + statSync(path.join(reference, f)).size, 0);
   const samples = Object.fromEntries(ways.map((w) => [w, []]));
   for (let r = 0; r < rounds; r++) {
     const order = ways.map((_, i) => ways[(i + r) % ways.length]);
     for (const way of order) samples[way].push(run(way, config));
     process.stderr.write(`${vms} VMs: round ${r + 1}/${rounds}\n`);
   }
-  const paired = (f) => median(samples.app.map((_, i) => f(i)));
+  const paired = (f, ...need) => (need.every((w) => chosen.has(w)) ? median(samples.app.map((_, i) => f(i))) : undefined);
   results.push({
     vms,
+    outputBytes,
     samples,
     medians: Object.fromEntries(ways.map((w) => [w, { cpu: median(samples[w].map((s) => s.cpu)), wall: median(samples[w].map((s) => s.wall)), rss: median(samples[w].map((s) => s.rss)) }])),
-    appOverFloor: paired((i) => samples.app[i].cpu / samples.floor[i].cpu),
-    cliMinusFloor: paired((i) => samples.cli[i].cpu - samples.floor[i].cpu),
-    cliMinusFloorWall: paired((i) => samples.cli[i].wall - samples.floor[i].wall),
-    naiveOverApp: paired((i) => samples.naive[i].cpu / samples.app[i].cpu),
+    appOverFloor: paired((i) => samples.app[i].cpu / samples.floor[i].cpu, "floor"),
+    appOverBytes: paired((i) => samples.app[i].cpu / samples.bytes[i].cpu, "bytes"),
+    cliMinusFloor: paired((i) => samples.cli[i].cpu - samples.floor[i].cpu, "cli", "floor"),
+    cliMinusFloorWall: paired((i) => samples.cli[i].wall - samples.floor[i].wall, "cli", "floor"),
+    naiveOverApp: paired((i) => samples.naive[i].cpu / samples.app[i].cpu, "naive"),
+    appOverBefore: paired((i) => samples.app[i].cpu / samples.before[i].cpu, "before"),
+    beforeOverBytes: paired((i) => samples.before[i].cpu / samples.bytes[i].cpu, "before", "bytes"),
+    beforeOverFloor: paired((i) => samples.before[i].cpu / samples.floor[i].cpu, "before", "floor"),
   });
 }
 
+// The start-up pair: `npx pve-dualnet check` against `node bin/pve-dualnet.mjs check`, paired per round.
+const startup = { npx: [], direct: [] };
+for (let r = 0; r < rounds; r++) {
+  for (const way of r % 2 ? ["direct", "npx"] : ["npx", "direct"]) startup[way].push(run(way, path.join(root, "examples", "cluster.yaml")));
+  process.stderr.write(`start-up: round ${r + 1}/${rounds}\n`);
+}
+
 const f0 = (n) => n.toFixed(0);
-const s1 = (ms) => `${(ms / 1000).toFixed(2)} s`;
-const cpuModel = os.cpus()[0]?.model.trim() ?? "unknown CPU";
+const s1 = (ms) => (ms === undefined ? "–" : `${(ms / 1000).toFixed(2)} s`);
+const x = (ratio, digits = 2) => (ratio === undefined ? "–" : `${ratio.toFixed(digits)}×`);
+const mb = (bytes) => (bytes < 2 ** 20 ? `${(bytes / 1024).toFixed(0)} KiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`);
+const lscpu = spawnSync("lscpu", [], { encoding: "utf8" }).stdout ?? "";
+const cpuModel = lscpu.match(/^Model name:\s*(.*)$/m)?.[1] ?? os.cpus()[0]?.model.trim() ?? "unknown CPU";
 const lines = [
-  `Measured ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} × ${cpuModel}, ${f0(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}; ${rounds} alternating rounds per size, medians.`,
+  `Measured ${new Date().toISOString().slice(0, 10)} on ${cpuModel} (\`nproc\` ${os.availableParallelism()}), ${f0(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}; load average ${os.loadavg()[0].toFixed(1)} at the end; ${rounds} alternating rounds per size, medians.`,
   "",
-  "| VMs | floor CPU | `cdktf synth` CPU (wall) | app CPU (wall) | app peak RSS | app ÷ floor CPU | `cdktf synth` − floor CPU (wall) | naive CPU (wall) | naive ÷ app CPU |",
-  "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-  ...results.map(({ vms, medians: m, appOverFloor, cliMinusFloor, cliMinusFloorWall, naiveOverApp }) =>
-    `| ${vms} | ${s1(m.floor.cpu)} | ${s1(m.cli.cpu)} (${s1(m.cli.wall)}) | ${s1(m.app.cpu)} (${s1(m.app.wall)}) | ${f0(m.app.rss)} MiB | ${appOverFloor.toFixed(2)}× | ${s1(cliMinusFloor)} (${s1(cliMinusFloorWall)}) | ${s1(m.naive.cpu)} (${s1(m.naive.wall)}) | ${naiveOverApp.toFixed(1)}× |`,
+  "| VMs | output | CLI floor CPU | bytes-out floor CPU | app CPU (wall) | app peak RSS | app ÷ CLI floor | app ÷ bytes-out floor | `cdktf synth` CPU (wall) | `cdktf synth` − CLI floor CPU (wall) | naive CPU (wall) | naive ÷ app |",
+  "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+  ...results.map(({ vms, outputBytes, medians: m, appOverFloor, appOverBytes, cliMinusFloor, cliMinusFloorWall, naiveOverApp }) =>
+    `| ${vms} | ${mb(outputBytes)} | ${s1(m.floor?.cpu)} | ${s1(m.bytes?.cpu)} | ${s1(m.app.cpu)} (${s1(m.app.wall)}) | ${f0(m.app.rss)} MiB | ${x(appOverFloor)} | ${x(appOverBytes)} | ${s1(m.cli?.cpu)} (${s1(m.cli?.wall)}) | ${s1(cliMinusFloor)} (${s1(cliMinusFloorWall)}) | ${s1(m.naive?.cpu)} (${s1(m.naive?.wall)}) | ${x(naiveOverApp, 1)} |`,
   ),
 ];
+if (flags.baseline) {
+  lines.push(
+    "",
+    `Before (${flags.baseline}), paired with the app in the same rounds:`,
+    "",
+    "| VMs | before CPU (wall) | before peak RSS | app ÷ before CPU | before ÷ CLI floor | before ÷ bytes-out floor |",
+    "|---:|---:|---:|---:|---:|---:|",
+    ...results.map(({ vms, medians: m, appOverBefore, beforeOverFloor, beforeOverBytes }) =>
+      `| ${vms} | ${s1(m.before.cpu)} (${s1(m.before.wall)}) | ${f0(m.before.rss)} MiB | ${x(appOverBefore)} | ${x(beforeOverFloor)} | ${x(beforeOverBytes)} |`,
+    ),
+  );
+}
 if (results.length > 1) {
   lines.push("", "Marginal cost of one more VM (app, between consecutive sizes):", "");
   for (let i = 1; i < results.length; i++) {
@@ -207,8 +294,13 @@ if (results.length > 1) {
     lines.push(`- ${a.vms} → ${b.vms} VMs: ${per("cpu").toFixed(2)} ms CPU, ${(per("rss") * 1024).toFixed(0)} KiB`);
   }
 }
+const startupMedian = (way, key) => median(startup[way].map((s) => s[key]));
+lines.push(
+  "",
+  `Start-up, \`pve-dualnet check examples/cluster.yaml\` (${rounds} alternating pairs): \`npx pve-dualnet\` ${s1(startupMedian("npx", "wall"))} wall, ${s1(startupMedian("npx", "cpu"))} CPU; \`node bin/pve-dualnet.mjs\` ${s1(startupMedian("direct", "wall"))} wall, ${s1(startupMedian("direct", "cpu"))} CPU; npx ÷ direct ${x(median(startup.npx.map((s, i) => s.wall / startup.direct[i].wall)), 1)} wall, ${x(median(startup.npx.map((s, i) => s.cpu / startup.direct[i].cpu)), 1)} CPU (paired).`,
+);
 console.log(lines.join("\n"));
-writeFileSync(path.join(work, "results.json"), JSON.stringify({ date: new Date().toISOString(), cpu: cpuModel, cores: os.cpus().length, node: process.version, rounds, results }, null, 2));
+writeFileSync(path.join(work, "results.json"), JSON.stringify({ date: new Date().toISOString(), cpu: cpuModel, cores: os.availableParallelism(), node: process.version, rounds, results, startup }, null, 2));
 
 // ---------------------------------------------------------------------------
 // --plan: terraform plan of the VMs, one stack against shards
