@@ -131,7 +131,7 @@ async function synthesizedSide(io: CliIo, given: string): Promise<Record<string,
     }
   }
   const plan = await load(io, given);
-  (await import("./stacks/fast-synth")).useFastSynth(io.env);
+  (await import("./patches/cdktf-fast-synth")).useFastSynth(io.env);
   return synthesizeStacks(plan);
 }
 
@@ -165,7 +165,7 @@ function program(io: CliIo): Command {
       const out = path.resolve(options.out);
       const plan = await load(io, file, out);
       makeOutputDirectory(io, out);
-      const [{ useFastSynth }, { synthesize }] = await Promise.all([import("./stacks/fast-synth"), import("./stacks/synthesize")]);
+      const [{ useFastSynth }, { synthesize }] = await Promise.all([import("./patches/cdktf-fast-synth"), import("./stacks/synthesize")]);
       useFastSynth(io.env);
       synthesize(plan, out);
       io.stdout(`${file}: synthesized the stacks ${plan.stacks.all.join(", ")} into ${options.out}/\n`);

@@ -9,7 +9,7 @@
 import { ConfigError } from "./config/errors";
 import { EXAMPLE_WARNING, loadClusterFile, resolveConfigFile } from "./config/load";
 import type { ClusterPlan } from "./config/plan";
-import { useFastSynth } from "./stacks/fast-synth";
+import { useFastSynth } from "./patches/cdktf-fast-synth";
 import { removeStaleManifest, synthesize } from "./stacks/synthesize";
 
 /** Set by the cdktf CLI for the app it runs (synth, diff, deploy). */

@@ -30,7 +30,7 @@ const cdktfSynth = (config: string, out: string) =>
     {
       judge: "cdktf synth",
       texts: { env: settingsIn(env, "PVE_DUALNET_", "CDKTF_", "TF_") },
-      inputs: [...["dist/main.js", "scripts/app.mjs", "scripts/bundle.mjs", "cdktf.json", "package.json", "host", "ansible"].map((f) => path.join(root, f)), config, out],
+      inputs: [...["dist/main.js", "bin/app.mjs", "bin/bundle.mjs", "cdktf.json", "package.json", "host", "ansible"].map((f) => path.join(root, f)), config, out],
       outputs: out,
     },
     () => runTool(process.execPath, [path.join(root, "node_modules", "cdktf-cli", "bundle", "bin", "cdktf"), "synth", "--output", out], { cwd: root, env: { ...env, PVE_DUALNET_CONFIG: config } }),
@@ -42,7 +42,7 @@ const inProcess = async (...args: string[]): Promise<ToolResult> => {
   const status = await runCli(args, { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text), env });
   return { status, stdout, stderr };
 };
-const app = (extra: NodeJS.ProcessEnv) => runTool(process.execPath, [path.join(root, "scripts", "app.mjs")], { cwd: root, env: { ...env, ...extra } });
+const app = (extra: NodeJS.ProcessEnv) => runTool(process.execPath, [path.join(root, "bin", "app.mjs")], { cwd: root, env: { ...env, ...extra } });
 const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "");
 
 const BROKEN = path.join(dir, "broken.yaml");

@@ -1,9 +1,9 @@
 // The heaviest dependencies for the tests, as the app has them: bundled by esbuild (see
-// scripts/bundle.mjs). Jest loads a package's modules one by one, with its own resolver, for
+// bin/bundle.mjs). Jest loads a package's modules one by one, with its own resolver, for
 // every test file again: cdktf (~380 modules) and zod cost a third of a second each per file that
 // way, a tenth as one bundle. jest.config.js maps each name below onto the bundle, so every
 // require of it, ours or a provider binding's, reaches the same module instance; cdktf's three deep
-// modules are those stacks/fast-synth.ts patches. The bundle runs a package's code only when a
+// modules are those patches/cdktf-fast-synth.ts patches. The bundle runs a package's code only when a
 // test file first requires it. Rebuilt when package-lock.json or this file changes; it lives in
 // node_modules/.cache, gone with `npm ci`.
 import { createHash } from "node:crypto";

@@ -1,5 +1,5 @@
 /**
- * stacks/fast-synth.ts: what the shortcuts leave out must never matter. The output is
+ * patches/cdktf-fast-synth.ts: what the shortcuts leave out must never matter. The output is
  * byte-identical to cdktf's own synth (here in one process, both ways; cli.test.ts checks the
  * app's switch, PVE_DUALNET_STOCK_SYNTH=1, end to end), and the shortcuts step aside where they
  * must.
@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { Lazy, TerraformOutput, TerraformStack, Testing, Tokenization } from "cdktf";
 import type { ClusterPlan } from "../config/plan";
-import { fastSynth, stableJson, STOCK_SYNTH_ENV, useFastSynth } from "../stacks/fast-synth";
+import { fastSynth, stableJson, STOCK_SYNTH_ENV, useFastSynth } from "../patches/cdktf-fast-synth";
 import { PveDualnetStack } from "../stacks/pve-dualnet-stack";
 import { synthesize } from "../stacks/synthesize";
 import { planWith, shardByNode, tree } from "./helpers";

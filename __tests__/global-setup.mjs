@@ -4,7 +4,7 @@
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { ensureBundles } from "../scripts/bundle.mjs";
+import { ensureBundles } from "../bin/bundle.mjs";
 import { ensureDependencyBundle } from "./dependency-bundle.mjs";
 
 export const RUN_PREFIX = "pve-dualnet-test-";

@@ -1,4 +1,4 @@
-/** Every test process synthesizes as the app does (see stacks/fast-synth.ts). */
-import { useFastSynth } from "../stacks/fast-synth";
+/** Every test process synthesizes as the app does (see patches/cdktf-fast-synth.ts). */
+import { useFastSynth } from "../patches/cdktf-fast-synth";
 
 useFastSynth(process.env);

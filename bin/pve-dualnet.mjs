@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // pve-dualnet: check, synthesize and report cluster descriptions (the bundled cli.ts).
-import { runBundle } from "../scripts/bundle.mjs";
+import { runBundle } from "./bundle.mjs";
 
 const { runCli } = await runBundle("cli");
 // An exit status, not process.exit(): what is still buffered for a pipe gets written first.

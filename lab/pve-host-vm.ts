@@ -299,7 +299,7 @@ export class Deploy {
 }
 
 /**
- * A user's project: cdktf.json whose app is the project's own (scripts/app.mjs), the description
+ * A user's project: cdktf.json whose app is the project's own (bin/app.mjs), the description
  * in PVE_DUALNET_CONFIG, local state beside it. `cdktf deploy host-network` runs in the lan
  * namespace, hashicorp/local's stand-in writing the review copies under generated/.
  */
@@ -313,7 +313,7 @@ export class HostNetworkProject {
 
   static async create(netns: string): Promise<HostNetworkProject> {
     const dir = mkdtempSync(path.join(tmpdir(), "pvdn-hostlab-project-"));
-    writeFileSync(path.join(dir, "cdktf.json"), JSON.stringify({ language: "typescript", app: `node ${path.join(root, "scripts", "app.mjs")}`, sendCrashReports: "false" }, null, 2));
+    writeFileSync(path.join(dir, "cdktf.json"), JSON.stringify({ language: "typescript", app: `node ${path.join(root, "bin", "app.mjs")}`, sendCrashReports: "false" }, null, 2));
     const local = await startLocalProvider({ workingDirectory: path.join(dir, "cdktf.out", "stacks", "host-network") });
     return new HostNetworkProject(dir, netns, local, readFileSync((await labKeyPair()).privateKey, "utf8"));
   }

@@ -2,7 +2,7 @@ import { Aspects, CloudBackend, LocalBackend, NamedCloudWorkspace, TaggedCloudWo
 import type { Construct } from "constructs";
 import type { ClusterConfig } from "../config/schema";
 import { TerraformLiterals } from "../constructs/terraform-text";
-import { fastSynth } from "./fast-synth";
+import { fastSynth } from "../patches/cdktf-fast-synth";
 
 /**
  * Base of every pve-dualnet stack: where its state lives, and every literal in it escaped as data
