@@ -158,3 +158,33 @@ describe("Calico (alternative)", () => {
     expect(ipip).toMatchObject({ bgp: "Enabled", mtu: 1480, nodeAddressAutodetectionV4: { canReach: "10.0.0.2" } });
   });
 });
+
+describe("the CNI constructs take narrow props: usable without a plan, each prop reaching its field", () => {
+  const { Testing, TerraformStack } = require("cdktf") as typeof import("cdktf");
+  const { Flannel } = require("../constructs/flannel") as typeof import("../constructs/flannel");
+  const { Calico } = require("../constructs/calico") as typeof import("../constructs/calico");
+  const settings = planWith().config.kubernetes.cni;
+  const synthOf = (add: (stack: InstanceType<typeof TerraformStack>) => void) => {
+    const stack = new TerraformStack(Testing.app(), "cni");
+    add(stack);
+    return JSON.parse(Testing.synth(stack));
+  };
+
+  it("Flannel: the pod network, node subnet size and underlay MTU in net-conf.json; NAT and the interface in flanneld's arguments; another namespace", () => {
+    const stack = synthOf((s) => new Flannel(s, "flannel", { podCidr: "10.99.0.0/16", nodeCidrMaskSize: 26, cni: { underlayMtu: 1400, natOutgoing: false, flannelInterface: { name: "ens19" } }, settings: settings.flannel, namespace: "net" }));
+    expect(netConf(stack)).toMatchObject({ Network: "10.99.0.0/16", SubnetLen: 26, Backend: { Type: "vxlan", MTU: 1400 } });
+    expect(flanneld(stack).args).toEqual(["--kube-subnet-mgr", "--healthz-port=8081", "--iface=ens19"]);
+    expect(resourcesOf(stack, "kubernetes_namespace_v1")[0].metadata.name).toBe("net");
+  });
+
+  it("Calico: the pool, MTU, BGP, NAT and autodetection of the Installation come from its props", () => {
+    const stack = synthOf((s) => new Calico(s, "calico", { podCidr: "10.98.0.0/16", mtu: 1410, cni: { bgp: true, natOutgoing: false, calicoAutodetection: { cidrs: ["10.0.0.0/24"] } }, settings: { blockSize: 27, encapsulation: "None" } }));
+    const network = resourcesOf(stack, "kubernetes_manifest")[0].manifest.spec.calicoNetwork;
+    expect(network).toEqual({
+      bgp: "Enabled",
+      mtu: 1410,
+      nodeAddressAutodetectionV4: { cidrs: ["10.0.0.0/24"] },
+      ipPools: [{ name: "default-ipv4-ippool", cidr: "10.98.0.0/16", blockSize: 27, encapsulation: "None", natOutgoing: "Disabled", nodeSelector: "all()" }],
+    });
+  });
+});

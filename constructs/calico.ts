@@ -1,10 +1,17 @@
 import { Manifest } from "@cdktf/provider-kubernetes/lib/manifest";
 import { Construct } from "constructs";
-import type { ClusterPlan } from "../config/plan";
+import type { CniConfig } from "../config/cni/model";
+import type { CniPlan } from "../config/plan";
 
 export interface CalicoProps {
-  /** The cluster plan: pod CIDR, encapsulation, overlay MTU, address autodetection. */
-  readonly plan: ClusterPlan;
+  /** The pod network: the IP pool's CIDR. */
+  readonly podCidr: string;
+  /** The pods' MTU: the plan's overlay MTU (config/mtu.ts), never Calico's own guess. */
+  readonly mtu: number;
+  /** The CNI model's facts (config/cni/calico.ts): BGP, outgoing NAT, the internal NIC's autodetection. */
+  readonly cni: Pick<CniPlan, "bgp" | "natOutgoing" | "calicoAutodetection">;
+  /** kubernetes.cni.calico: block size and encapsulation. */
+  readonly settings: Pick<CniConfig["calico"], "blockSize" | "encapsulation">;
 }
 
 /**
@@ -22,8 +29,7 @@ export class Calico extends Construct {
 
   constructor(scope: Construct, id: string, props: CalicoProps) {
     super(scope, id);
-    const { plan } = props;
-    const c = plan.config.kubernetes.cni.calico;
+    const { cni, settings: c } = props;
     this.installation = new Manifest(this, "installation", {
       manifest: {
         apiVersion: "operator.tigera.io/v1",
@@ -32,16 +38,16 @@ export class Calico extends Construct {
         spec: {
           calicoNetwork: {
             // Whether Calico distributes routes with BGP is the CNI model's fact (config/cni/calico.ts).
-            bgp: plan.cni.bgp ? "Enabled" : "Disabled",
-            mtu: plan.mtu.overlay,
-            nodeAddressAutodetectionV4: plan.cni.calicoAutodetection!,
+            bgp: cni.bgp ? "Enabled" : "Disabled",
+            mtu: props.mtu,
+            nodeAddressAutodetectionV4: cni.calicoAutodetection!,
             ipPools: [
               {
                 name: "default-ipv4-ippool",
-                cidr: plan.subnets.pod.cidr,
+                cidr: props.podCidr,
                 blockSize: c.blockSize,
                 encapsulation: c.encapsulation,
-                natOutgoing: plan.cni.natOutgoing ? "Enabled" : "Disabled",
+                natOutgoing: cni.natOutgoing ? "Enabled" : "Disabled",
                 nodeSelector: "all()",
               },
             ],

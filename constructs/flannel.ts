@@ -5,13 +5,10 @@ import { DaemonSetV1 } from "@cdktf/provider-kubernetes/lib/daemon-set-v1";
 import { NamespaceV1 } from "@cdktf/provider-kubernetes/lib/namespace-v1";
 import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account-v1";
 import { Construct } from "constructs";
-import type { ClusterPlan } from "../config/plan";
-import { FLANNEL_HEALTHZ_PORT, flannelCniConf, flanneldArgs, flannelNetConf, jsonText } from "../renderers/flannel";
+import { FLANNEL_HEALTHZ_PORT, flannelCniConf, flanneldArgs, flannelNetConf, jsonText, type FlannelInputs } from "../renderers/flannel";
 import { sha256 } from "./terraform-text";
 
-export interface FlannelProps {
-  /** The cluster plan: pod CIDR, backend, overlay MTU, interface selection, images. */
-  readonly plan: ClusterPlan;
+export interface FlannelProps extends FlannelInputs {
   /**
    * Namespace for flannel.
    * @default kube-flannel
@@ -33,10 +30,9 @@ export class Flannel extends Construct {
 
   constructor(scope: Construct, id: string, props: FlannelProps) {
     super(scope, id);
-    const { plan } = props;
-    const f = plan.config.kubernetes.cni.flannel;
+    const f = props.settings;
     const namespaceName = props.namespace ?? "kube-flannel";
-    const netConf = jsonText(flannelNetConf(plan));
+    const netConf = jsonText(flannelNetConf(props));
     const labels = { "k8s-app": NAME };
     const podLabels = { tier: "node", app: NAME };
 
@@ -112,7 +108,7 @@ export class Flannel extends Construct {
                 name: "kube-flannel",
                 image: f.image,
                 command: ["/opt/bin/flanneld"],
-                args: flanneldArgs(plan),
+                args: flanneldArgs(props),
                 port: [{ name: "healthz", containerPort: FLANNEL_HEALTHZ_PORT, protocol: "TCP" }],
                 livenessProbe: { httpGet: { path: "/healthz", port: "healthz" }, initialDelaySeconds: 10, periodSeconds: 30 },
                 readinessProbe: { httpGet: { path: "/readyz", port: "healthz" }, initialDelaySeconds: 5, periodSeconds: 10 },

@@ -8,13 +8,25 @@
  * `MTU` is the plan's underlay MTU (plan.cni.underlayMtu: overlay + overhead). host-gw does not
  * encapsulate: pods get the interface MTU.
  */
-import type { ClusterPlan, FlannelInterface } from "../config/plan";
+import type { CniPlan, FlannelInterface } from "../config/plan";
+import type { CniConfig } from "../config/cni/model";
 
 export const FLANNEL_HEALTHZ_PORT = 8081;
 
-export function flannelNetConf(plan: ClusterPlan): Record<string, unknown> {
-  const f = plan.config.kubernetes.cni.flannel;
-  const underlay = plan.cni.underlayMtu;
+/** What flannel's configuration is made of: the pod network, the CNI model's facts, the description's flannel settings. */
+export interface FlannelInputs {
+  /** The pod network flannel hands node subnets out of. */
+  readonly podCidr: string;
+  /** The prefix length of each node's subnet (kubernetes.nodeCidrMaskSize). */
+  readonly nodeCidrMaskSize: number;
+  /** The CNI model's facts (config/cni/flannel.ts): the underlay MTU, outgoing NAT, the internal NIC's selection. */
+  readonly cni: Pick<CniPlan, "underlayMtu" | "natOutgoing" | "flannelInterface">;
+  /** kubernetes.cni.flannel: backend, VNI, port, direct routing, images. */
+  readonly settings: CniConfig["flannel"];
+}
+
+export function flannelNetConf({ podCidr, nodeCidrMaskSize, cni, settings: f }: FlannelInputs): Record<string, unknown> {
+  const underlay = cni.underlayMtu;
   const backend =
     f.backend === "vxlan"
       ? { Type: "vxlan", VNI: f.vni, Port: f.port, MTU: underlay, DirectRouting: f.directRouting }
@@ -22,8 +34,8 @@ export function flannelNetConf(plan: ClusterPlan): Record<string, unknown> {
         ? { Type: "wireguard", MTU: underlay }
         : { Type: "host-gw" };
   return {
-    Network: plan.subnets.pod.cidr,
-    SubnetLen: plan.config.kubernetes.nodeCidrMaskSize,
+    Network: podCidr,
+    SubnetLen: nodeCidrMaskSize,
     EnableNFTables: false,
     Backend: backend,
   };
@@ -47,8 +59,8 @@ export function flannelInterfaceArg(selection: FlannelInterface): string {
   return `--iface-can-reach=${selection.canReach}`;
 }
 
-export function flanneldArgs(plan: ClusterPlan): string[] {
-  return [...(plan.cni.natOutgoing ? ["--ip-masq"] : []), "--kube-subnet-mgr", `--healthz-port=${FLANNEL_HEALTHZ_PORT}`, flannelInterfaceArg(plan.cni.flannelInterface!)];
+export function flanneldArgs({ cni }: Pick<FlannelInputs, "cni">): string[] {
+  return [...(cni.natOutgoing ? ["--ip-masq"] : []), "--kube-subnet-mgr", `--healthz-port=${FLANNEL_HEALTHZ_PORT}`, flannelInterfaceArg(cni.flannelInterface!)];
 }
 
 /** JSON as flannel's config map holds it: stable key order, two-space indent. */

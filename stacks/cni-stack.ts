@@ -44,8 +44,9 @@ export class CniStack extends PveDualnetStack {
       configContext: Token.asString(conditional(Op.lt(Fn.lengthOf(context.stringValue), 1), Token.nullValue(), context.stringValue)),
     });
 
-    if (plan.cni.plugin === "flannel") new Flannel(this, "flannel", { plan });
-    else new Calico(this, "calico", { plan });
+    const cni = plan.config.kubernetes.cni;
+    if (plan.cni.plugin === "flannel") new Flannel(this, "flannel", { podCidr: plan.subnets.pod.cidr, nodeCidrMaskSize: plan.config.kubernetes.nodeCidrMaskSize, cni: plan.cni, settings: cni.flannel });
+    else new Calico(this, "calico", { podCidr: plan.subnets.pod.cidr, mtu: plan.mtu.overlay, cni: plan.cni, settings: cni.calico });
     // LoadBalancer services: the controller that hands out the pool's addresses (kube-vip on the
     // control planes holds them). Nothing without a pool.
     if (plan.loadBalancer) new KubeVipCloudProvider(this, "kube-vip-cloud-provider", { loadBalancer: plan.loadBalancer });
