@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { ConfigError, type ConfigIssue } from "../config/errors";
 import { loadClusterFile, parseCluster } from "../config/load";
-import { issuesOf, planWith } from "./helpers";
+import { issuesOf, planWith, shardByNode } from "./helpers";
 
 const dir = mkdtempSync(path.join(tmpdir(), "pve-dualnet-bad-"));
 const issueAt = (issues: ConfigIssue[], where: string) => {
@@ -100,18 +100,43 @@ describe("credentials pasted into the description", () => {
     ["a Proxmox API token under an unknown key", (c) => (c.proxmox.apiToken = TOKEN), "proxmox.apiToken", /PROXMOX_VE_API_TOKEN/],
     ["a password", (c) => (c.proxmox.password = "hunter2"), "proxmox.password", /environment variable/],
     ["a Terraform Cloud token", (c) => (c.terraformCloud = { organization: "x", project: `${"A".repeat(14)}.atlasv1.${"b".repeat(60)}` }), "terraformCloud.project", /TF_TOKEN_app_terraform_io/],
+    // Where the schema and the checks would quote the value: a node name and an IPv4 address (issue 21's mutant: reported, not redacted).
+    ["a Proxmox API token as a VM's node", (c) => (c.vms[0].node = TOKEN), "vms[0].node", /PROXMOX_VE_API_TOKEN/],
+    ["a Proxmox API token as an address", (c) => (c.vms[0].ip.external = TOKEN), "vms[0].ip.external", /PROXMOX_VE_API_TOKEN/],
   ])("rejects %s, naming the field and where it belongs, without repeating it", (_what, edit, where, instead) => {
     let message = "";
     try {
       planWith(edit);
     } catch (err) {
       message = (err as ConfigError).message;
+      // Once: the checks after the screen see <redacted> where the value was, and say nothing more of it.
+      expect((err as ConfigError).issues.filter((i) => i.path === where)).toHaveLength(1);
       const issue = issueAt([...(err as ConfigError).issues], where);
       expect(issue.message).toMatch(/^looks like .*: credentials never go in the cluster description/);
       expect(issue.fix).toMatch(instead);
     }
     expect(message).not.toBe("");
     expect(message).not.toMatch(/PRIVATE KEY-----\n|hunter2|0f1e2d3c|atlasv1/);
+  });
+});
+
+describe("a refused value is redacted, not only reported", () => {
+  it("never reaches a message of another field: a token as the workspace prefix, which the sharded stacks' names would quote", () => {
+    const token = `ghp_${"a1B2c3D4e5".repeat(4)}`;
+    const node = "n".repeat(60);
+    let error: ConfigError | undefined;
+    try {
+      planWith((c) => {
+        shardByNode(c);
+        c.proxmox.nodes[2].name = node;
+        c.terraformCloud = { organization: "homelab", workspaces: { prefix: token } };
+      });
+    } catch (err) {
+      error = err as ConfigError;
+    }
+    expect(error!.issues.map((i) => i.path)).toEqual(["terraformCloud.workspaces.prefix"]);
+    expect(JSON.stringify(error!.issues)).not.toContain(token.slice(4, 20));
+    expect(error!.message).not.toContain(token.slice(4, 20));
   });
 });
 
