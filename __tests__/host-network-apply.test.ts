@@ -507,6 +507,25 @@ const within = async <T>(what: string, run: Promise<T>, seconds: number): Promis
     nothingPending(host);
   }, { waitsForDeadman: true });
 
+  labTest("a rollback that leaves the network other than it was (a default route added by hand meanwhile): ROLLBACK INCOMPLETE, still pending; `rollback` finishes once it is gone", async (host) => {
+    const staged = host.stage(base, { interfaces: withExtraAddress, times: ROOMY });
+    verifiedPending(await host.apply(staged));
+    // Outside ifupdown2's files, so its reload of the old file leaves it.
+    const route = `default via ${LAN.gateway} dev vmbr0 metric 200`;
+    expect((await host.lab.inHost(`ip route add ${route}`)).status).toBe(0);
+    const first = await host.program("rollback");
+    expect(first.stdout).toContain(`not there before the change: route ${route}`);
+    expect(first.stdout).toMatch(/ROLLBACK INCOMPLETE: the previous \S+ is back and reloaded, but the network differs from before the change/);
+    expect(first.status).toBe(3);
+    expect(host.live).toBe(baseFile);
+    expect((await host.program("status")).stdout).toMatch(/^pending:/);
+    expect((await host.lab.inHost(`ip route del ${route}`)).status).toBe(0);
+    const second = await host.program("rollback");
+    expect(second.status).toBe(2);
+    await unchanged(host);
+    nothingPending(host);
+  });
+
   labTest("ifreload hangs in the apply: killed at its time limit, the run rolls back by itself", async (host, ready) => {
     // Nothing here races the clock: a stuck reload is killed, however busy the machine.
     ready();
