@@ -516,15 +516,42 @@ export function planCluster(config: ClusterConfig, inputs: PlanInputs = { sshKey
     pod: parseSubnet(config.kubernetes.podCidr),
     service: parseSubnet(config.kubernetes.serviceCidr),
   };
+  const hosts = planHosts(config, resolved, subnets);
+  const vms = planVms(config, resolved, subnets);
+  const spread = controlPlaneSpread(config, vms.map((vm) => vm.node));
+  const ha = planHa(config, vms, spread);
+  const facts = cniFacts(config);
+  const mtu = planMtu(config, vms.map((vm) => vm.nics[1].mtu), facts);
+  const cni = planCni(facts, mtu.overlay);
+  const loadBalancer = planLoadBalancer(config);
+  return {
+    config,
+    stacks: planStacks(config, vms, ha),
+    subnets,
+    // Validation refuses an external network without a gateway.
+    gateway: config.networks.external.gateway!,
+    dns: { servers: config.networks.external.dns, searchDomain: config.networks.external.searchDomain },
+    hosts,
+    vms,
+    ha,
+    mtu,
+    cni,
+    apiServer: planApiServer(config, vms),
+    ...(loadBalancer ? { loadBalancer } : {}),
+    sshKeys: inputs.sshKeys,
+    warnings: planWarnings(config, { vms, cni, spread, loadBalancer, sshKeys: inputs.sshKeys }),
+  };
+}
 
+/** Each Proxmox host: its interfaces in file order, bridges, gateway, SSH address, peers. */
+function planHosts(config: ClusterConfig, resolved: ResolvedCluster, subnets: Record<NetworkRole, Subnet>): HostPlan[] {
   const internalAddresses = new Map(
     config.proxmox.nodes.map((node) => {
       const bridge = roleBridge(node, "internal");
       return [node.name, bridge?.address ? splitAddress(bridge.address).ip : undefined] as const;
     }),
   );
-
-  const hosts: HostPlan[] = resolved.hosts.map(({ config: node, mtus }) => {
+  return resolved.hosts.map(({ config: node, mtus }) => {
     const gateway = hostGateway(node, config);
     const interfaces = [...node.interfaces]
       .map((iface, position) => ({ iface, position }))
@@ -552,11 +579,12 @@ export function planCluster(config: ClusterConfig, inputs: PlanInputs = { sshKey
       firewallBackend: config.proxmox.firewallBackend,
     };
   });
+}
 
-  const spread = controlPlaneSpread(config, resolved.vms.map((vm) => vm.node));
+/** Each node VM, from its resolution: the rest of its defaults and its two NICs. */
+function planVms(config: ClusterConfig, resolved: ResolvedCluster, subnets: Record<NetworkRole, Subnet>): VmPlan[] {
   const d = config.vmDefaults;
-
-  const vms: VmPlan[] = resolved.vms.map(({ config: vm, node, cpu, vcpus, memory, disk, source, machine, nics }) => {
+  return resolved.vms.map(({ config: vm, node, cpu, vcpus, memory, disk, source, machine, nics }) => {
     const firewall = config.firewall.enabled;
     const nic = ({ role, index, mac, bridge, mtu }: (typeof nics)[number]): PlannedNic => ({
       role,
@@ -593,11 +621,10 @@ export function planCluster(config: ClusterConfig, inputs: PlanInputs = { sshKey
       nics: [nic(nics[0]), nic(nics[1])],
     };
   });
+}
 
-  const ha = planHa(config, vms, spread);
-  const facts = cniFacts(config);
-  const mtu = planMtu(config, vms.map((vm) => vm.nics[1].mtu), facts);
-  const cni = planCni(facts, mtu.overlay);
+/** Where every node reaches the API, and every name its certificate covers. */
+function planApiServer(config: ClusterConfig, vms: readonly VmPlan[]): ApiServerPlan {
   const controlPlanes = vms.filter((vm) => vm.role === "control-plane");
   const api = config.kubernetes.apiServer;
   const vip = apiServerVip(config);
@@ -608,6 +635,15 @@ export function planCluster(config: ClusterConfig, inputs: PlanInputs = { sshKey
     ...controlPlanes.flatMap((vm) => [vm.nics[1].ip, vm.name]),
     ...(external ? [...controlPlanes.map((vm) => vm.nics[0].ip), ...api.externalAccess.names] : []),
   ];
+  return { vip, host, port: api.port, endpoint: `${host}:${api.port}`, certSans: [...new Set(certSans)], external };
+}
+
+/** What the user should know that does not stop the synth, in a stable order. */
+function planWarnings(
+  config: ClusterConfig,
+  plan: { vms: readonly VmPlan[]; cni: CniPlan; spread: ControlPlaneSpread; loadBalancer?: LoadBalancerPlan; sshKeys: readonly string[] },
+): string[] {
+  const { vms, cni, spread, loadBalancer } = plan;
   const warnings: string[] = [];
   const offloaded = vms.filter((vm) => vm.machine && TUNNEL_OFFLOAD_MACHINE.test(vm.machine));
   if (cni.encapsulation === "vxlan" && offloaded.length) {
@@ -615,13 +651,12 @@ export function planCluster(config: ClusterConfig, inputs: PlanInputs = { sshKey
       `machine ${offloaded[0]!.machine} (${offloaded.map((vm) => vm.name).join(", ")}) turns on virtio's host UDP-tunnel offload, which can break the overlay's VXLAN between Proxmox nodes (Proxmox bug #7627). Leave vmDefaults.machine unset (pc-i440fx-10.0 on Proxmox VE 9) unless the hosts run qemu-server 9.1.18 or later with machine 11.0+pve1.`,
     );
   }
-  if (inputs.sshKeys.length === 0) {
+  if (plan.sshKeys.length === 0) {
     warnings.push(
       "no SSH public key for the node VMs: the node setup (Ansible) cannot log in. Set vmDefaults.cloudInit.sshKeys or sshKeyFiles, or PVE_DUALNET_SSH_PUBLIC_KEYS.",
     );
   }
   warnings.push(...placementWarnings(config, spread));
-  const loadBalancer = planLoadBalancer(config);
   if (loadBalancer && config.firewall.enabled && loadBalancer.ports.length === 0) {
     warnings.push(
       `kubernetes.loadBalancer lists no ports: the VM firewall admits nothing to the pool's addresses (${loadBalancer.ranges.join(", ")}), so LoadBalancer services get an address nobody reaches. List the services' ports, e.g. ports: [{ protocol: tcp, ports: "80,443" }] (${DOC_LOAD_BALANCER}).`,
@@ -632,23 +667,7 @@ export function planCluster(config: ClusterConfig, inputs: PlanInputs = { sshKey
       `the VM firewall rules act only once the datacenter firewall is on, and Proxmox ships it off: until then every port of the node VMs is open. Turn it on without locking yourself out (${DOC_DATACENTER_FIREWALL}), then set firewall.datacenterEnabled: true.`,
     );
   }
-  return {
-    config,
-    stacks: planStacks(config, vms, ha),
-    subnets,
-    // Validation refuses an external network without a gateway.
-    gateway: config.networks.external.gateway!,
-    dns: { servers: config.networks.external.dns, searchDomain: config.networks.external.searchDomain },
-    hosts,
-    vms,
-    ha,
-    mtu,
-    cni,
-    apiServer: { vip, host, port: api.port, endpoint: `${host}:${api.port}`, certSans: [...new Set(certSans)], external },
-    ...(loadBalancer ? { loadBalancer } : {}),
-    sshKeys: inputs.sshKeys,
-    warnings,
-  };
+  return warnings;
 }
 
 /** Where the docs say how to turn on the datacenter firewall. */
