@@ -11,7 +11,8 @@
  * - The checklist (lab/checklist.ts), with expectations read off the description: names, MTUs,
  *   queues, addresses, one default route, DNS, DF pings at the internal MTU and one byte above;
  *   the node setup's preparation (ansible-playbook site.yml --tags prepare, over SSH); Flannel's
- *   VXLAN between two nodes at the overlay MTU.
+ *   VXLAN between two nodes at the overlay MTU; remove-node.yml's part without Kubernetes on the
+ *   worker (its checks, whether it answers, the CNI's files and interfaces removed).
  * - Both the lab cluster (MTU 1500) and its jumbo variant (internal MTU 9000), then one VM started
  *   from a broken resource (a second gateway, a NIC MTU above its bridge's, a wrong queue count)
  *   and an overlay one byte too large, which the checklist must catch.
@@ -129,7 +130,16 @@ async function booted(nodes: { vm: Vm; node: NodeExpectation }[], label: string)
 }
 
 /** ansible-playbook site.yml --tags prepare, from the lan namespace, with the lab key. */
-async function nodeSetup(lab: NetLab, s: Synthesized): Promise<{ status: number | null; output: string }> {
+const nodeSetup = (lab: NetLab, s: Synthesized) => playbook(lab, s, ["site.yml", "--tags", "prepare"]);
+
+/**
+ * remove-node.yml's part that needs no Kubernetes, for real on a booted node: its checks, the
+ * check that the node answers over SSH, and the CNI's files and interfaces removed.
+ */
+const removeNodeOsPart = (lab: NetLab, s: Synthesized, node: string) => playbook(lab, s, ["remove-node.yml", "--tags", "remove-guard,remove-reach,remove-os", "-e", `remove_nodes=${node}`]);
+
+/** An ansible-playbook run of the rendered node setup, from the lan namespace, with the lab key. */
+async function playbook(lab: NetLab, s: Synthesized, args: string[]): Promise<{ status: number | null; output: string }> {
   const dir = mkdtempSync(path.join(tmpdir(), "pvdn-bootlab-ansible-"));
   for (const [relative, content] of Object.entries(s.ansibleFiles)) {
     mkdirSync(path.dirname(path.join(dir, relative)), { recursive: true });
@@ -139,10 +149,29 @@ async function nodeSetup(lab: NetLab, s: Synthesized): Promise<{ status: number 
   const env = { ...process.env, HOME: dir, ANSIBLE_HOST_KEY_CHECKING: "False", ANSIBLE_NOCOLOR: "1", ANSIBLE_LOCAL_TEMP: path.join(dir, ".tmp") };
   const r = await runTool(
     "ip",
-    ["netns", "exec", lab.lan, "ansible-playbook", "-i", "inventory.ini", "site.yml", "--tags", "prepare", "--private-key", privateKey, "-e", "ansible_ssh_common_args='-o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no'"],
+    ["netns", "exec", lab.lan, "ansible-playbook", "-i", "inventory.ini", ...args, "--private-key", privateKey, "-e", "ansible_ssh_common_args='-o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no'"],
     { cwd: dir, env },
   );
   return { status: r.status, output: r.stdout + r.stderr };
+}
+
+/**
+ * What a CNI leaves on a node (its configuration, state and interfaces: flannel.1, which the
+ * overlay check made, and a cni0 bridge), then remove-node.yml's part without Kubernetes run for real on it:
+ * all of it must be gone, and the other node untouched.
+ */
+async function removalChecks(lab: NetLab, s: Synthesized, { vm, node }: { vm: Vm; node: NodeExpectation }): Promise<Check[]> {
+  const leftovers = "sudo -n sh -c 'mkdir -p /etc/cni/net.d /var/lib/cni/networks/cbr0 && echo {} >/etc/cni/net.d/10-flannel.conflist && touch /var/lib/cni/networks/cbr0/last_reserved_ip.0 && { ip link show cni0 >/dev/null 2>&1 || ip link add cni0 type bridge; } && { ip link show flannel.1 >/dev/null 2>&1 || ip link add flannel.1 type vxlan id 1 dstport 8472; }'";
+  const made = await vm.ssh(leftovers, { timeoutMs: 60_000 });
+  const before = await vm.ssh("ip -o link show; ls /etc/cni/net.d", { timeoutMs: 60_000 });
+  const run = await removeNodeOsPart(lab, s, node.name);
+  const after = await vm.ssh("ip -o link show | sed -n 's/^[0-9]*: \\([^:@]*\\).*/\\1/p'; ls -d /etc/cni/net.d /var/lib/cni 2>&1", { timeoutMs: 60_000 });
+  const links = after.stdout.split("\n").filter((l) => /^(cni0|flannel\.\d+)$/.test(l));
+  return [
+    { node: node.name, check: "node removal: a CNI's leftovers made", ok: made.status === 0 && /cni0/.test(before.stdout) && /flannel\.\d+/.test(before.stdout), detail: `${made.stderr}${before.stdout}`.slice(0, 200) },
+    { node: node.name, check: "node removal (remove-node.yml, no Kubernetes part): ran", ok: run.status === 0, detail: run.output.split("\n").filter((l) => /ok=|failed=|fatal|unreachable/.test(l)).join(" | ").slice(0, 300) },
+    { node: node.name, check: "node removal: CNI files and interfaces gone", ok: links.length === 0 && /No such file/.test(after.stdout) && !/^\/etc\/cni\/net\.d$/m.test(after.stdout), detail: `${links.join(" ")} ${after.stdout.split("\n").filter((l) => l.startsWith("/") || l.includes("No such")).join(" ")}`.slice(0, 200) },
+  ];
 }
 
 const canRun = canBootGuests();
@@ -190,6 +219,7 @@ jest.setTimeout(60 * 60 * 1000);
       for (const { vm, node } of nodes) checks.push(...(await setupChecks(vm, node, s.expected)));
       const [a, b] = nodes;
       checks.push(await timed(`${label}: overlay`, () => overlayCheck(a!, b!, s.expected.overlay, s.expected.overlay.mtu, "Flannel VXLAN at the overlay MTU")));
+      if (internalMtu === 1500) checks.push(...(await timed(`${label}: node removal, the part without Kubernetes`, () => removalChecks(lab, s, b!))));
       all.push(...checks);
       expect(checks.filter((c) => !c.ok)).toEqual([]);
     } finally {
