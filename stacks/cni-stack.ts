@@ -45,7 +45,7 @@ export class CniStack extends PveDualnetStack {
     });
 
     if (plan.cni.plugin === "flannel") new Flannel(this, "flannel", { plan });
-    else new Calico(this, "calico", { plan });
+    else if (plan.cni.plugin === "calico") new Calico(this, "calico", { plan });
     // LoadBalancer services: the controller that hands out the pool's addresses (kube-vip on the
     // control planes holds them). Nothing without a pool.
     if (plan.loadBalancer) new KubeVipCloudProvider(this, "kube-vip-cloud-provider", { loadBalancer: plan.loadBalancer });
