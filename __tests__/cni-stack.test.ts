@@ -1,3 +1,4 @@
+import { parse } from "yaml";
 import { planWith, resourcesOf } from "./helpers";
 import { synthAll } from "./synth";
 
@@ -156,5 +157,23 @@ describe("Calico (alternative)", () => {
     expect(calico((c) => (pinned(c), (c.kubernetes.cni.calico = { autodetection: { interface: "eth1" } }))).spec.calicoNetwork.nodeAddressAutodetectionV4).toEqual({ interface: "eth1" });
     const ipip = calico((c) => (c.kubernetes.cni.calico = { encapsulation: "IPIP", autodetection: { canReach: "10.0.0.2" } })).spec.calicoNetwork;
     expect(ipip).toMatchObject({ bgp: "Enabled", mtu: 1480, nodeAddressAutodetectionV4: { canReach: "10.0.0.2" } });
+  });
+});
+
+describe("Cilium (alternative)", () => {
+  const cilium = (settings: Record<string, unknown> = {}) => cniOf((c) => (c.kubernetes.cni = { plugin: "cilium", cilium: settings }));
+
+  it("writes its Helm values next to the state and installs neither Flannel nor Calico", () => {
+    const stack = cilium();
+    const [file] = resourcesOf(stack, "local_file");
+    expect(file.filename).toBe("../../../generated/cilium/values.yaml");
+    expect(parse(file.content)).toMatchObject({ routingMode: "tunnel", tunnelProtocol: "vxlan", MTU: 1500, ipam: { mode: "kubernetes" }, k8sServiceHost: "10.0.0.10", k8sServicePort: 6443 });
+    expect(Object.keys(stack.resource)).toEqual(["local_file"]);
+    expect(stack.output.mtu_chain.value).toEqual({ underlay: 1500, vm_nic: 1500, encapsulation: "vxlan", overhead: 50, overlay: 1450 });
+  });
+
+  it("states Geneve and native routing in the MTU chain as Cilium's MTU code has them", () => {
+    expect(cilium({ tunnelProtocol: "geneve" }).output.mtu_chain.value).toMatchObject({ encapsulation: "geneve", overhead: 50, overlay: 1450 });
+    expect(cilium({ routingMode: "native" }).output.mtu_chain.value).toMatchObject({ encapsulation: "none", overhead: 0, overlay: 1500 });
   });
 });

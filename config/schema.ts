@@ -559,7 +559,7 @@ const cilium = z.strictObject({
     .boolean()
     .default(false)
     .describe("Cilium replaces kube-proxy: kubeadm skips its kube-proxy addon and Cilium reaches the API at the plan's endpoint (the VIP, or the only control plane's internal address). NodePorts are then served only on devices. Default: false."),
-  hubble: z.boolean().default(false).describe("Hubble flow observability in every agent, listening on TCP 4244 (opened to the internal network) without TLS and without Hubble Relay or UI. Default: false."),
+  hubble: z.boolean().default(false).describe("Hubble flow observability in every agent, its server on TCP 4244 (opened to the internal network), with the chart's TLS; Hubble Relay and UI stay off (the chart's defaults). Default: false (the chart's is true)."),
   devices: z
     .array(interfaceName.describe("Interface name inside the guest."))
     .min(1)
