@@ -211,6 +211,25 @@ describe("interface selection that could put pod traffic on the external network
     expect(() => planWith((c) => (pinned(c), (c.kubernetes.cni.flannel.interface = { regex: "^eth1$" })))).not.toThrow();
   });
 
+  it("rejects Cilium devices other than the internal NIC, and names only when they are pinned", () => {
+    const cilium = (devices: string[]) => (c: any) => (c.kubernetes.cni = { plugin: "cilium", cilium: { devices } });
+    expect(issueAt(issuesOf((c) => (pinned(c), cilium(["eth0"])(c))), "kubernetes.cni.cilium.devices[0]").message).toMatch(/eth0 is the external NIC/);
+    expect(issueAt(issuesOf((c) => (pinned(c), cilium(["ens18"])(c))), "kubernetes.cni.cilium.devices[0]").message).toMatch(/not a NIC of the VMs/);
+    expect(issueAt(issuesOf(cilium(["eth1"])), "kubernetes.cni.cilium.devices[0]").message).toMatch(/not pinned/);
+    expect(planWith((c) => (pinned(c), cilium(["eth1"])(c))).cni.ciliumDevices).toEqual(["eth1"]);
+    // Pinned names give the internal NIC by default; unpinned, Cilium detects its devices itself.
+    expect(planWith((c) => (pinned(c), (c.kubernetes.cni = { plugin: "cilium" }))).cni.ciliumDevices).toEqual(["eth1"]);
+    expect(planWith((c) => (c.kubernetes.cni = { plugin: "cilium" })).cni.ciliumDevices).toBeUndefined();
+  });
+
+  it("rejects Cilium's kube-proxy replacement pinned to the internal NIC while the firewall opens NodePorts on the external one", () => {
+    const kpr = (c: any) => (pinned(c), (c.kubernetes.cni = { plugin: "cilium", cilium: { kubeProxyReplacement: true } }));
+    const issue = issueAt(issuesOf((c) => (kpr(c), (c.firewall = { ...c.firewall, nodePorts: true }))), "kubernetes.cni.cilium.kubeProxyReplacement");
+    expect(issue.message).toMatch(/NodePorts only on its devices \(eth1, the internal NIC\)/);
+    expect(issue.fix).toMatch(/firewall.nodePorts: false/);
+    expect(() => planWith(kpr)).not.toThrow();
+  });
+
   it("rejects Calico can-reach of an external address", () => {
     expect(issueAt(issuesOf((c) => (c.kubernetes.cni = { plugin: "calico", calico: { autodetection: { canReach: "192.168.0.1" } } })), "kubernetes.cni.calico.autodetection.canReach").message).toMatch(/external network/);
   });

@@ -1,3 +1,4 @@
+import { parse } from "yaml";
 import { planWith, resourcesOf } from "./helpers";
 import { synthAll } from "./synth";
 
@@ -186,5 +187,23 @@ describe("the CNI constructs take narrow props: usable without a plan, each prop
       nodeAddressAutodetectionV4: { cidrs: ["10.0.0.0/24"] },
       ipPools: [{ name: "default-ipv4-ippool", cidr: "10.98.0.0/16", blockSize: 27, encapsulation: "None", natOutgoing: "Disabled", nodeSelector: "all()" }],
     });
+  });
+});
+
+describe("Cilium (alternative)", () => {
+  const cilium = (settings: Record<string, unknown> = {}) => cniOf((c) => (c.kubernetes.cni = { plugin: "cilium", cilium: settings }));
+
+  it("writes its Helm values next to the state and installs neither Flannel nor Calico", () => {
+    const stack = cilium();
+    const [file] = resourcesOf(stack, "local_file");
+    expect(file.filename).toBe("../../../generated/cilium/values.yaml");
+    expect(parse(file.content)).toMatchObject({ routingMode: "tunnel", tunnelProtocol: "vxlan", MTU: 1500, ipam: { mode: "kubernetes" }, k8sServiceHost: "10.0.0.10", k8sServicePort: 6443 });
+    expect(Object.keys(stack.resource)).toEqual(["local_file"]);
+    expect(stack.output.mtu_chain.value).toEqual({ underlay: 1500, vm_nic: 1500, encapsulation: "vxlan", overhead: 50, overlay: 1450 });
+  });
+
+  it("states Geneve and native routing in the MTU chain as Cilium's MTU code has them", () => {
+    expect(cilium({ tunnelProtocol: "geneve" }).output.mtu_chain.value).toMatchObject({ encapsulation: "geneve", overhead: 50, overlay: 1450 });
+    expect(cilium({ routingMode: "native" }).output.mtu_chain.value).toMatchObject({ encapsulation: "none", overhead: 0, overlay: 1500 });
   });
 });

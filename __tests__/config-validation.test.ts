@@ -228,6 +228,10 @@ describe("MTU chain", () => {
     ["vxlan", () => {}, 1450],
     ["wireguard", (c: any) => (c.kubernetes.cni.flannel = { backend: "wireguard" }), 1420],
     ["Calico IPIP, jumbo", (c: any) => ((c.networks.internal = { ...c.networks.internal, mtu: 9000, jumboFrames: true }), (c.kubernetes.cni = { plugin: "calico", calico: { encapsulation: "IPIP" } })), 8980],
+    // Cilium's pkg/mtu: one 50-byte tunnel overhead for VXLAN and Geneve; native routing costs nothing.
+    ["Cilium VXLAN", (c: any) => (c.kubernetes.cni = { plugin: "cilium" }), 1450],
+    ["Cilium Geneve, jumbo", (c: any) => ((c.networks.internal = { ...c.networks.internal, mtu: 9000, jumboFrames: true }), (c.kubernetes.cni = { plugin: "cilium", cilium: { tunnelProtocol: "geneve" } })), 8950],
+    ["Cilium native routing", (c: any) => (c.kubernetes.cni = { plugin: "cilium", cilium: { routingMode: "native" } }), 1500],
   ])("accepts an overlay MTU override equal to the largest the NIC allows (%s), and refuses one more", (_name, edit, max) => {
     expect(planWith((c) => (edit(c), (c.kubernetes.cni.overlayMtu = max))).mtu).toMatchObject({ maxOverlay: max, overlay: max });
     expect(issueAt(issuesOf((c) => (edit(c), (c.kubernetes.cni.overlayMtu = max + 1))), "kubernetes.cni.overlayMtu").fix).toBe(`use at most ${max}, or leave it out to derive it`);
@@ -493,6 +497,19 @@ describe("CNI combinations that cannot work", () => {
     })).not.toThrow();
     // Encapsulating everything, vxlan needs no common segment.
     expect(() => planWith((c) => secondNode(c, []))).not.toThrow();
+  });
+
+  it("rejects Cilium's native routing where host-gw is rejected, and accepts it on one L2 segment", () => {
+    const native = (c: any) => (c.kubernetes.cni = { plugin: "cilium", cilium: { routingMode: "native" } });
+    const issue = issueAt(issuesOf((c) => (native(c), secondNode(c, []))), "kubernetes.cni.cilium.routingMode");
+    expect(issue.message).toMatch(/^native routing \(autoDirectNodeRoutes\) needs all nodes on one L2 segment, but the internal bridge vmbr1 of pve2 has no ports/);
+    expect(issue.fix).toMatch(/^use routingMode: tunnel/);
+    expect(() => planWith((c) => (native(c), secondNode(c, ["enp5s0"])))).not.toThrow();
+    expect(() => planWith((c) => ((c.kubernetes.cni = { plugin: "cilium" }), secondNode(c, [])))).not.toThrow();
+  });
+
+  it("accepts NetworkPolicy with Cilium", () => {
+    expect(() => planWith((c) => ((c.kubernetes.networkPolicy = true), (c.kubernetes.cni = { plugin: "cilium" })))).not.toThrow();
   });
 
   it("rejects NetworkPolicy enforcement with Flannel", () => {

@@ -20,6 +20,9 @@ const CNIS: [string, (c: any) => void][] = [
   ["calico VXLAN", (c) => (c.kubernetes.cni = { plugin: "calico" })],
   ["calico IPIP", (c) => (c.kubernetes.cni = { plugin: "calico", calico: { encapsulation: "IPIP" } })],
   ["calico unencapsulated", (c) => (c.kubernetes.cni = { plugin: "calico", calico: { encapsulation: "None" } })],
+  ["cilium vxlan", (c) => (c.kubernetes.cni = { plugin: "cilium" })],
+  ["cilium geneve with hubble", (c) => (c.kubernetes.cni = { plugin: "cilium", cilium: { tunnelProtocol: "geneve", hubble: true } })],
+  ["cilium native", (c) => (c.kubernetes.cni = { plugin: "cilium", cilium: { routingMode: "native" } })],
 ];
 
 describe.each(CNIS)("firewall with %s", (_name, edit) => {
@@ -63,7 +66,7 @@ describe("firewall rules", () => {
   it("opens exactly the overlay of the chosen CNI, on the internal NIC only", () => {
     const overlay = (edit: (c: any) => void) =>
       rulesOf(edit, "app-worker")
-        .filter((r) => /flannel|Calico|routed/.test(r.comment))
+        .filter((r) => /flannel|Calico|Cilium|routed/.test(r.comment))
         .map(flow);
     expect(overlay(CNIS[0]![1])).toEqual(["net1 udp 8472 from 10.0.0.0/24"]);
     expect(overlay((c) => (c.kubernetes.cni.flannel = { port: 4789 }))).toEqual(["net1 udp 4789 from 10.0.0.0/24"]);
@@ -72,6 +75,10 @@ describe("firewall rules", () => {
     expect(overlay(CNIS[3]![1])).toEqual(["net1 udp 4789 from 10.0.0.0/24", "net1 tcp 5473 from 10.0.0.0/24"]);
     expect(overlay(CNIS[4]![1])).toEqual(["net1 tcp 179 from 10.0.0.0/24", "net1 4 from 10.0.0.0/24", "net1 tcp 5473 from 10.0.0.0/24"]);
     expect(overlay(CNIS[5]![1])).toEqual(expect.arrayContaining(["net1 tcp 179 from 10.0.0.0/24", "net1 tcp from 10.244.0.0/16"]));
+    // Cilium v1.20.0: VXLAN 8472 or Geneve 6081 (values.yaml tunnelPort), cilium-health 4240, Hubble 4244 when enabled.
+    expect(overlay(CNIS[6]![1])).toEqual(["net1 udp 8472 from 10.0.0.0/24", "net1 tcp 4240 from 10.0.0.0/24"]);
+    expect(overlay(CNIS[7]![1])).toEqual(["net1 udp 6081 from 10.0.0.0/24", "net1 tcp 4240 from 10.0.0.0/24", "net1 tcp 4244 from 10.0.0.0/24"]);
+    expect(overlay(CNIS[8]![1])).toEqual(["net1 tcp 4240 from 10.0.0.0/24", "net1 tcp from 10.244.0.0/16", "net1 udp from 10.244.0.0/16", "net1 icmp from 10.244.0.0/16"]);
   });
 
   it("lets pod addresses reach the API and kubelet when pods are routed without encapsulation", () => {
@@ -115,6 +122,18 @@ describe("firewall rules", () => {
         { toPods: encapsulation === "None" || encapsulation.endsWith("CrossSubnet"), toNodes: !natOutgoing },
       ]),
     ),
+    // Cilium: tunnel encapsulates pod to pod, native routes it; masquerading (the chart's default) stays on.
+    ...(["tunnel", "native"] as const).flatMap((routingMode) =>
+      (["vxlan", "geneve"] as const).flatMap((tunnelProtocol) =>
+        [false, true].flatMap((hubble) =>
+          [false, true].map((kubeProxyReplacement): [string, (c: any) => void, { toPods: boolean; toNodes: boolean }] => [
+            `cilium ${routingMode} ${tunnelProtocol} hubble ${hubble} kubeProxyReplacement ${kubeProxyReplacement}`,
+            (c) => (c.kubernetes.cni = { plugin: "cilium", cilium: { routingMode, tunnelProtocol, hubble, kubeProxyReplacement } }),
+            { toPods: routingMode === "native", toNodes: false },
+          ]),
+        ),
+      ),
+    ),
   ];
 
   it.each(SETTINGS)("%s: admits pod addresses exactly where they cross the internal network", (_name, edit, expected) => {
@@ -128,6 +147,13 @@ describe("firewall rules", () => {
       const kubelet = expected.toPods || expected.toNodes ? "10.0.0.0/24,10.244.0.0/16" : "10.0.0.0/24";
       expect(flows).toContain(`net1 tcp 10250 from ${kubelet}`);
       if (role === "control-plane") expect(flows).toContain(`net1 tcp 6443 from ${kubelet}`);
+      // The CNI's own flows, from the internal network only, exactly as its model states them.
+      for (const peer of plan.cni.peerFlows) expect(flows).toContain(`net1 ${peer.proto}${peer.port ? ` ${peer.port}` : ""} from 10.0.0.0/24`);
+    }
+    if (plan.cni.plugin === "cilium") {
+      const c = plan.config.kubernetes.cni.cilium;
+      const ports = plan.cni.peerFlows.map((f) => `${f.proto} ${f.port}`);
+      expect(ports).toEqual([...(c.routingMode === "tunnel" ? [`udp ${c.tunnelProtocol === "vxlan" ? 8472 : 6081}`] : []), "tcp 4240", ...(c.hubble ? ["tcp 4244"] : [])]);
     }
   });
 

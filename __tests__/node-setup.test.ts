@@ -59,6 +59,16 @@ describe("kubeadm configuration", () => {
     expect(kubeadmProblems({ ...cluster, controlPlaneEndpoint: "https://10.0.0.10:6443" })).toEqual([expect.stringMatching(/controlPlaneEndpoint: must be host\[:port\]/)]);
   });
 
+  it("skips kubeadm's kube-proxy addon exactly when Cilium replaces kube-proxy", () => {
+    const initOf = (edit: (c: any) => void) => configs(planWith(edit))["master-1"]![0];
+    const kpr = initOf((c) => (c.kubernetes.cni = { plugin: "cilium", cilium: { kubeProxyReplacement: true } }));
+    // The phase of `kubeadm init phase addon kube-proxy`, as InitConfiguration.skipPhases names it.
+    expect(kpr.skipPhases).toEqual(["addon/kube-proxy"]);
+    expect(kubeadmProblems(kpr)).toEqual([]);
+    expect(initOf((c) => (c.kubernetes.cni = { plugin: "cilium" }))).not.toHaveProperty("skipPhases");
+    expect(files["master-1"]![0]).not.toHaveProperty("skipPhases");
+  });
+
   it("puts every node behind the VIP, initializes on the first control plane and uploads certs for the others", () => {
     const [init, cluster, kubelet] = files["master-1"]!;
     expect(init).toMatchObject({ kind: "InitConfiguration", localAPIEndpoint: { advertiseAddress: "10.0.0.11", bindPort: 6443 } });

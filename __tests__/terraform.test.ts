@@ -90,6 +90,13 @@ const variants: Variant[] = [
   },
   { name: "flannel wireguard", edit: (c) => (c.kubernetes.cni.flannel = { backend: "wireguard" }), stacks: ["cni"], plan: true },
   {
+    name: "cilium: its Helm values file (native routing, kube-proxy replacement, Hubble, pinned names)",
+    edit: (c) => ((c.vmDefaults.cloudInit.networkData = { enabled: true }), (c.kubernetes.cni = { plugin: "cilium", cilium: { routingMode: "native", kubeProxyReplacement: true, hubble: true } })),
+    stacks: ["cni"],
+    plan: true,
+  },
+  { name: "cilium geneve", edit: (c) => (c.kubernetes.cni = { plugin: "cilium", cilium: { tunnelProtocol: "geneve" } }), stacks: ["cni"], plan: true },
+  {
     // Every stack of a sharded description: the cluster-wide vms, a shard per node (one of them
     // without VMs), cni after all of them; with images and snippets, which go with their VMs.
     name: "VMs sharded by node (vmStacks.shardBy: node), cloud image, network-data snippet",

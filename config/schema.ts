@@ -534,6 +534,40 @@ const calico = z.strictObject({
     .describe("Node address autodetection. Default: cidrs = [internal network]."),
 });
 
+/**
+ * Cilium, installed as its Helm chart renders it at the pinned version (install/kubernetes/cilium
+ * of cilium/cilium, the chart cilium-1.20.0.tgz of cilium/charts; constructs/cilium.ts).
+ */
+export const CILIUM_VERSION = "v1.20.0";
+
+const cilium = z.strictObject({
+  image: imageReference
+    .default(`quay.io/cilium/cilium:${CILIUM_VERSION}`)
+    .describe(`cilium-agent image, the chart's version (values.yaml image). Default: quay.io/cilium/cilium:${CILIUM_VERSION}.`),
+  operatorImage: imageReference
+    .default(`quay.io/cilium/operator-generic:${CILIUM_VERSION}`)
+    .describe(`cilium-operator image (the generic operator, the chart's for a cluster outside a cloud). Default: quay.io/cilium/operator-generic:${CILIUM_VERSION}.`),
+  routingMode: z
+    .enum(["tunnel", "native"])
+    .default("tunnel")
+    .describe("tunnel: pods between nodes are encapsulated (tunnelProtocol). native: routed unencapsulated with autoDirectNodeRoutes, which needs every node on one L2 segment (the firewall admits the pod network). Default: tunnel."),
+  tunnelProtocol: z
+    .enum(["vxlan", "geneve"])
+    .default("vxlan")
+    .describe("Encapsulation in tunnel mode: vxlan (UDP 8472) or geneve (UDP 6081); both cost 50 bytes of the MTU. Default: vxlan."),
+  kubeProxyReplacement: z
+    .boolean()
+    .default(false)
+    .describe("Cilium replaces kube-proxy: kubeadm skips its kube-proxy addon and Cilium reaches the API at the plan's endpoint (the VIP, or the only control plane's internal address). NodePorts are then served only on devices. Default: false."),
+  hubble: z.boolean().default(false).describe("Hubble flow observability in every agent, its server on TCP 4244 (opened to the internal network), with the chart's TLS; Hubble Relay and UI stay off (the chart's defaults). Default: false (the chart's is true)."),
+  devices: z
+    .array(interfaceName.describe("Interface name inside the guest."))
+    .min(1)
+    .max(1)
+    .optional()
+    .describe("The NICs Cilium attaches to (its devices: NodePort, masquerading, host firewall): only the internal NIC's pinned name. Default: the internal NIC's name when the network-data snippet pins guest names, otherwise Cilium's own detection. The node IP is the kubelet's internal node-ip either way."),
+});
+
 /** Destination ports and ranges, as the Proxmox firewall takes them: '80,443', '8000:8100'. */
 const portList = z
   .string()
@@ -624,13 +658,14 @@ const kubernetes = z.strictObject({
   networkPolicy: z
     .boolean()
     .default(false)
-    .describe("The cluster must enforce NetworkPolicy. Flannel cannot; choose Calico. Default: false."),
+    .describe("The cluster must enforce NetworkPolicy. Flannel cannot; choose Calico or Cilium. Default: false."),
   cni: z
     .strictObject({
-      plugin: z.enum(["flannel", "calico"]).default("flannel").describe("CNI plugin. Default: flannel."),
+      plugin: z.enum(["flannel", "calico", "cilium"]).default("flannel").describe("CNI plugin. Default: flannel."),
       overlayMtu: z.number().int(say("must be a whole number", "write an MTU such as 1450")).optional().describe("Overlay MTU override, checked against the plan. Default: internal NIC MTU minus encapsulation overhead."),
       flannel: flannel.prefault({}).describe("Flannel settings (plugin: flannel)."),
       calico: calico.prefault({}).describe("Calico settings (plugin: calico; needs the Tigera operator on the cluster)."),
+      cilium: cilium.prefault({}).describe(`Cilium ${CILIUM_VERSION} settings (plugin: cilium).`),
     })
     .prefault({})
     .describe("The CNI and its overlay."),

@@ -147,7 +147,7 @@ function checkKubernetes(config: ClusterConfig, resolved: ResolvedCluster, subne
   }
 
   if (k.networkPolicy && k.cni.plugin === "flannel") {
-    report("kubernetes.networkPolicy", "Flannel does not enforce NetworkPolicy: policies would be accepted and silently ignored", "use kubernetes.cni.plugin: calico, or set networkPolicy: false");
+    report("kubernetes.networkPolicy", "Flannel does not enforce NetworkPolicy: policies would be accepted and silently ignored", "use kubernetes.cni.plugin: calico or cilium, or set networkPolicy: false");
   }
 
   // What the CNI puts on the wire, as the plan will have it.
@@ -181,6 +181,16 @@ function checkKubernetes(config: ClusterConfig, resolved: ResolvedCluster, subne
     }
     if (flannel.directRouting && flannel.backend !== "vxlan") {
       report("kubernetes.cni.flannel.directRouting", `DirectRouting is a vxlan option, not ${flannel.backend}`, "remove directRouting or use backend: vxlan");
+    }
+  }
+  if (k.cni.plugin === "cilium") {
+    const c = k.cni.cilium;
+    // Cilium's kube-proxy replacement serves NodePorts on its devices only (BPF NodePort), and
+    // nothing else does once kubeadm skips kube-proxy: pinned to the internal NIC, the external
+    // NodePorts the firewall opens would answer nothing.
+    const devices = cni.ciliumDevices;
+    if (c.kubeProxyReplacement && config.firewall.nodePorts && devices && !devices.includes(config.vmDefaults.cloudInit.networkData.interfaceNames[0])) {
+      report("kubernetes.cni.cilium.kubeProxyReplacement", `Cilium's kube-proxy replacement serves NodePorts only on its devices (${devices.join(", ")}, the internal NIC), but firewall.nodePorts opens them on the external network`, "set firewall.nodePorts: false (NodePorts then answer on the internal network), or kubeProxyReplacement: false");
     }
   }
   if (k.cni.plugin === "calico") {
@@ -234,6 +244,9 @@ function checkInterfaceSelection(config: ClusterConfig, subnets: Subnets, report
     if ("name" in sel) byName(`${at}.name`, sel.name);
     if ("regex" in sel) byPattern(`${at}.regex`, sel.regex);
     if ("canReach" in sel) canReach(`${at}.canReach`, sel.canReach);
+  }
+  if (cni.plugin === "cilium" && cni.cilium.devices) {
+    cni.cilium.devices.forEach((name, i) => byName(`kubernetes.cni.cilium.devices[${i}]`, name));
   }
   if (cni.plugin === "calico" && cni.calico.autodetection) {
     const sel = cni.calico.autodetection;

@@ -88,6 +88,9 @@ export function renderKubeadmConfigs(plan: ClusterPlan): Record<string, string> 
           kind: "InitConfiguration",
           localAPIEndpoint: { advertiseAddress: NODE_VARS.internalIp, bindPort },
           nodeRegistration: nodeRegistration("control-plane"),
+          // Cilium's kube-proxy replacement: no kube-proxy addon (kubeadm's init phase
+          // `addon/kube-proxy`, "kubeadm init phase addon kube-proxy"; InitConfiguration.skipPhases).
+          ...(plan.cni.plugin === "cilium" && plan.config.kubernetes.cni.cilium.kubeProxyReplacement ? { skipPhases: ["addon/kube-proxy"] } : {}),
         },
         clusterConfiguration(plan),
         { apiVersion: KUBELET_API_VERSION, kind: "KubeletConfiguration", cgroupDriver: "systemd" },

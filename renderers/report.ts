@@ -92,10 +92,16 @@ export function renderReport(plan: ClusterPlan, format: ReportFormat = "markdown
     rows: [
       [
         cni.plugin,
-        cni.plugin === "flannel" ? cni.flannel.backend : cni.calico.encapsulation,
+        cni.plugin === "flannel"
+          ? cni.flannel.backend
+          : cni.plugin === "calico"
+            ? cni.calico.encapsulation
+            : `${cni.cilium.routingMode}${cni.cilium.routingMode === "tunnel" ? ` (${cni.cilium.tunnelProtocol})` : ""}${cni.cilium.kubeProxyReplacement ? ", kube-proxy replacement" : ""}`,
         cni.plugin === "flannel"
           ? flannelInterfaceArg(plan.cni.flannelInterface!)
-          : Object.entries(plan.cni.calicoAutodetection!).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(", ") : v}`).join(""),
+          : cni.plugin === "calico"
+            ? Object.entries(plan.cni.calicoAutodetection!).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(", ") : v}`).join("")
+            : `node IP: the kubelet's node-ip; devices: ${plan.cni.ciliumDevices?.join(", ") ?? "detected by Cilium"}`,
         plan.subnets.pod.cidr,
         plan.subnets.service.cidr,
         `/${config.kubernetes.nodeCidrMaskSize}`,

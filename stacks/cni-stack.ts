@@ -1,11 +1,15 @@
 import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
+import { LocalProvider } from "@cdktf/provider-local/lib/provider";
 import { conditional, Fn, Op, TerraformOutput, TerraformVariable, Token, type TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import type { ClusterPlan } from "../config/plan";
 import { Calico } from "../constructs/calico";
+import { Cilium } from "../constructs/cilium";
 import { Flannel } from "../constructs/flannel";
 import { KubeVipCloudProvider } from "../constructs/kube-vip-cloud-provider";
+import { ciliumValuesFile } from "../renderers/cilium";
 import { kubeconfigPath } from "../renderers/node-setup";
+import { outputDirectory } from "./paths";
 import { PveDualnetStack } from "./pve-dualnet-stack";
 
 export interface CniStackProps {
@@ -46,7 +50,12 @@ export class CniStack extends PveDualnetStack {
 
     const cni = plan.config.kubernetes.cni;
     if (plan.cni.plugin === "flannel") new Flannel(this, "flannel", { podCidr: plan.subnets.pod.cidr, nodeCidrMaskSize: plan.config.kubernetes.nodeCidrMaskSize, cni: plan.cni, settings: cni.flannel });
-    else new Calico(this, "calico", { podCidr: plan.subnets.pod.cidr, mtu: plan.mtu.overlay, cni: plan.cni, settings: cni.calico });
+    else if (plan.cni.plugin === "calico") new Calico(this, "calico", { podCidr: plan.subnets.pod.cidr, mtu: plan.mtu.overlay, cni: plan.cni, settings: cni.calico });
+    else {
+      // Cilium: its Helm values, for the chart at the pinned version (docs/cni.md).
+      new LocalProvider(this, "local");
+      new Cilium(this, "cilium", { valuesFile: ciliumValuesFile(plan), directory: `${outputDirectory(plan.config.output.directory)}/cilium` });
+    }
     // LoadBalancer services: the controller that hands out the pool's addresses (kube-vip on the
     // control planes holds them). Nothing without a pool.
     if (plan.loadBalancer) new KubeVipCloudProvider(this, "kube-vip-cloud-provider", { loadBalancer: plan.loadBalancer });

@@ -4,13 +4,14 @@
  * again. A new plugin is a new module here (and the construct that installs it).
  */
 import { calico } from "./calico";
+import { cilium } from "./cilium";
 import { flannel } from "./flannel";
 import type { ClusterConfig } from "../schema";
 import type { CniFacts, CniModule, CniPlan, CniPlugin } from "./model";
 
 export * from "./model";
 
-const MODULES: Readonly<Record<CniPlugin, CniModule>> = { flannel, calico };
+const MODULES: Readonly<Record<CniPlugin, CniModule>> = { flannel, calico, cilium };
 
 /** What the configured plugin puts on the internal network, from the description alone. */
 export function cniFacts(config: ClusterConfig): CniFacts {

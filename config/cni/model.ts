@@ -2,7 +2,7 @@
  * What a CNI puts on the internal network, as facts every consumer reads: the MTU plan (its
  * overhead), the firewall (its flows between nodes, and where pod addresses appear), validation
  * (what its routing needs of the network), and the constructs that configure it. Each plugin
- * states its facts in a module of its own (config/cni/flannel.ts, config/cni/calico.ts); nothing
+ * states its facts in a module of its own (config/cni/flannel.ts, calico.ts, cilium.ts); nothing
  * else decides them.
  */
 import type { ClusterConfig } from "../schema";
@@ -16,6 +16,11 @@ export type CalicoAutodetection = NonNullable<CniConfig["calico"]["autodetection
 export const ENCAPSULATION_OVERHEAD = {
   /** outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14 */
   vxlan: 50,
+  /**
+   * outer IPv4 20 + UDP 8 + Geneve 8 (no options) + inner Ethernet 14: Cilium's one tunnel
+   * overhead for VXLAN and Geneve (pkg/mtu/mtu.go, TunnelOverheadIPv4; config/cni/cilium.ts)
+   */
+  geneve: 50,
   /** outer IPv4 header */
   ipip: 20,
   /** outer IPv4 20 + UDP 8 + WireGuard 32 (80 over IPv6) */
@@ -84,6 +89,11 @@ export interface CniFacts {
   readonly flannelInterface?: FlannelInterface;
   /** How calico-node picks the node address (Calico). */
   readonly calicoAutodetection?: CalicoAutodetection;
+  /**
+   * The NICs Cilium attaches to (Cilium's `devices`): the internal NIC's pinned name; none for
+   * Cilium's own detection. The node IP is the kubelet's internal node-ip either way.
+   */
+  readonly ciliumDevices?: readonly string[];
 }
 
 export interface CniPlan extends CniFacts {
