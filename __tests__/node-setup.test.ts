@@ -12,6 +12,7 @@ import type { ClusterPlan } from "../config/plan";
 import { unescapeTemplate } from "../constructs/terraform-text";
 import { JOIN_SECRETS, KUBEADM_TEMPLATES, NODE_VARS, renderKubeadmConfigs } from "../renderers/kubeadm";
 import { renderKubeVipManifest } from "../renderers/kube-vip";
+import { renderGroupVars } from "../renderers/node-setup";
 import { PLAYBOOKS } from "../constructs/node-setup-files";
 import { planWith } from "./helpers";
 import { synthAll } from "./synth";
@@ -67,6 +68,17 @@ describe("kubeadm configuration", () => {
     expect(kubeadmProblems(kpr)).toEqual([]);
     expect(initOf((c) => (c.kubernetes.cni = { plugin: "cilium" }))).not.toHaveProperty("skipPhases");
     expect(files["master-1"]![0]).not.toHaveProperty("skipPhases");
+  });
+
+  it("tells the upgrade to skip kube-proxy's addon exactly when Cilium replaces kube-proxy (k8s_kube_proxy: false in group_vars)", () => {
+    const varsOf = (edit: (c: any) => void) => parse(renderGroupVars(planWith(edit)).replace(/!unsafe /g, ""));
+    expect(varsOf((c) => (c.kubernetes.cni = { plugin: "cilium", cilium: { kubeProxyReplacement: true } })).k8s_kube_proxy).toBe(false);
+    expect(varsOf((c) => (c.kubernetes.cni = { plugin: "cilium" }))).not.toHaveProperty("k8s_kube_proxy");
+    expect(varsOf(() => {})).not.toHaveProperty("k8s_kube_proxy");
+    // Both upgrade commands add the phase when it is false.
+    const upgrade = readFileSync(path.join(__dirname, "..", "ansible", "upgrade.yml"), "utf8");
+    expect(upgrade).toContain(`k8s_skip_kube_proxy: "{{ [] if k8s_kube_proxy | default(true) else ['--skip-phases', 'addon/kube-proxy'] }}"`);
+    expect(upgrade.match(/\+ k8s_skip_kube_proxy \}\}"/g)).toHaveLength(2);
   });
 
   it("puts every node behind the VIP, initializes on the first control plane and uploads certs for the others", () => {

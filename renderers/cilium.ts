@@ -43,7 +43,7 @@ export function ciliumHelmValues(plan: ClusterPlan): Record<string, unknown> {
     operator: { image: { override: c.operatorImage }, replicas: Math.min(CHART_OPERATOR_REPLICAS, plan.vms.length) },
     k8sServiceHost: plan.apiServer.host,
     k8sServicePort: plan.apiServer.port,
-    kubeProxyReplacement: c.kubeProxyReplacement ? "true" : "false",
+    kubeProxyReplacement: plan.cni.replacesKubeProxy ? "true" : "false",
     routingMode: c.routingMode,
     ...(native ? { autoDirectNodeRoutes: true, ipv4NativeRoutingCIDR: plan.subnets.pod.cidr } : { tunnelProtocol: c.tunnelProtocol }),
     ipam: { mode: "kubernetes" },

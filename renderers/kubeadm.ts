@@ -15,6 +15,7 @@ import type { ClusterPlan } from "../config/plan";
 import { jinja, jinjaTemplate } from "./ansible";
 
 export const KUBEADM_API_VERSION = "kubeadm.k8s.io/v1beta4";
+
 export const KUBELET_API_VERSION = "kubelet.config.k8s.io/v1beta1";
 
 /** Per-node Jinja variables, from the inventory (renderers/node-setup.ts). */
@@ -90,7 +91,7 @@ export function renderKubeadmConfigs(plan: ClusterPlan): Record<string, string> 
           nodeRegistration: nodeRegistration("control-plane"),
           // Cilium's kube-proxy replacement: no kube-proxy addon (kubeadm's init phase
           // `addon/kube-proxy`, "kubeadm init phase addon kube-proxy"; InitConfiguration.skipPhases).
-          ...(plan.cni.plugin === "cilium" && plan.config.kubernetes.cni.cilium.kubeProxyReplacement ? { skipPhases: ["addon/kube-proxy"] } : {}),
+          ...(plan.cni.replacesKubeProxy ? { skipPhases: ["addon/kube-proxy"] } : {}),
         },
         clusterConfiguration(plan),
         { apiVersion: KUBELET_API_VERSION, kind: "KubeletConfiguration", cgroupDriver: "systemd" },

@@ -72,6 +72,8 @@ export function renderGroupVars(plan: ClusterPlan): string {
     // kube-vip also serves LoadBalancer services (renderers/kube-vip.ts); only with a pool, so a
     // description without one renders the variables it always did.
     ...(plan.loadBalancer ? { k8s_kube_vip_services: true } : {}),
+    // Cilium in place of kube-proxy: the upgrade skips kube-proxy's addon, as kubeadm init did.
+    ...(plan.cni.replacesKubeProxy ? { k8s_kube_proxy: false } : {}),
     // Where kubectl on this machine reaches the API: the VIP is on the internal network.
     k8s_api_server_for_kubeconfig: `https://${api.external ? plan.config.kubernetes.apiServer.externalAccess.names[0] ?? plan.vms.find((vm) => vm.role === "control-plane")!.nics[0].ip : api.host}:${api.port}`,
     k8s_kubeconfig_path: kubeconfigPath(plan),

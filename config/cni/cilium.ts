@@ -67,6 +67,7 @@ export const cilium: CniModule = {
       podSourced: { toPods: !tunnel, toNodes: !natOutgoing },
       oneSegment,
       ciliumDevices: ciliumDevices(config),
+      ...(c.kubeProxyReplacement ? { replacesKubeProxy: true } : {}),
     };
   },
 };

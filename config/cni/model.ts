@@ -94,6 +94,8 @@ export interface CniFacts {
    * Cilium's own detection. The node IP is the kubelet's internal node-ip either way.
    */
   readonly ciliumDevices?: readonly string[];
+  /** Whether the plugin does kube-proxy's work (Cilium's kubeProxyReplacement): kubeadm then installs and upgrades no kube-proxy. */
+  readonly replacesKubeProxy?: boolean;
 }
 
 export interface CniPlan extends CniFacts {
