@@ -205,7 +205,9 @@ export async function overlayCheck(
   let ok = ra.status === 0 && rb.status === 0;
   let detail = ok ? "" : `setup failed: ${ra.stderr}${rb.stderr}`;
   if (ok) {
-    const r = await a.vm.ssh(`ping -c 2 -W 3 -M do -s ${mtu - 28} -I ${ends[0].pod} ${ends[1].pod}`, { timeoutMs: 60_000 });
+    // Four tries: a full-size frame through VXLAN under TCG was seen lost twice in a row (one
+    // reply is enough; a DF packet above the path's MTU never gets one however often it is sent).
+    const r = await a.vm.ssh(`ping -c 4 -W 5 -M do -s ${mtu - 28} -I ${ends[0].pod} ${ends[1].pod}`, { timeoutMs: 90_000 });
     ok = r.status === 0;
     detail = `${dev} (VNI ${overlay.vni}, UDP ${overlay.port}) at MTU ${mtu}: DF ${mtu} ${ok ? "passes" : "FAILS"} between ${a.node.name} and ${b.node.name}`;
   }
