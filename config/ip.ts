@@ -121,3 +121,75 @@ export function rangeToCidrs(range: AddressRange): string[] {
   }
   return cidrs;
 }
+
+// ---------------------------------------------------------------------------
+// IPv6 (dual-stack). Every IPv6 text the plan hands on is `canonicalIpv6`'s: RFC 5952's
+// compressed, lower-case form as ipaddr.js writes it (IPv6.toString), whatever the user wrote.
+// ---------------------------------------------------------------------------
+
+/** An IPv6 address in RFC 5952 text (lower case, the longest run of zero groups as `::`). */
+export function canonicalIpv6(ip: string): string {
+  return ipaddr.IPv6.parse(ip).toString();
+}
+
+/** True for an IPv6 address without a zone (`%eth0`); IPv4 text is not one. */
+export function isValidIpv6(ip: string): boolean {
+  return !ip.includes("%") && !ip.includes(".") && ipaddr.IPv6.isValid(ip);
+}
+
+/** `network/prefix` of an IPv6 network, canonical. */
+export function parseSubnet6(cidr: string): Subnet {
+  const [, prefix] = ipaddr.IPv6.parseCIDR(cidr);
+  const network = ipaddr.IPv6.networkAddressFromCIDR(cidr).toString();
+  return { network, prefix, cidr: `${network}/${prefix}` };
+}
+
+/** True when the IPv6 network has no host bits set (fd00::/64, not fd00::5/64). */
+export function isCanonicalSubnet6(cidr: string): boolean {
+  return canonicalIpv6(cidr.split("/")[0]!) === parseSubnet6(cidr).network;
+}
+
+export function contains6(subnet: Subnet, ip: string): boolean {
+  return ipaddr.IPv6.parse(ip).match(ipaddr.IPv6.parse(subnet.network), subnet.prefix);
+}
+
+export function overlaps6(a: Subnet, b: Subnet): boolean {
+  return contains6(a, b.network) || contains6(b, a.network);
+}
+
+/**
+ * The subnet-router anycast address, the one with every interface bit zero (RFC 4291 section
+ * 2.6.1): every router of the link answers it, so no host may take it. IPv6 has no broadcast.
+ */
+export function isSubnetRouterAnycast(subnet: Subnet, ip: string): boolean {
+  return subnet.prefix < 127 && canonicalIpv6(ip) === subnet.network;
+}
+
+/** How many subnets of size `/childPrefix` fit in the IPv6 `subnet` (capped at 2^53). */
+export function subnetCount6(subnet: Subnet, childPrefix: number): number {
+  return childPrefix < subnet.prefix ? 0 : 2 ** Math.min(53, childPrefix - subnet.prefix);
+}
+
+/**
+ * Why an IPv6 address or network cannot be a cluster's, or undefined when it can: only global
+ * unicast (2000::/3, RFC 4291 section 2.4) and unique local addresses (fc00::/7, RFC 4193) can.
+ * The special ranges are named as ipaddr.js's IPv6 range() names them (link-local fe80::/10,
+ * multicast ff00::/8, loopback, unspecified, IPv4-mapped ::ffff:0:0/96, documentation
+ * 2001:db8::/32, Teredo, 6to4 and the rest).
+ */
+export function ipv6Unusable(ip: string): string | undefined {
+  const address = ipaddr.IPv6.parse(ip);
+  const range = address.range();
+  const global = address.match(ipaddr.IPv6.parse("2000::"), 3);
+  if (range === "uniqueLocal" || (range === "unicast" && global)) return undefined;
+  const names: Record<string, string> = {
+    linkLocal: "link-local (fe80::/10)",
+    multicast: "multicast (ff00::/8)",
+    loopback: "the loopback address",
+    unspecified: "the unspecified address",
+    ipv4Mapped: "IPv4-mapped (::ffff:0:0/96)",
+    reserved: "reserved (such as documentation, 2001:db8::/32)",
+    unicast: "outside global unicast (2000::/3)",
+  };
+  return names[range] ?? `a special-purpose range (${range})`;
+}

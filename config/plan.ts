@@ -5,7 +5,8 @@
  * Renderers and constructs read the plan, never the raw description, so a number is
  * decided in exactly one place.
  */
-import { formatAddressRange, nthAddress, parseAddressRange, parseSubnet, rangeToCidrs, splitAddress, type Subnet } from "./ip";
+import { canonicalIpv6, formatAddressRange, nthAddress, parseAddressRange, parseSubnet, parseSubnet6, rangeToCidrs, splitAddress, type Subnet } from "./ip";
+import { DEFAULT_CALICO_BLOCK_SIZE6, dualStackOf, IPV6_MIN_MTU } from "./dual-stack";
 import { cniFacts, planCni, type CniFacts, type CniPlan, type Encapsulation } from "./cni";
 import { roleBridge, vlanParts } from "./mtu";
 import { MAX_VIRTIO_QUEUES, resolveCluster, type ResolvedCluster } from "./resolve";
@@ -25,6 +26,10 @@ export interface PlannedInterface {
   readonly gateway?: string;
   /** A NIC's permanent MAC, lower case, when the description pins it: the apply checks the name still has it. */
   readonly mac?: string;
+  /** `ip/prefix` of its IPv6 address (canonical text, an inet6 stanza), when it has one. */
+  readonly address6?: string;
+  /** IPv6 default gateway of the host (canonical), on the one interface that carries it. */
+  readonly gateway6?: string;
 }
 
 export interface HostPlan {
@@ -34,8 +39,12 @@ export interface HostPlan {
   readonly interfaces: readonly PlannedInterface[];
   readonly bridges: Readonly<Record<NetworkRole, PlannedInterface>>;
   readonly gateway?: { readonly interface: string; readonly ip: string };
+  /** The host's IPv6 default gateway (canonical) and the interface carrying it, when it has one. */
+  readonly gateway6?: { readonly interface: string; readonly ip: string };
   /** This host's address on the internal network. */
   readonly internalAddress?: string;
+  /** This host's IPv6 address on the internal network (canonical), when its internal bridge has one. */
+  readonly internalAddress6?: string;
   /** The other Proxmox nodes' internal addresses: the network check pings them at the internal MTU. */
   readonly peers: readonly string[];
   /** Interfaces that must have a carrier once up: NICs in use, bonds, VLANs, bridges with ports. */
@@ -60,6 +69,12 @@ export interface PlannedNic {
   readonly firewall: boolean;
   /** Stable name inside the guest, when the network-data snippet pins it. */
   readonly guestName: string;
+  /** Its IPv6 address (canonical text, from vms[].ip.external6/internal6), when its network has IPv6. */
+  readonly ip6?: string;
+  /** The prefix length of networks.<role>.ipv6.cidr, with ip6. */
+  readonly prefix6?: number;
+  /** Only the external NIC carries the IPv6 default gateway (canonical), with ip6. */
+  readonly gateway6?: string;
 }
 
 type Defaults = ClusterConfig["vmDefaults"];
@@ -84,6 +99,11 @@ export interface VmPlan {
   readonly cloudInit: Defaults["cloudInit"];
   /** [external, internal], the order Proxmox and cloud-init match them in. */
   readonly nics: readonly [PlannedNic, PlannedNic];
+  /**
+   * The kubelet's node-ip: the internal NIC's IPv4 address, and with Kubernetes dual-stack its
+   * IPv6 address second (canonical), to be joined with "," (--node-ip=<IPv4>,<IPv6>).
+   */
+  readonly nodeIps: readonly string[];
 }
 
 export interface MtuPlan {
@@ -99,11 +119,17 @@ export interface MtuPlan {
   readonly maxOverlay: number;
   /** The overlay MTU the CNI is configured with. */
   readonly overlay: number;
+  /**
+   * With any IPv6 network: the smallest MTU an IPv6 link may have (1280, RFC 8200 section 5),
+   * which every link carrying IPv6 must reach, the overlay too (validation holds them to it).
+   */
+  readonly ipv6Minimum?: number;
 }
 
 export type { CalicoAutodetection, CniPlan, FlannelInterface } from "./cni";
 
 export interface DnsPlan {
+  /** In the description's order; IPv4 as written, IPv6 as canonical text. */
   readonly servers: readonly string[];
   readonly searchDomain?: string;
 }
@@ -169,6 +195,49 @@ export interface StacksPlan {
   readonly all: readonly string[];
 }
 
+/**
+ * Dual-stack (config/dual-stack.ts), decided once: present only when networks.external.ipv6 is
+ * set. Every IPv6 text here and in the other plan fields that carry IPv6 (PlannedNic.ip6 and
+ * gateway6, PlannedInterface.address6 and gateway6, HostPlan.gateway6 and internalAddress6,
+ * VmPlan.nodeIps, KubernetesNetworkPlan, DnsPlan.servers, FirewallSourcesPlan) is canonical
+ * (RFC 5952, config/ip.ts canonicalIpv6), never the user's spelling.
+ */
+export interface Ipv6Plan {
+  /** The IPv6 subnets: external always; internal, pod and service with Kubernetes dual-stack. */
+  readonly subnets: { readonly external: Subnet; readonly internal?: Subnet; readonly pod?: Subnet; readonly service?: Subnet };
+  /** The external network's IPv6 gateway: the one IPv6 default route of hosts and VMs. */
+  readonly gateway: string;
+  /** Whether Kubernetes runs dual-stack (networks.internal.ipv6 is set). */
+  readonly kubernetes: boolean;
+}
+
+/** The Kubernetes address families and networks, IPv4 first (kubeadm takes them joined with ","). */
+export interface KubernetesNetworkPlan {
+  /** Whether the cluster is dual-stack: pods and services get an IPv6 address too. */
+  readonly dualStack: boolean;
+  /** kubeadm networking.podSubnet (--cluster-cidr): [IPv4] or [IPv4, IPv6]. */
+  readonly podSubnets: readonly string[];
+  /** kubeadm networking.serviceSubnet (--service-cluster-ip-range): [IPv4] or [IPv4, IPv6]. */
+  readonly serviceSubnets: readonly string[];
+  /** --node-cidr-mask-size-ipv4 (kubernetes.nodeCidrMaskSize). */
+  readonly nodeCidrMaskSize: number;
+  /** --node-cidr-mask-size-ipv6, with dual-stack (default 64). */
+  readonly nodeCidrMaskSize6?: number;
+  /** The IPv6 pool's IPAM block size, with dual-stack and Calico (default 122). */
+  readonly calicoBlockSize6?: number;
+}
+
+/**
+ * The firewall's sources as the description gives them, with IPv6 networks in canonical text:
+ * `external`, `internal`, or a network (IPv4 as written). Renderers read these, not the description.
+ */
+export interface FirewallSourcesPlan {
+  /** firewall.ssh; undefined when the description leaves it to the default (the external network). */
+  readonly ssh?: readonly string[];
+  /** firewall.rules[i].from, in rule order. */
+  readonly rules: readonly string[];
+}
+
 export interface ClusterPlan {
   readonly config: ClusterConfig;
   /** The stacks and which VMs each holds. */
@@ -178,6 +247,12 @@ export interface ClusterPlan {
   readonly gateway: string;
   /** The resolvers the VMs get (on their external NIC), from networks.external. */
   readonly dns: DnsPlan;
+  /** Dual-stack, when networks.external.ipv6 is set (see Ipv6Plan). */
+  readonly ipv6?: Ipv6Plan;
+  /** The Kubernetes networks in both families, IPv4 first. */
+  readonly kubernetesNetwork: KubernetesNetworkPlan;
+  /** The firewall's sources, IPv6 in canonical text. */
+  readonly firewallSources: FirewallSourcesPlan;
   readonly hosts: readonly HostPlan[];
   readonly vms: readonly VmPlan[];
   /** Proxmox HA for the node VMs, when proxmox.ha.enabled. */
@@ -209,6 +284,64 @@ export function interfaceAddress(iface: HostInterface, subnets: Record<NetworkRo
   const network = "network" in iface ? iface.network : undefined;
   return network ? `${ip}/${subnets[network].prefix}` : undefined;
 }
+
+/** `ip/prefix` of an interface's IPv6 address, canonical; a bare IP takes its network's IPv6 prefix. */
+export function interfaceAddress6(iface: HostInterface, config: ClusterConfig): string | undefined {
+  if (!iface.address6) return undefined;
+  const { ip, prefix } = splitAddress(iface.address6);
+  if (prefix !== undefined) return `${canonicalIpv6(ip)}/${prefix}`;
+  const network = "network" in iface ? iface.network : undefined;
+  const cidr = network && config.networks[network].ipv6?.cidr;
+  return cidr ? `${canonicalIpv6(ip)}/${parseSubnet6(cidr).prefix}` : undefined;
+}
+
+/**
+ * The host's IPv6 default gateway (canonical): the interface that names one, or else the external
+ * bridge, when it has an IPv6 address, with the external network's IPv6 gateway (unless the bridge
+ * is that gateway).
+ */
+export function hostGateway6(node: ProxmoxNodeConfig, config: ClusterConfig): { interface: string; ip: string } | undefined {
+  const explicit = node.interfaces.find((i) => i.gateway6 !== undefined);
+  if (explicit) return { interface: explicit.name, ip: canonicalIpv6(explicit.gateway6!) };
+  const external = roleBridge(node, "external");
+  const gw = config.networks.external.ipv6?.gateway;
+  if (!external?.address6 || !gw || canonicalIpv6(splitAddress(external.address6).ip) === canonicalIpv6(gw)) return undefined;
+  return { interface: external.name, ip: canonicalIpv6(gw) };
+}
+
+/** The Kubernetes networks of a valid description, IPv4 first. */
+export function planKubernetesNetwork(config: ClusterConfig): KubernetesNetworkPlan {
+  const k = config.kubernetes;
+  const six = dualStackOf(config)?.kubernetes;
+  return {
+    dualStack: six !== undefined,
+    podSubnets: [parseSubnet(k.podCidr).cidr, ...(six ? [parseSubnet6(six.podCidr).cidr] : [])],
+    serviceSubnets: [parseSubnet(k.serviceCidr).cidr, ...(six ? [parseSubnet6(six.serviceCidr).cidr] : [])],
+    nodeCidrMaskSize: k.nodeCidrMaskSize,
+    ...(six ? { nodeCidrMaskSize6: six.nodeCidrMaskSize } : {}),
+    ...(six && k.cni.plugin === "calico" ? { calicoBlockSize6: k.cni.calico.blockSize6 ?? DEFAULT_CALICO_BLOCK_SIZE6 } : {}),
+  };
+}
+
+/** The dual-stack plan of a valid description; undefined without networks.external.ipv6. */
+export function planIpv6(config: ClusterConfig): Ipv6Plan | undefined {
+  const ds = dualStackOf(config);
+  if (!ds) return undefined;
+  const k8s = ds.kubernetes;
+  return {
+    subnets: {
+      external: parseSubnet6(ds.external),
+      ...(ds.internal ? { internal: parseSubnet6(ds.internal) } : {}),
+      ...(k8s ? { pod: parseSubnet6(k8s.podCidr), service: parseSubnet6(k8s.serviceCidr) } : {}),
+    },
+    // Validation refuses external IPv6 without a gateway.
+    gateway: canonicalIpv6(config.networks.external.ipv6!.gateway!),
+    kubernetes: k8s !== undefined,
+  };
+}
+
+/** An IPv6 network in canonical text; anything else (IPv4, external, internal) as written. */
+const canonicalSource = (source: string): string => (source.includes(":") ? parseSubnet6(source).cidr : source);
 
 /**
  * The host's default gateway: the interface that names one, or else the external bridge
@@ -524,13 +657,20 @@ export function planCluster(config: ClusterConfig, inputs: PlanInputs = { sshKey
   const mtu = planMtu(config, vms.map((vm) => vm.nics[1].mtu), facts);
   const cni = planCni(facts, mtu.overlay);
   const loadBalancer = planLoadBalancer(config);
+  const ipv6 = planIpv6(config);
   return {
     config,
     stacks: planStacks(config, vms, ha),
     subnets,
     // Validation refuses an external network without a gateway.
     gateway: config.networks.external.gateway!,
-    dns: { servers: config.networks.external.dns, searchDomain: config.networks.external.searchDomain },
+    dns: { servers: config.networks.external.dns.map((ip) => (ip.includes(":") ? canonicalIpv6(ip) : ip)), searchDomain: config.networks.external.searchDomain },
+    ...(ipv6 ? { ipv6 } : {}),
+    kubernetesNetwork: planKubernetesNetwork(config),
+    firewallSources: {
+      ...(config.firewall.ssh ? { ssh: config.firewall.ssh.map(canonicalSource) } : {}),
+      rules: config.firewall.rules.map((rule) => canonicalSource(rule.from)),
+    },
     hosts,
     vms,
     ha,
@@ -553,6 +693,7 @@ function planHosts(config: ClusterConfig, resolved: ResolvedCluster, subnets: Re
   );
   return resolved.hosts.map(({ config: node, mtus }) => {
     const gateway = hostGateway(node, config);
+    const gateway6 = hostGateway6(node, config);
     const interfaces = [...node.interfaces]
       .map((iface, position) => ({ iface, position }))
       .sort((a, b) => KIND_ORDER[a.iface.kind] - KIND_ORDER[b.iface.kind] || a.position - b.position)
@@ -563,6 +704,8 @@ function planHosts(config: ClusterConfig, resolved: ResolvedCluster, subnets: Re
         address: interfaceAddress(iface, subnets),
         gateway: gateway?.interface === iface.name ? gateway.ip : undefined,
         mac: iface.kind === "nic" ? iface.mac?.toLowerCase() : undefined,
+        ...(iface.address6 ? { address6: interfaceAddress6(iface, config) } : {}),
+        ...(gateway6?.interface === iface.name ? { gateway6: gateway6.ip } : {}),
       }));
     const bridgeFor = (role: NetworkRole) => interfaces.find((i) => i.config.kind === "bridge" && i.config.network === role)!;
     const externalIp = bridgeFor("external").address && splitAddress(bridgeFor("external").address!).ip;
@@ -573,7 +716,9 @@ function planHosts(config: ClusterConfig, resolved: ResolvedCluster, subnets: Re
       interfaces,
       bridges: { external: bridgeFor("external"), internal: bridgeFor("internal") },
       gateway,
+      ...(gateway6 ? { gateway6 } : {}),
       internalAddress: internalAddresses.get(node.name),
+      ...(bridgeFor("internal").address6 ? { internalAddress6: splitAddress(bridgeFor("internal").address6!).ip } : {}),
       peers,
       carrier: carrierInterfaces(node.interfaces),
       firewallBackend: config.proxmox.firewallBackend,
@@ -586,6 +731,17 @@ function planVms(config: ClusterConfig, resolved: ResolvedCluster, subnets: Reco
   const d = config.vmDefaults;
   return resolved.vms.map(({ config: vm, node, cpu, vcpus, memory, disk, source, machine, nics }) => {
     const firewall = config.firewall.enabled;
+    // Validation requires ip.<role>6 exactly where networks.<role>.ipv6 is set.
+    const ipv6Of = (role: NetworkRole): Pick<PlannedNic, "ip6" | "prefix6" | "gateway6"> => {
+      const network = config.networks[role].ipv6;
+      const ip = vm.ip[role === "external" ? "external6" : "internal6"];
+      if (!network || ip === undefined) return {};
+      return {
+        ip6: canonicalIpv6(ip),
+        prefix6: parseSubnet6(network.cidr).prefix,
+        ...(role === "external" && network.gateway ? { gateway6: canonicalIpv6(network.gateway) } : {}),
+      };
+    };
     const nic = ({ role, index, mac, bridge, mtu }: (typeof nics)[number]): PlannedNic => ({
       role,
       index,
@@ -600,7 +756,9 @@ function planVms(config: ClusterConfig, resolved: ResolvedCluster, subnets: Reco
       queues: Math.min(vcpus, MAX_VIRTIO_QUEUES),
       firewall,
       guestName: d.cloudInit.networkData.interfaceNames[index]!,
+      ...ipv6Of(role),
     });
+    const planned: [PlannedNic, PlannedNic] = [nic(nics[0]), nic(nics[1])];
     return {
       name: vm.name,
       id: vm.id,
@@ -618,7 +776,9 @@ function planVms(config: ClusterConfig, resolved: ResolvedCluster, subnets: Reco
       tags: [...new Set([...(vm.tags ?? d.tags), vm.role])].sort(),
       description: vm.description ?? `Kubernetes ${vm.role} node of ${config.name} (managed by pve-dualnet)`,
       cloudInit: d.cloudInit,
-      nics: [nic(nics[0]), nic(nics[1])],
+      nics: planned,
+      // IPv4 first; the IPv6 address only when Kubernetes is dual-stack (it always is with internal IPv6).
+      nodeIps: [planned[1].ip, ...(dualStackOf(config)?.kubernetes && planned[1].ip6 ? [planned[1].ip6] : [])],
     };
   });
 }
@@ -634,6 +794,9 @@ function planApiServer(config: ClusterConfig, vms: readonly VmPlan[]): ApiServer
     ...(vip ? [vip] : []),
     ...controlPlanes.flatMap((vm) => [vm.nics[1].ip, vm.name]),
     ...(external ? [...controlPlanes.map((vm) => vm.nics[0].ip), ...api.externalAccess.names] : []),
+    // Dual-stack: the control planes' IPv6 addresses (canonical) after every IPv4 name.
+    ...controlPlanes.flatMap((vm) => (vm.nics[1].ip6 ? [vm.nics[1].ip6] : [])),
+    ...(external ? controlPlanes.flatMap((vm) => (vm.nics[0].ip6 ? [vm.nics[0].ip6] : [])) : []),
   ];
   return { vip, host, port: api.port, endpoint: `${host}:${api.port}`, certSans: [...new Set(certSans)], external };
 }
@@ -703,6 +866,7 @@ export function planMtu(config: ClusterConfig, internalNicMtus: readonly number[
     overhead,
     maxOverlay,
     overlay: config.kubernetes.cni.overlayMtu ?? maxOverlay,
+    ...(config.networks.external.ipv6 || config.networks.internal.ipv6 ? { ipv6Minimum: IPV6_MIN_MTU } : {}),
   };
 }
 

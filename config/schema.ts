@@ -96,6 +96,20 @@ export const bridgeName = z.string().regex(/^vmbr(0|[1-9][0-9]{0,3})$/, say("mus
 
 const ipv4 = z.ipv4(say("must be an IPv4 address", "write four numbers from 0 to 255 separated by dots, e.g. 192.168.0.2"));
 const ipv4Cidr = z.cidrv4(say("must be an IPv4 network in CIDR form", "write the network address and the prefix length, e.g. 10.0.0.0/24"));
+const ipv6 = z.ipv6(say("must be an IPv6 address", "write eight groups of hexadecimal digits separated by ':', '::' for a run of zero groups, without a zone, e.g. fd00:10::2"));
+const ipv6Cidr = z.cidrv6(say("must be an IPv6 network in CIDR form", "write the network address and the prefix length, e.g. fd00:10::/64"));
+/** An address of either family (DNS servers). */
+const ipAny = z.union([ipv4, ipv6], say("must be an IPv4 or IPv6 address", "write e.g. 192.168.0.1 or fd00:10::1"));
+/** A network of either family in CIDR form (firewall sources). */
+const cidrAny = z.union([ipv4Cidr, ipv6Cidr], say("must be an IPv4 or IPv6 network in CIDR form", "write e.g. 192.168.0.0/24 or fd00:10::/64"));
+/** An IPv6 address on an interface: a bare IP (prefix from its network's ipv6.cidr) or IP/prefix. */
+const hostAddress6 = z
+  .string()
+  .max(49, say("must be an IPv6 address, optionally with a prefix length", "write it as fd00:10::2 or fd00:10::2/64"))
+  .refine((text) => {
+    const [ip, prefix, extra] = text.split("/");
+    return extra === undefined && z.ipv6().safeParse(ip).success && (prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= 128));
+  }, say("must be an IPv6 address, optionally with a prefix length", "write it as fd00:10::2 or fd00:10::2/64"));
 /** An address on an interface: a bare IP (prefix from its network) or IP/prefix. */
 const hostAddress = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?$/, say("must be an IPv4 address, optionally with a prefix length", "write it as 192.168.0.2 or 192.168.0.2/24"));
 /** One OpenSSH public key line: type, base64 body, optional comment. */
@@ -129,9 +143,9 @@ const physicalNetwork = (role: NetworkRole) =>
           : "Not allowed: the internal network has no gateway (the single default route is external).",
       ),
     dns: z
-      .array(ipv4)
+      .array(ipAny)
       .default([])
-      .describe("DNS servers handed to VMs through cloud-init. Default: none."),
+      .describe("DNS servers handed to VMs through cloud-init, of either family (an IPv6 one needs networks.external.ipv6). Default: none."),
     searchDomain: dnsName.optional().describe("DNS search domain for VMs, a DNS name. Default: none."),
     mtu: mtu
       .default(1500)
@@ -143,6 +157,23 @@ const physicalNetwork = (role: NetworkRole) =>
       .default(false)
       .describe(
         "Set only when every NIC, switch port and cable on this network carries jumbo frames; allows mtu up to 9000. Default: false.",
+      ),
+    ipv6: z
+      .strictObject({
+        cidr: ipv6Cidr.describe(`IPv6 subnet of the ${role} network: global unicast (2000::/3) or unique local (fc00::/7), a prefix from /64 to /120. Required.`),
+        gateway: ipv6
+          .optional()
+          .describe(
+            role === "external"
+              ? "IPv6 default gateway of the external network, inside ipv6.cidr: the only IPv6 default route of hosts and VMs. Required."
+              : "Not allowed: the internal network has no gateway (the single IPv6 default route is external).",
+          ),
+      })
+      .optional()
+      .describe(
+        role === "external"
+          ? "IPv6 on the external network (dual-stack; IPv4 stays the primary family): every VM then needs ip.external6. Default: none (IPv4 only)."
+          : "IPv6 on the internal network, which makes Kubernetes dual-stack (node-ip pairs, kubernetes.podCidr6 and serviceCidr6); needs networks.external.ipv6 (the IPv6 default route). Every VM then needs ip.internal6. Default: none (IPv4 only).",
       ),
   });
 
@@ -160,6 +191,16 @@ const addressing = {
     .optional()
     .describe(
       "Default gateway of the host on this interface. At most one per host; never on the internal network. Default: the external bridge takes networks.external.gateway when no interface names one.",
+    ),
+  address6: hostAddress6
+    .optional()
+    .describe(
+      "IPv6 host address (an inet6 stanza). A bare IP takes the prefix of `network`'s ipv6.cidr; without `network` give IP/prefix. Default: none.",
+    ),
+  gateway6: ipv6
+    .optional()
+    .describe(
+      "IPv6 default gateway of the host on this interface. At most one per host; never on the internal network. Default: the external bridge takes networks.external.ipv6.gateway when it has an address6 and no interface names one.",
     ),
   mtu: mtu
     .optional()
@@ -456,8 +497,10 @@ const vm = z.strictObject({
     .strictObject({
       external: ipv4.describe("Address on the external network (vmbr0). Required."),
       internal: ipv4.describe("Address on the internal network (vmbr1). Required."),
+      external6: ipv6.optional().describe("IPv6 address on the external network, inside networks.external.ipv6.cidr. Required exactly when the external network has IPv6; default: none."),
+      internal6: ipv6.optional().describe("IPv6 address on the internal network, inside networks.internal.ipv6.cidr; the kubelet's second node-ip. Required exactly when the internal network has IPv6; default: none."),
     })
-    .describe("The VM's two addresses. Required."),
+    .describe("The VM's addresses: IPv4 on both networks, IPv6 on each network that has it. Required."),
   mac: z
     .strictObject({
       external: macAddress.optional().describe("Default: derived from the VM id and NIC index."),
@@ -523,6 +566,7 @@ const calico = z.strictObject({
     .default("VXLAN")
     .describe("IP pool encapsulation. Default: VXLAN."),
   blockSize: intBetween(20, 32).default(26).describe("IPAM block size. Default: 26."),
+  blockSize6: intBetween(116, 128).optional().describe("IPAM block size of the IPv6 pool (dual-stack). Default: 122 (Calico's)."),
   natOutgoing: z.boolean().default(true).describe("NAT pod traffic leaving the pool, to the nodes' addresses too (without it pods reach the API and the kubelets with their own addresses, and the firewall admits the pod network there). Default: true."),
   autodetection: z
     .union([
@@ -593,6 +637,15 @@ const kubernetes = z.strictObject({
   podCidr: ipv4Cidr.default("10.244.0.0/16").describe("Pod network (--cluster-cidr). Default: 10.244.0.0/16."),
   serviceCidr: ipv4Cidr.default("10.96.0.0/12").describe("Service network (--service-cluster-ip-range). Default: 10.96.0.0/12."),
   nodeCidrMaskSize: intBetween(16, 28).default(24).describe("Per-node pod subnet size (--node-cidr-mask-size). Default: 24."),
+  podCidr6: ipv6Cidr
+    .optional()
+    .describe("IPv6 pod network, the second of --cluster-cidr (dual-stack: only with networks.internal.ipv6); at most 16 bits shorter than nodeCidrMaskSize6 (kube-controller-manager's limit). Default with networks.internal.ipv6: fd00:10:244::/56."),
+  serviceCidr6: ipv6Cidr
+    .optional()
+    .describe("IPv6 service network, the second of --service-cluster-ip-range (dual-stack: only with networks.internal.ipv6); /108 or longer (kube-apiserver's limit). Default with networks.internal.ipv6: fd00:10:96::/112."),
+  nodeCidrMaskSize6: intBetween(64, 120)
+    .optional()
+    .describe("Per-node IPv6 pod subnet size (--node-cidr-mask-size-ipv6; dual-stack only). Default: 64 (kube-controller-manager's)."),
   apiServer: z
     .strictObject({
       vip: ipv4
@@ -771,7 +824,7 @@ export const clusterSchema = z.strictObject({
         .describe(
           "Says that the datacenter firewall is on (Datacenter > Firewall > Options > Firewall: Yes; Proxmox ships it off), so the VM rules act. pve-dualnet never reads or changes it: this only silences the warning of check and synth and the report's note, and changes nothing it synthesizes. Default: false.",
         ),
-      ssh: z.array(ipv4Cidr).optional().describe("Networks SSH (22) to the VMs may come from. Default: the external network."),
+      ssh: z.array(cidrAny).optional().describe("Networks SSH (22) to the VMs may come from, of either family (IPv6 ones need networks.external.ipv6). Default: the external network."),
       nodePorts: z.boolean().default(false).describe("Open Kubernetes NodePorts 30000-32767 (TCP and UDP) from the external network. Default: false."),
       rules: z
         .array(
@@ -781,8 +834,8 @@ export const clusterSchema = z.strictObject({
             ports: portList
               .describe("Destination ports from 1 to 65535, e.g. '80,443' or '8000:8100' (ascending). Required."),
             from: z
-              .union([z.enum(["external", "internal"]), ipv4Cidr])
-              .describe("Source: external, internal, or a network in CIDR form. Required."),
+              .union([z.enum(["external", "internal"]), ipv4Cidr, ipv6Cidr])
+              .describe("Source: external, internal, or a network in CIDR form of either family (IPv6 needs networks.external.ipv6). Required."),
             comment: textLine(80).optional().describe("Shown in the Proxmox GUI: one line of at most 80 characters. Default: none."),
           }),
         )

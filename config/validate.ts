@@ -12,6 +12,7 @@ import { resolveCluster, type ResolvedCluster } from "./resolve";
 import { checkAddressIn, type Report, type Subnets } from "./checks";
 import { checkApplyTimes, checkHost, checkHostAcrossNodes } from "./validate-hosts";
 import { checkVms } from "./validate-vms";
+import { checkIpv6 } from "./validate-ipv6";
 import { NETWORK_ROLES, type ClusterConfig } from "./schema";
 
 /**
@@ -29,6 +30,7 @@ export function validateCluster(config: ClusterConfig, resolved: ResolvedCluster
   checkHostAcrossNodes(config, report);
   checkVms(config, resolved, subnets, report);
   checkKubernetes(config, resolved, subnets, report);
+  checkIpv6(config, resolved, report);
   checkStacks(config, resolved, report);
   checkOutput(config, report);
   return issues;

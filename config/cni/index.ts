@@ -6,6 +6,7 @@
 import { calico } from "./calico";
 import { cilium } from "./cilium";
 import { flannel } from "./flannel";
+import { dualStackOf } from "../dual-stack";
 import type { ClusterConfig } from "../schema";
 import type { CniFacts, CniModule, CniPlan, CniPlugin } from "./model";
 
@@ -15,7 +16,10 @@ const MODULES: Readonly<Record<CniPlugin, CniModule>> = { flannel, calico, ciliu
 
 /** What the configured plugin puts on the internal network, from the description alone. */
 export function cniFacts(config: ClusterConfig): CniFacts {
-  return MODULES[config.kubernetes.cni.plugin].facts(config);
+  const facts = MODULES[config.kubernetes.cni.plugin].facts(config);
+  // Every plugin and mode pve-dualnet allows runs dual-stack (config/validate-ipv6.ts refuses the
+  // one that cannot: Calico's IP-in-IP).
+  return dualStackOf(config)?.kubernetes ? { ...facts, dualStack: true } : facts;
 }
 
 /** The facts, with the underlay MTU sized from the overlay MTU the plan settled on. */

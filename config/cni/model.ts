@@ -94,6 +94,13 @@ export interface CniFacts {
    * Cilium's own detection. The node IP is the kubelet's internal node-ip either way.
    */
   readonly ciliumDevices?: readonly string[];
+  /**
+   * Set when the CNI runs dual-stack (networks.internal.ipv6): an IPv6 pool from the plan's
+   * kubernetesNetwork.podSubnets[1] beside the IPv4 one. Flannel: EnableIPv6 and IPv6Network
+   * (configuration.md, "Dual-stack": vxlan, wireguard and host-gw support it); Calico: a second
+   * IP pool (its VXLAN or unencapsulated modes; IP-in-IP is IPv4 only); Cilium: ipv6.enabled.
+   */
+  readonly dualStack?: true;
   /** Whether the plugin does kube-proxy's work (Cilium's kubeProxyReplacement): kubeadm then installs and upgrades no kube-proxy. */
   readonly replacesKubeProxy?: boolean;
 }
