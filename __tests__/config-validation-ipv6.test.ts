@@ -198,6 +198,24 @@ describe("dual-stack validation", () => {
     expect(issueAt(noGateway, "proxmox.nodes[0].interfaces[2].address6").message).toMatch(/no IPv6 default route/);
   });
 
+  it("checks IPv6 addresses of interfaces outside the two networks", () => {
+    const issues = issuesOf((c) => {
+      dual(c);
+      c.proxmox.nodes[0].interfaces[0].address6 = "fd00:5::2";
+      c.proxmox.nodes[0].interfaces[1].address6 = "fe80::2/64";
+      c.proxmox.nodes[0].interfaces.push({ kind: "nic", name: "enp6s0", gateway6: "fd00:6::1" });
+      c.networks.external.ipv6 = { cidr: "fd00:192:168::/64", gateway: "fd00:192:168::1" };
+      delete c.networks.internal.ipv6;
+      delete bridge(c, "vmbr1").address6;
+      c.vms.forEach((vm: any) => delete vm.ip.internal6);
+      c.networks.internal.dns = ["fd00:10::53"];
+    });
+    expect(issueAt(issues, "proxmox.nodes[0].interfaces[0].address6").message).toMatch(/has no prefix and the interface belongs to no network/);
+    expect(issueAt(issues, "proxmox.nodes[0].interfaces[1].address6").message).toMatch(/link-local/);
+    expect(issueAt(issues, "proxmox.nodes[0].interfaces[4].gateway6").message).toMatch(/IPv6 gateway but no address6/);
+    expect(issueAt(issues, "networks.internal.dns[0]").message).toMatch(/internal network has no IPv6/);
+  });
+
   it("holds Kubernetes' IPv6 networks to the sizes Kubernetes takes", () => {
     const service = issuesOf((c) => (dual(c), (c.kubernetes.serviceCidr6 = "fd00:10:96::/100")));
     expect(issueAt(service, "kubernetes.serviceCidr6").message).toMatch(/\/108 or longer/);
