@@ -109,7 +109,9 @@ describe("dual-stack plan", () => {
 describe("dual-stack validation", () => {
   it("refuses sysctl.disableIpv6 together with IPv6, naming both", () => {
     const issue = issueAt(issuesOf((c) => (dual(c), (c.sysctl = { disableIpv6: true }))), "sysctl.disableIpv6");
-    expect(issue.message).toMatch(/uses IPv6/);
+    expect(issue.message).toMatch(/^is true, but proxmox\.nodes\[0\]\.interfaces\[2\]\.address6 \(and \d+ more fields\) uses IPv6/);
+    const one = issueAt(issuesOf((c) => Object.assign(c, { sysctl: { disableIpv6: true }, firewall: { ssh: ["fd00::/64"] } })), "sysctl.disableIpv6");
+    expect(one.message).toMatch(/^is true, but firewall\.ssh\[0\] uses IPv6/);
     expect(issue.fix).toMatch(/disableIpv6: false/);
   });
 

@@ -51,20 +51,35 @@ export interface DualStack {
   readonly kubernetes?: { readonly podCidr: string; readonly serviceCidr: string; readonly nodeCidrMaskSize: number };
 }
 
-/** Whether the description uses IPv6 anywhere (a network, a VM, a host, a DNS server, a firewall source). */
-export function usesIpv6(config: ClusterConfig): boolean {
+/** The fields that use IPv6 (a network, a VM, a host, a DNS server, a firewall source), in description order; none without IPv6. */
+export function ipv6Fields(config: ClusterConfig): string[] {
   const n = config.networks;
-  return (
-    n.external.ipv6 !== undefined ||
-    n.internal.ipv6 !== undefined ||
-    config.vms.some((vm) => vm.ip.external6 !== undefined || vm.ip.internal6 !== undefined) ||
-    config.proxmox.nodes.some((node) => node.interfaces.some((i) => i.address6 !== undefined || i.gateway6 !== undefined)) ||
-    [...n.external.dns, ...n.internal.dns].some((ip) => ip.includes(":")) ||
-    (config.firewall.ssh ?? []).some((c) => c.includes(":")) ||
-    config.firewall.rules.some((r) => r.from.includes(":")) ||
-    config.kubernetes.podCidr6 !== undefined ||
-    config.kubernetes.serviceCidr6 !== undefined
-  );
+  const k = config.kubernetes;
+  return [
+    ...config.proxmox.nodes.flatMap((node, i) =>
+      node.interfaces.flatMap((iface, j) => [
+        ...(iface.address6 !== undefined ? [`proxmox.nodes[${i}].interfaces[${j}].address6`] : []),
+        ...(iface.gateway6 !== undefined ? [`proxmox.nodes[${i}].interfaces[${j}].gateway6`] : []),
+      ]),
+    ),
+    ...(["external", "internal"] as const).flatMap((role) => [
+      ...(n[role].ipv6 !== undefined ? [`networks.${role}.ipv6`] : []),
+      ...n[role].dns.flatMap((ip, i) => (ip.includes(":") ? [`networks.${role}.dns[${i}]`] : [])),
+    ]),
+    ...config.vms.flatMap((vm, i) => [
+      ...(vm.ip.external6 !== undefined ? [`vms[${i}].ip.external6`] : []),
+      ...(vm.ip.internal6 !== undefined ? [`vms[${i}].ip.internal6`] : []),
+    ]),
+    ...(k.podCidr6 !== undefined ? ["kubernetes.podCidr6"] : []),
+    ...(k.serviceCidr6 !== undefined ? ["kubernetes.serviceCidr6"] : []),
+    ...(config.firewall.ssh ?? []).flatMap((c, i) => (c.includes(":") ? [`firewall.ssh[${i}]`] : [])),
+    ...config.firewall.rules.flatMap((r, i) => (r.from.includes(":") ? [`firewall.rules[${i}].from`] : [])),
+  ];
+}
+
+/** Whether the description uses IPv6 anywhere. */
+export function usesIpv6(config: ClusterConfig): boolean {
+  return ipv6Fields(config).length > 0;
 }
 
 /** The description's dual-stack with defaults; undefined when the external network has no IPv6. */

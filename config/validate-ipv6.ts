@@ -5,7 +5,7 @@
  * and the sysctl that would turn IPv6 off. A description without IPv6 gets no problem here.
  */
 import { canonicalIpv6, contains6, ipv6Unusable, isCanonicalSubnet6, isSubnetRouterAnycast, overlaps6, parseSubnet6, splitAddress, subnetCount6, type Subnet } from "./ip";
-import { DEFAULT_CALICO_BLOCK_SIZE6, dualStackOf, IPV6_MIN_MTU, MAX_NODE_MASK_DIFF, MIN_SERVICE_PREFIX6, NETWORK_PREFIX6, usesIpv6 } from "./dual-stack";
+import { DEFAULT_CALICO_BLOCK_SIZE6, dualStackOf, IPV6_MIN_MTU, ipv6Fields, MAX_NODE_MASK_DIFF, MIN_SERVICE_PREFIX6, NETWORK_PREFIX6 } from "./dual-stack";
 import { roleBridge } from "./mtu";
 import type { ResolvedCluster } from "./resolve";
 import { NETWORK_ROLES, type ClusterConfig, type NetworkRole } from "./schema";
@@ -15,12 +15,14 @@ import type { Report } from "./checks";
 export type Subnets6 = Partial<Record<NetworkRole | "pod" | "service", Subnet>>;
 
 export function checkIpv6(config: ClusterConfig, resolved: ResolvedCluster, report: Report) {
-  if (!usesIpv6(config)) return;
+  const fields = ipv6Fields(config);
+  if (fields.length === 0) return;
   const n = config.networks;
   const k = config.kubernetes;
 
   if (config.sysctl.disableIpv6) {
-    report("sysctl.disableIpv6", "is true, but the description uses IPv6 (networks.*.ipv6, an IPv6 address, DNS server or firewall source): the sysctl would turn it off on hosts and nodes", "set sysctl.disableIpv6: false, or remove the IPv6 settings");
+    const named = `${fields[0]}${fields.length > 1 ? ` (and ${fields.length - 1} more field${fields.length > 2 ? "s" : ""})` : ""}`;
+    report("sysctl.disableIpv6", `is true, but ${named} uses IPv6: the sysctl would turn IPv6 off on hosts and nodes`, `set sysctl.disableIpv6: false, or remove the IPv6 of ${fields[0]}`);
   }
   if (n.internal.ipv6 && !n.external.ipv6) {
     report("networks.internal.ipv6", "IPv6 on the internal network needs IPv6 on the external network: the one IPv6 default route of hosts and VMs is there (and flannel wants one of each family)", "add networks.external.ipv6 { cidr, gateway }, or remove networks.internal.ipv6");
