@@ -38,6 +38,7 @@ describe("without IPv6", () => {
     expect(plan.cni).not.toHaveProperty("dualStack");
     expect(plan.mtu).not.toHaveProperty("ipv6Minimum");
     expect(plan.hosts[0]).not.toHaveProperty("gateway6");
+    expect(plan.warnings.join("\n")).not.toMatch(/IPv6/);
   });
 });
 
@@ -80,6 +81,7 @@ describe("dual-stack plan", () => {
     expect(plan.cni.dualStack).toBe(true);
     expect(plan.mtu.ipv6Minimum).toBe(1280);
     expect(plan.apiServer.certSans).toEqual(expect.arrayContaining(["fd00:10::11", "fd00:192:168::11"]));
+    expect(plan.warnings).toContainEqual(expect.stringMatching(/^IPv6 \(networks\.external\.ipv6\) is checked and planned, but .* not rendered yet/));
   });
 
   it("keeps Kubernetes single-stack with IPv6 on the external network only", () => {

@@ -820,6 +820,12 @@ function planWarnings(
     );
   }
   warnings.push(...placementWarnings(config, spread));
+  if (config.networks.external.ipv6) {
+    // Phase 1 of dual-stack (issue 22 item 1) plans IPv6; the renderers write it in phase 2.
+    warnings.push(
+      "IPv6 (networks.external.ipv6) is checked and planned, but this version writes only the API server certificate's IPv6 names: host inet6 stanzas, VM ip_config.ipv6, kubeadm's IPv6 subnets, node-ip pairs, the CNI's IPv6 pool and IPv6 firewall rules are not rendered yet (issue 22 item 1).",
+    );
+  }
   if (loadBalancer && config.firewall.enabled && loadBalancer.ports.length === 0) {
     warnings.push(
       `kubernetes.loadBalancer lists no ports: the VM firewall admits nothing to the pool's addresses (${loadBalancer.ranges.join(", ")}), so LoadBalancer services get an address nobody reaches. List the services' ports, e.g. ports: [{ protocol: tcp, ports: "80,443" }] (${DOC_LOAD_BALANCER}).`,
