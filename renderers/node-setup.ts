@@ -18,6 +18,8 @@ const host = (vm: VmPlan) =>
     external_mtu: vm.nics[0].mtu,
     internal_ip: vm.nics[1].ip,
     internal_mtu: vm.nics[1].mtu,
+    // Dual-stack: the internal NIC's IPv6 address, the second half of the kubelet's node-ip.
+    ...(vm.nodeIps[1] !== undefined ? { internal_ip6: vm.nodeIps[1] } : {}),
   });
 
 /** INI, as in the design documents: [masters], [workers], [k8s_cluster:children]. */
