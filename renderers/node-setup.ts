@@ -5,7 +5,7 @@
  */
 import type { ClusterPlan, VmPlan } from "../config/plan";
 import { ansibleVariables, inventoryHostLine } from "./ansible";
-import { sysctlFiles } from "./sysctl";
+import { sysctlFiles, sysctlIpv6 } from "./sysctl";
 
 /** Where the playbook reads the rendered files, relative to the playbook. */
 export const NODE_SETUP_DIRS = { sysctl: "files/sysctl", kubeadm: "templates/kubeadm", kubeVip: "templates/kube-vip.yaml.j2" } as const;
@@ -55,7 +55,7 @@ export const kubeconfigPath = (plan: ClusterPlan) => plan.config.kubernetes.kube
 export function renderGroupVars(plan: ClusterPlan): string {
   const k = plan.config.kubernetes;
   const version = k.version.replace(/^v/, "");
-  const files = sysctlFiles(plan.config.sysctl, "node");
+  const files = sysctlFiles(plan.config.sysctl, "node", sysctlIpv6(plan));
   const api = plan.apiServer;
   const vars = {
     k8s_cluster_name: plan.config.name,
