@@ -32,7 +32,7 @@ export const calico: CniModule = {
       // calicoNetwork.mtu like FELIX_VXLANMTU: render/node.go, "Set IPv6 VXLAN and Wireguard MTU"),
       // so an IPv6 pod packet of the pods' MTU costs 70 bytes. Unencapsulated pools cost nothing;
       // IP-in-IP carries no IPv6 (config/validate-ipv6.ts refuses it with dual-stack).
-      ...(internal6 ? { overhead6: encapsulation === "vxlan" ? VXLAN_IPV6_OVERHEAD : ENCAPSULATION_OVERHEAD[encapsulation] } : {}),
+      ...(internal6 ? { overhead6: encapsulation === "vxlan" ? VXLAN_IPV6_OVERHEAD : ENCAPSULATION_OVERHEAD[encapsulation], ipv6Underlay: "ipv6" as const } : {}),
       peerFlows,
       bgp,
       natOutgoing: c.natOutgoing,

@@ -65,7 +65,8 @@ export const cilium: CniModule = {
       // Dual-stack: the chart's values set `underlayProtocol: ipv4` (values.yaml "IP family for the
       // underlay", renderers/cilium.ts), so IPv6 pods ride the same IPv4 tunnel: 50 bytes, Cilium's
       // TunnelOverheadIPv4 (TunnelOverheadIPv6, 70, applies only to an IPv6 underlay).
-      ...(dualStackOf(config)?.kubernetes ? { overhead6: tunnel ? ENCAPSULATION_OVERHEAD[c.tunnelProtocol] : ENCAPSULATION_OVERHEAD.none } : {}),
+      // Native routing routes IPv6 pods via the nodes' IPv6 addresses (autoDirectNodeRoutes).
+      ...(dualStackOf(config)?.kubernetes ? { overhead6: tunnel ? ENCAPSULATION_OVERHEAD[c.tunnelProtocol] : ENCAPSULATION_OVERHEAD.none, ipv6Underlay: tunnel ? ("ipv4" as const) : ("ipv6" as const) } : {}),
       peerFlows,
       bgp: false,
       natOutgoing,

@@ -69,7 +69,7 @@ export const flannel: CniModule = {
           ...common,
           encapsulation: "vxlan",
           overhead: ENCAPSULATION_OVERHEAD.vxlan,
-          ...(dualStack ? { overhead6: VXLAN_IPV6_OVERHEAD } : {}),
+          ...(dualStack ? { overhead6: VXLAN_IPV6_OVERHEAD, ipv6Underlay: "ipv6" as const } : {}),
           peerFlows: [{ proto: "udp", port: f.port, name: "flannel VXLAN" }],
         };
       case "wireguard":
@@ -81,11 +81,11 @@ export const flannel: CniModule = {
           ...common,
           encapsulation: "wireguard",
           overhead: WIREGUARD_IPV6_OVERHEAD,
-          ...(dualStack ? { overhead6: WIREGUARD_IPV6_OVERHEAD } : {}),
+          ...(dualStack ? { overhead6: WIREGUARD_IPV6_OVERHEAD, ipv6Underlay: "ipv6" as const } : {}),
           peerFlows: [{ proto: "udp", port: 51820, name: "flannel WireGuard" }, ...(dualStack ? [{ proto: "udp" as const, port: 51821, name: "flannel WireGuard IPv6" }] : [])],
         };
       case "host-gw":
-        return { ...common, encapsulation: "none", overhead: ENCAPSULATION_OVERHEAD.none, ...(dualStack ? { overhead6: ENCAPSULATION_OVERHEAD.none } : {}), peerFlows: [] };
+        return { ...common, encapsulation: "none", overhead: ENCAPSULATION_OVERHEAD.none, ...(dualStack ? { overhead6: ENCAPSULATION_OVERHEAD.none, ipv6Underlay: "ipv6" as const } : {}), peerFlows: [] };
     }
   },
 };

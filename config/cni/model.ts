@@ -94,6 +94,8 @@ export interface CniFacts {
    * outgrows the internal NIC (config/plan.ts planMtu).
    */
   readonly overhead6?: number;
+  /** With dual-stack: the family of the node addresses IPv6 pod traffic travels between (encapsulated or routed). */
+  readonly ipv6Underlay?: "ipv4" | "ipv6";
   /** The plugin's own flows between nodes. */
   readonly peerFlows: readonly CniPeerFlow[];
   /** Whether the plugin distributes pod routes with BGP. */
