@@ -184,7 +184,8 @@ describe("Flannel, dual-stack", () => {
   });
 
   it("the check can fail: IPv6 without its network, a node subnet the network cannot hold four times, a misspelt key", () => {
-    const { IPv6Network: _, ...noNetwork } = conf;
+    const noNetwork = { ...conf };
+    delete noNetwork.IPv6Network;
     expect(flannelConfigProblems(noNetwork)).toEqual(["IPv6Network: please define a correct IPv6Network parameter in the flannel config"]);
     expect(flannelConfigProblems({ ...conf, IPv6SubnetLen: 57 })).toEqual(["IPv6SubnetLen: network must be able to accommodate at least four subnets"]);
     expect(flannelConfigProblems({ ...conf, IPv6Subnetlen: 64 })).toEqual(["IPv6Subnetlen: not a field of flannel's Config"]);
