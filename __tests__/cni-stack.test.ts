@@ -268,6 +268,29 @@ describe("the CNI constructs take narrow props: usable without a plan, each prop
     expect(resourcesOf(stack, "kubernetes_namespace_v1")[0].metadata.name).toBe("net");
   });
 
+  it("Flannel: the IPv6 pod network and node subnet size, when given, in net-conf.json", () => {
+    const stack = synthOf((s) => new Flannel(s, "flannel", { podCidr: "10.99.0.0/16", nodeCidrMaskSize: 26, ipv6: { podCidr: "fd00:99::/56", nodeCidrMaskSize: 72 }, cni: { underlayMtu: 1400, natOutgoing: true, flannelInterface: { name: "ens19" } }, settings: settings.flannel }));
+    expect(netConf(stack)).toMatchObject({ EnableIPv6: true, IPv6Network: "fd00:99::/56", IPv6SubnetLen: 72 });
+    expect(flannelConfigProblems(netConf(stack))).toEqual([]);
+  });
+
+  it("Calico: the IPv6 pool and IPv6 autodetection, when given", () => {
+    const stack = synthOf(
+      (s) =>
+        new Calico(s, "calico", {
+          podCidr: "10.98.0.0/16",
+          ipv6: { podCidr: "fd00:98::/56", blockSize: 120 },
+          mtu: 1410,
+          cni: { bgp: false, natOutgoing: true, calicoAutodetection: { cidrs: ["10.0.0.0/24"] }, calicoAutodetection6: { cidrs: ["fd00:10::/64"] } },
+          settings: { blockSize: 27, encapsulation: "VXLAN" },
+        }),
+    );
+    const network = resourcesOf(stack, "kubernetes_manifest")[0].manifest.spec.calicoNetwork;
+    expect(network.nodeAddressAutodetectionV6).toEqual({ cidrs: ["fd00:10::/64"] });
+    expect(network.ipPools[1]).toEqual({ name: "default-ipv6-ippool", cidr: "fd00:98::/56", blockSize: 120, encapsulation: "VXLAN", natOutgoing: "Enabled", nodeSelector: "all()" });
+    expect(calicoNetworkProblems(network)).toEqual([]);
+  });
+
   it("Calico: the pool, MTU, BGP, NAT and autodetection of the Installation come from its props", () => {
     const stack = synthOf((s) => new Calico(s, "calico", { podCidr: "10.98.0.0/16", mtu: 1410, cni: { bgp: true, natOutgoing: false, calicoAutodetection: { cidrs: ["10.0.0.0/24"] } }, settings: { blockSize: 27, encapsulation: "None" } }));
     const network = resourcesOf(stack, "kubernetes_manifest")[0].manifest.spec.calicoNetwork;

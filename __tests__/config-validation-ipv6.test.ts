@@ -278,3 +278,12 @@ describe("dual-stack validation", () => {
     expect(issueAt(issues, "proxmox.nodes[0].interfaces[2].address6").message).toMatch(/must be an IPv6 address, optionally with a prefix/);
   });
 });
+
+describe("dual-stack MTU", () => {
+  it("refuses an overlay MTU that fits VXLAN over IPv4 but not over IPv6, naming the family", () => {
+    const issue = issueAt(issuesOf((c) => (dual(c), (c.kubernetes.cni.overlayMtu = 1450))), "kubernetes.cni.overlayMtu");
+    expect(issue.message).toBe("1450 is above the internal NIC MTU minus vxlan overhead over IPv6 (IPv6 pods' packets) (1500 - 70 = 1430)");
+    expect(issue.fix).toBe("use at most 1430, or leave it out to derive it");
+    expect(planWith((c) => (dual(c), (c.kubernetes.cni.overlayMtu = 1430))).mtu.overlay).toBe(1430);
+  });
+});
