@@ -41,6 +41,13 @@ interface Variant {
   readonly plan: boolean;
 }
 
+/** The example with IPv6 on both networks, as examples/dual-stack.yaml has it. */
+const dualStack = (c: any) => {
+  c.networks.external.ipv6 = { cidr: "fd00:192:168::/64", gateway: "fd00:192:168::1" };
+  c.networks.internal.ipv6 = { cidr: "fd00:10::/64" };
+  c.vms.forEach((vm: any, i: number) => ((vm.ip.external6 = `fd00:192:168::${11 + i}`), (vm.ip.internal6 = `fd00:10::${11 + i}`)));
+};
+
 const threeNodes = (c: any) => c.proxmox.nodes.push(dualBridgeNode("pve2", "192.168.0.3", "10.0.0.3"), dualBridgeNode("pve3", "192.168.0.4", "10.0.0.4"));
 
 const variants: Variant[] = [
@@ -119,6 +126,9 @@ const variants: Variant[] = [
     stacks: ["vms-pve2", "vms_ha"],
     plan: true,
   },
+  // Dual-stack (networks.internal.ipv6): Flannel's and Calico's IPv6 pools through the kubernetes provider.
+  { name: "dual-stack flannel", edit: dualStack, stacks: ["cni"], plan: true },
+  { name: "dual-stack calico", edit: (c) => (dualStack(c), (c.kubernetes.cni = { plugin: "calico" })), stacks: ["cni"], plan: true },
   { name: "Terraform Cloud backend", edit: (c) => (c.terraformCloud = { organization: "homelab", workspaces: { tags: ["pve"] } }), stacks: STACKS, plan: false },
 ];
 
