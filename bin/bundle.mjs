@@ -38,6 +38,26 @@ function replaceFile(file, content, startedMs) {
   renameSync(temporary, file);
 }
 
+/**
+ * cdktf's private/fs.js loads the archiver package (and its streams, globbing and zip code) when
+ * cdktf loads, only to zip a TerraformAsset directory, which pve-dualnet never makes: in the
+ * bundle it is loaded at its first use instead, which is never. The text replaced is cdktf
+ * 0.21.0's (pinned); the build fails if it is not there.
+ */
+const lazyArchiver = {
+  name: "lazy-archiver",
+  setup(build) {
+    build.onLoad({ filter: /[\\/]cdktf[\\/]lib[\\/]private[\\/]fs\.js$/ }, async ({ path: file }) => {
+      const { readFile } = await import("node:fs/promises");
+      const source = await readFile(file, "utf8");
+      const eager = 'const archiver = require("archiver");';
+      if (!source.includes(eager)) throw new Error(`${file}: no \`${eager}\` to load lazily (a cdktf upgrade? see bin/bundle.mjs)`);
+      const lazy = 'let archiverModule; const archiver = (...args) => (archiverModule ??= require("archiver"))(...args);';
+      return { contents: source.replace(eager, lazy), loader: "js", resolveDir: path.dirname(file) };
+    });
+  },
+};
+
 export async function buildBundles() {
   const started = Date.now();
   // Loaded only when a rebuild is due: importing esbuild costs more than running a bundle.
@@ -55,6 +75,7 @@ export async function buildBundles() {
     minifySyntax: true,
     metafile: true,
     logLevel: "warning",
+    plugins: [lazyArchiver],
   });
   mkdirSync(dist, { recursive: true });
   for (const output of result.outputFiles) replaceFile(output.path, output.contents, started);
