@@ -13,8 +13,14 @@
  *   part of it is resolved by then, so the second pass only copies it (it still runs for a stack
  *   with overrides of its own, which nothing has resolved);
  * - its resolve copies every value, token or not (resolveOnlyTokens keeps what has no token);
+ * - its stack document is a deep copy (deepMerge) of every element's resolved JSON; the elements'
+ *   own objects go in instead, copied only where a later element merges into them (stackDocument);
+ * - every element turns its meta-arguments' keys to snake case with three regular expressions a
+ *   key and copies its attributes through arrays of entries (the results remembered, the copy
+ *   made plainly: keysToSnakeCaseOnce, copyDynamicAttributes);
  * - it writes a stack's JSON with json-stable-stringify, which holds the whole text and an array
- *   of strings at every level in memory (writeStableJson writes the same bytes in pieces).
+ *   of strings at every level in memory (writeStableJson writes the same bytes in pieces, by
+ *   JSON.stringify of blocks whose keys are already in order, copying only those that are not).
  *
  * `PVE_DUALNET_STOCK_SYNTH=1` restores cdktf's own behaviour for all of them, to debug a cdktf error.
  */

@@ -20,7 +20,8 @@
 //
 //   floor   the bare cdktf CLI synthesizing a one-output app: what any cdktf app pays
 //   cli     `cdktf synth` of pve-dualnet (the CLI plus the app it runs)
-//   app     the app alone, as the CLI runs it (node dist/main.js, the esbuild bundle)
+//   app     the app alone, as the CLI runs it (node dist/main.js: the esbuild bundle, run with
+//           V8's code cache of it, bin/bundle.mjs)
 //   naive   the cdktf template way: ts-node with type-checking, the providers' top-level barrels,
 //           cdktf's stack capture for every construct and token
 //   bytes   the bytes-out floor: a Node program that reads the description, parses its YAML and
