@@ -30,7 +30,7 @@ const cdktfSynth = (config: string, out: string) =>
     {
       judge: "cdktf synth",
       texts: { env: settingsIn(env, "PVE_DUALNET_", "CDKTF_", "TF_") },
-      inputs: [...["dist/main.js", "bin/app.mjs", "bin/bundle.mjs", "cdktf.json", "package.json", "host", "ansible"].map((f) => path.join(root, f)), config, out],
+      inputs: [...["dist/main.js", "dist/main.bundle.js", "bin/app.mjs", "bin/bundle.mjs", "cdktf.json", "package.json", "host", "ansible"].map((f) => path.join(root, f)), config, out],
       outputs: out,
     },
     () => runTool(process.execPath, [path.join(root, "node_modules", "cdktf-cli", "bundle", "bin", "cdktf"), "synth", "--output", out], { cwd: root, env: { ...env, PVE_DUALNET_CONFIG: config } }),

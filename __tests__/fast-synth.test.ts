@@ -4,13 +4,14 @@
  * app's switch, PVE_DUALNET_STOCK_SYNTH=1, end to end), and the shortcuts step aside where they
  * must.
  */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { Lazy, TerraformOutput, TerraformStack, Testing, Tokenization } from "cdktf";
+import { App, Lazy, Token, TerraformElement, TerraformIterator, TerraformOutput, TerraformStack, Testing, Tokenization } from "cdktf";
+import type { Construct } from "constructs";
 import type { ClusterPlan } from "../config/plan";
-import { fastSynth, stableJson, STOCK_SYNTH_ENV, useFastSynth } from "../patches/cdktf-fast-synth";
+import { fastSynth, holdsNumberToken, stableJson, STOCK_SYNTH_ENV, useFastSynth } from "../patches/cdktf-fast-synth";
 import { PveDualnetStack } from "../stacks/pve-dualnet-stack";
 import { synthesize } from "../stacks/synthesize";
 import { planWith, shardByNode, tree } from "./helpers";
@@ -45,6 +46,38 @@ function synthesized(plan: ClusterPlan, stock: boolean): Record<string, string> 
     Error.prepareStackTrace = prepare;
     useFastSynth({});
   }
+}
+
+/** Synthesizes an app `build` makes, the fast way or cdktf's own; returns every file written. */
+function synthesizedApp(build: (app: App) => void, stock: boolean): Record<string, string> {
+  useFastSynth(stock ? { [STOCK_SYNTH_ENV]: "1" } : {});
+  try {
+    const outdir = mkdtempSync(path.join(tmpdir(), "pvdn-fast-synth-"));
+    const app = new App({ outdir });
+    build(app);
+    app.synth();
+    return tree(outdir);
+  } finally {
+    useFastSynth({});
+  }
+}
+
+/** An element whose JSON is given as it is (tokens and all): to make what no construct of pve-dualnet makes. */
+class RawElement extends TerraformElement {
+  constructor(scope: Construct, id: string, private readonly json: () => Record<string, unknown>) {
+    super(scope, id);
+  }
+  public override toTerraform(): Record<string, unknown> {
+    return this.json();
+  }
+}
+
+/** cdktf's own NUMBER_TOKEN_REGEX, read from its source (lib/tokens/private/encoding.js), without its g flag. */
+function cdktfNumberTokenRegex(): RegExp {
+  const source = readFileSync(require.resolve("cdktf/lib/tokens/private/encoding.js"), "utf8");
+  const literal = /const NUMBER_TOKEN_REGEX = new RegExp\(("(?:[^"\\]|\\.)*"), "g"\);/.exec(source);
+  if (!literal) throw new Error("cdktf's NUMBER_TOKEN_REGEX not found");
+  return new RegExp(JSON.parse(literal[1]!) as string);
 }
 
 /** The creation stack cdktf records for a new token. */
@@ -127,6 +160,87 @@ describe("the fast synth", () => {
     ((cyclic.a as Record<string, unknown>).b as Record<string, unknown>).c = cyclic.a;
     expect(() => stableJson({ x: { y: { z: cyclic } } })).toThrow(/circular/);
     expect(() => stockStringify({ x: { y: { z: cyclic } } }, { space: 2 })).toThrow(/circular/);
+  });
+
+  it("builds a stack's document as cdktf does where elements' JSON meets: the same paths, arrays, undefined values, a Date, tokens", () => {
+    const build = (app: App) => {
+      const stack = new TerraformStack(app, "merged");
+      const when = new Date(0);
+      const shared = { kept: "shared", empty: {} };
+      // Where the second element merges in, and also elsewhere: deepMerge's copies keep the other place as it was.
+      const nested = { deep: { one: 1 }, gone: "first" };
+      new RawElement(stack, "first", () => ({
+        resource: { t: { n: { a: 1, list: ["x"], nested, shared }, other: { b: 2, alias: nested } } },
+        moved: [{ from: "a", to: "b" }],
+      }));
+      new RawElement(stack, "dated", () => ({ locals: { when, nested: { at: when } } }));
+      new RawElement(stack, "second", () => ({
+        // The same resource and name: deepMerge merges into what the first element put there.
+        resource: { t: { n: { list: ["y"], nested: { deep: { two: Lazy.numberValue({ produce: () => 2 }) }, gone: undefined }, dropped: undefined }, third: { shared } } },
+        // undefined deletes what an earlier element wrote, in cdktf's deepMerge; resolve drops it first.
+        moved: undefined,
+        data: { d: { e: { ref: Lazy.stringValue({ produce: () => "${data.x.y}" }), n: Token.asNumber(Lazy.numberValue({ produce: () => 7 })) } } },
+      }));
+      new RawElement(stack, "third", () => ({ resource: { t: { n: { nested: { deep: { three: [Lazy.stringValue({ produce: () => "z" })] } } } } } }));
+    };
+    const fast = synthesizedApp(build, false);
+    expect(fast).toEqual(synthesizedApp(build, true));
+    const json = JSON.parse(fast["stacks/merged/cdk.tf.json"]!);
+    // What cdktf writes, for the record: merged objects, concatenated arrays, a Date turned into an empty object by deepMerge.
+    expect(json.resource.t.n).toEqual({ a: 1, list: ["x", "y"], nested: { deep: { one: 1, two: 2, three: ["z"] }, gone: "first" }, shared: { kept: "shared", empty: {} } });
+    expect(json.resource.t.other.alias).toEqual({ deep: { one: 1 }, gone: "first" });
+    expect(json.moved).toEqual([{ from: "a", to: "b" }]);
+    expect(json.locals).toEqual({ when: {}, nested: { at: {} } });
+    expect(json.data.d.e).toEqual({ ref: "${data.x.y}", n: 7 });
+  });
+
+  it("turns keys to snake case and copies dynamic blocks out as cdktf's own functions do", () => {
+    const util = require("cdktf/lib/util");
+    const { TerraformDynamicBlock } = require("cdktf/lib/terraform-dynamic-block");
+    const each = TerraformIterator.fromList(["a", "b"]);
+    const dynamic = (content: object) => TerraformDynamicBlock.fromDynamicExpression(each.dynamic(content));
+    const attributes = () => ({ a: 1, nested: { block: dynamic({ name: each.value }), list: [{ x: 1 }] }, block: dynamic({ id: each.key }), when: new Date(0), bare: Object.assign(Object.create(null), { k: 1 }), none: undefined });
+    const meta = () => ({ dependsOn: ["x"], forEach: undefined, lifecycle: { createBeforeDestroy: true, ignoreChanges: ["someAttr"] }, tags: { keepCase: 1 }, environment: { KEEP: 1 }, "--odd Key__": [{ innerKey: 1 }, "s"] });
+    // Compared without the creation stacks, which only cdktf's own way records.
+    const plain = (value: unknown) => JSON.parse(JSON.stringify(value, (key, v: unknown) => (key === "creationStack" ? undefined : v instanceof Date ? "a Date" : v)));
+    const both = (f: () => unknown) => [plain(f()), (useFastSynth({ [STOCK_SYNTH_ENV]: "1" }), plain(f()))];
+    try {
+      const [fastDynamic, stockDynamic] = both(() => util.processDynamicAttributes(attributes()));
+      expect(fastDynamic).toEqual(stockDynamic);
+      expect(Object.keys((fastDynamic as { dynamic: object }).dynamic)).toEqual(["block"]);
+      useFastSynth({});
+      const [fastSnake, stockSnake] = both(() => util.keysToSnakeCase(meta()));
+      expect(fastSnake).toEqual(stockSnake);
+      expect(Object.keys(fastSnake as object)).toEqual(["depends_on", "lifecycle", "tags", "environment", "odd_key"]);
+    } finally {
+      useFastSynth({});
+    }
+  });
+
+  it("checks number tokens in strings as cdktf's expression does", () => {
+    const regex = cdktfNumberTokenRegex();
+    const alphabet = ["e", "E", "1", "-", "|", ".", "+", "a", " "];
+    const strings = [""];
+    for (let length = 1; length <= 4; length++) for (const s of strings.filter((x) => x.length === length - 1)) for (const c of alphabet) strings.push(s + c);
+    strings.push(String(Token.asNumber(Lazy.numberValue({ produce: () => 1 }))), `disk ${Token.asNumber(Lazy.numberValue({ produce: () => 1 }))} GB`, "1e5", "node-1e", "e1", "ünïcödé 1e+9");
+    const disagree = strings.filter((s) => holdsNumberToken(s) !== regex.test(s));
+    expect(disagree).toEqual([]);
+    expect(strings.filter((s) => holdsNumberToken(s)).length).toBeGreaterThan(100);
+  });
+
+  it("writes blocks whose keys are already in order as json-stable-stringify does, sharing what is shared", () => {
+    const shared = { a: 1, b: [1, 2], c: { d: "x" } };
+    const data = {
+      resource: {
+        t: {
+          sorted: { "1": "index first", "2": "index", a: shared, b: shared, c: { x: undefined, y: () => 1 }, d: [undefined, () => 1, shared], e: { f: [], g: {} }, h: { toJSON: () => ({ z: 1, a: [] }) } },
+          unsorted: { z: shared, a: { y: 1, x: 2 }, m: [{ b: 1, a: 2 }, {}] },
+          dated: { at: new Date(0), list: [new Date(1)] },
+          allUndefined: { only: undefined },
+        },
+      },
+    };
+    expect(stableJson(data)).toBe(stockStringify(data, { space: 2 }));
   });
 
   it("still resolves a stack's own overrides, which no element resolution covers", () => {

@@ -1,6 +1,8 @@
 // The bundled entry points: the cdktf app (main.ts) and the pve-dualnet command (cli.ts), each
 // one esbuild bundle, rebuilt only when an input changed. One bundle loads in a fraction of the
 // time of hundreds of modules (or of ts-node type-checking); `npm run typecheck` keeps the types.
+// Each bundle (dist/<name>.bundle.js) is run by a loader beside it (dist/<name>.js) with V8's
+// code cache of it (dist/v8-cache/): see LOADER.
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import * as path from "node:path";
@@ -12,9 +14,57 @@ const dist = path.join(root, "dist");
 const inputsFile = path.join(dist, "inputs.json");
 export const ENTRIES = { app: "main.ts", cli: "cli.ts" };
 
+/** The loader of an entry point (what `node` runs), and its bundle. */
+const loaderOf = (entry) => path.join(dist, ENTRIES[entry].replace(/\.ts$/, ".js"));
+const bundleOf = (entry) => path.join(dist, ENTRIES[entry].replace(/\.ts$/, ".bundle.js"));
+
+/**
+ * dist/<name>.js: runs dist/<name>.bundle.js as Node would load it (CommonJS, in this module's
+ * place), compiled with V8's code cache of it when there is one. Node 20 has no compile cache of
+ * its own, and a cache made as a script is compiled holds only its top level; this one is made
+ * when a run that had none ends, so it holds every function that run compiled (a start then
+ * skips parsing the 4 MB bundle and compiling what it runs). V8 refuses a cache made for other
+ * source or another V8, and the next run's end writes a new one; where none can be written,
+ * every start compiles, as without it.
+ */
+const LOADER = (bundle) => `// Written by bin/bundle.mjs: runs ${bundle} with V8's code cache of it (see LOADER there).
+"use strict";
+const fs = require("node:fs");
+const path = require("node:path");
+const vm = require("node:vm");
+const Module = require("node:module");
+const file = path.join(__dirname, ${JSON.stringify(bundle)});
+const cacheFile = path.join(__dirname, "v8-cache", ${JSON.stringify(`${bundle}.cache`)});
+let cachedData;
+try {
+  cachedData = fs.readFileSync(cacheFile);
+} catch {
+  // No cache yet: this run makes one.
+}
+const script = new vm.Script(Module.wrap(fs.readFileSync(file, "utf8")), { filename: file, cachedData });
+if (!cachedData || script.cachedDataRejected) {
+  process.once("exit", () => {
+    try {
+      fs.mkdirSync(path.dirname(cacheFile), { recursive: true });
+      const temporary = \`\${cacheFile}.\${process.pid}.tmp\`;
+      fs.writeFileSync(temporary, script.createCachedData());
+      fs.renameSync(temporary, cacheFile);
+    } catch {
+      // Not writable here: the next start compiles again.
+    }
+  });
+}
+const bundled = new Module(file, module);
+bundled.filename = file;
+bundled.paths = Module._nodeModulePaths(__dirname);
+script.runInThisContext()(bundled.exports, Module.createRequire(file), bundled, file, __dirname);
+bundled.loaded = true;
+module.exports = bundled.exports;
+`;
+
 // Checked at every start of the app and the command: a few dozen stats, not one per module.
 function isStale() {
-  const bundles = Object.values(ENTRIES).map((e) => path.join(dist, e.replace(/\.ts$/, ".js")));
+  const bundles = Object.keys(ENTRIES).flatMap((entry) => [loaderOf(entry), bundleOf(entry)]);
   if (!existsSync(inputsFile) || bundles.some((b) => !existsSync(b))) return true;
   const built = Math.min(...bundles.map((b) => statSync(b).mtimeMs));
   // This file holds the build options: a change to them is a change to every bundle.
@@ -38,6 +88,26 @@ function replaceFile(file, content, startedMs) {
   renameSync(temporary, file);
 }
 
+/**
+ * cdktf's private/fs.js loads the archiver package (and its streams, globbing and zip code) when
+ * cdktf loads, only to zip a TerraformAsset directory, which pve-dualnet never makes: in the
+ * bundle it is loaded at its first use instead, which is never. The text replaced is cdktf
+ * 0.21.0's (pinned); the build fails if it is not there.
+ */
+const lazyArchiver = {
+  name: "lazy-archiver",
+  setup(build) {
+    build.onLoad({ filter: /[\\/]cdktf[\\/]lib[\\/]private[\\/]fs\.js$/ }, async ({ path: file }) => {
+      const { readFile } = await import("node:fs/promises");
+      const source = await readFile(file, "utf8");
+      const eager = 'const archiver = require("archiver");';
+      if (!source.includes(eager)) throw new Error(`${file}: no \`${eager}\` to load lazily (a cdktf upgrade? see bin/bundle.mjs)`);
+      const lazy = 'let archiverModule; const archiver = (...args) => (archiverModule ??= require("archiver"))(...args);';
+      return { contents: source.replace(eager, lazy), loader: "js", resolveDir: path.dirname(file) };
+    });
+  },
+};
+
 export async function buildBundles() {
   const started = Date.now();
   // Loaded only when a rebuild is due: importing esbuild costs more than running a bundle.
@@ -50,14 +120,17 @@ export async function buildBundles() {
     platform: "node",
     target: "node20",
     outdir: dist,
+    entryNames: "[name].bundle",
     // Less to parse at every start (a tenth of a small synth); names stay as they are.
     minifyWhitespace: true,
     minifySyntax: true,
     metafile: true,
     logLevel: "warning",
+    plugins: [lazyArchiver],
   });
   mkdirSync(dist, { recursive: true });
   for (const output of result.outputFiles) replaceFile(output.path, output.contents, started);
+  for (const entry of Object.keys(ENTRIES)) replaceFile(loaderOf(entry), LOADER(path.basename(bundleOf(entry))), started);
   // A dependency changes with package-lock.json (npm ci, npm install): that one file stands for all of node_modules.
   const own = Object.keys(result.metafile.inputs).filter((input) => !input.split("/").includes("node_modules"));
   replaceFile(inputsFile, JSON.stringify([...own, "package-lock.json"]), started);
@@ -74,10 +147,5 @@ export async function ensureBundles() {
  */
 export async function runBundle(entry) {
   await ensureBundles();
-  const require = createRequire(import.meta.url);
-  // V8's compiled code for the bundle, kept beside it (Node 20 has no compile cache of its own):
-  // a start skips most of compiling 3 MB. V8 drops the cache when the bundle changes.
-  process.env.V8_COMPILE_CACHE_CACHE_DIR ??= path.join(dist, "v8-cache");
-  require("v8-compile-cache");
-  return require(path.join(dist, ENTRIES[entry].replace(/\.ts$/, ".js")));
+  return createRequire(import.meta.url)(loaderOf(entry));
 }

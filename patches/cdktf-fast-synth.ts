@@ -13,13 +13,21 @@
  *   part of it is resolved by then, so the second pass only copies it (it still runs for a stack
  *   with overrides of its own, which nothing has resolved);
  * - its resolve copies every value, token or not (resolveOnlyTokens keeps what has no token);
+ * - its stack document is a deep copy (deepMerge) of every element's resolved JSON; the elements'
+ *   own objects go in instead, copied only where a later element merges into them (stackDocument);
+ * - every element turns its meta-arguments' keys to snake case with three regular expressions a
+ *   key and copies its attributes through arrays of entries (the results remembered, the copy
+ *   made plainly: keysToSnakeCaseOnce, copyDynamicAttributes);
  * - it writes a stack's JSON with json-stable-stringify, which holds the whole text and an array
- *   of strings at every level in memory (writeStableJson writes the same bytes in pieces).
+ *   of strings at every level in memory (writeStableJson writes the same bytes in pieces, by
+ *   JSON.stringify of blocks whose keys are already in order, copying only those that are not).
  *
  * `PVE_DUALNET_STOCK_SYNTH=1` restores cdktf's own behaviour for all of them, to debug a cdktf error.
  */
 import { closeSync, openSync, writeSync } from "node:fs";
 import * as path from "node:path";
+import { TerraformElement, TerraformOutput, TerraformStack, Tokenization } from "cdktf";
+import type { IConstruct } from "constructs";
 
 export const STOCK_SYNTH_ENV = "PVE_DUALNET_STOCK_SYNTH";
 
@@ -29,6 +37,13 @@ interface StackTraceModule {
 
 interface TokensModule {
   resolve: (scope: unknown, obj: unknown, preparing?: boolean) => unknown;
+}
+
+interface UtilModule {
+  deepMerge: (target: unknown, ...sources: unknown[]) => unknown;
+  snakeCase: (text: string) => string;
+  keysToSnakeCase: (object: unknown) => unknown;
+  processDynamicAttributes: (attributes: Record<string, unknown>) => Record<string, unknown>;
 }
 
 interface SynthesizerModule {
@@ -54,6 +69,9 @@ function isResolvedStackDocument(scope: unknown, obj: unknown): boolean {
 }
 
 let patched = false;
+
+/** cdktf's lib/util, once patched. */
+let util: UtilModule;
 
 let fast = false;
 
@@ -82,6 +100,22 @@ export function useFastSynth(env: NodeJS.ProcessEnv): void {
     if (!fast) return resolve(scope, obj, preparing);
     return isResolvedStackDocument(scope, obj) ? obj : resolveOnlyTokens(obj, (part) => resolve(scope, part, preparing));
   };
+  // Every element's toTerraform() turns the meta-arguments' keys to snake case (three regular
+  // expressions a key, the same five keys for every resource) and copies its attributes looking
+  // for dynamic blocks: the same results, with each key's snake case computed once and the copy
+  // made without the arrays of entries and closures. Elements call both through the module's exports.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  util = require("cdktf/lib/util") as UtilModule;
+  const { keysToSnakeCase, processDynamicAttributes } = util;
+  const snakeCase = util.snakeCase;
+  const snakeCases = new Map<string, string>();
+  const snake = (key: string) => {
+    let cased = snakeCases.get(key);
+    if (cased === undefined) snakeCases.set(key, (cased = snakeCase(key)));
+    return cased;
+  };
+  util.keysToSnakeCase = (object) => (fast ? keysToSnakeCaseOnce(object, snake) : keysToSnakeCase(object));
+  util.processDynamicAttributes = (attributes) => (fast ? copyDynamicAttributes(attributes) : processDynamicAttributes(attributes));
   // The stack synthesizer writes a stack's document with json-stable-stringify, which builds the
   // whole text (and an array of strings at every level) in memory. The same bytes are written
   // here as they are made: writeStableJson. Everything else of cdktf's synthesize runs as it is
@@ -97,7 +131,7 @@ export function useFastSynth(env: NodeJS.ProcessEnv): void {
     const toTerraform = stack.toTerraform;
     let document: unknown;
     stack.toTerraform = () => {
-      document = toTerraform.call(stack);
+      document = hasOverrides(stack) ? toTerraform.call(stack) : stackDocument(stack as unknown as Stack, resolve);
       return {};
     };
     try {
@@ -110,11 +144,204 @@ export function useFastSynth(env: NodeJS.ProcessEnv): void {
   };
 }
 
+/** Whether a stack has overrides of its own (addOverride on the stack), which only cdktf's own toTerraform merges. */
+const hasOverrides = (stack: unknown) => {
+  const overrides = (stack as { rawOverrides?: object }).rawOverrides;
+  return !overrides || Object.keys(overrides).length > 0;
+};
+
+/** The parts of a TerraformStack that its toTerraform reads. */
+interface Stack extends IConstruct {
+  cdktfVersion: string;
+}
+
+interface Element extends IConstruct {
+  friendlyUniqueId: string;
+  toMetadata: () => unknown;
+  toTerraform: () => unknown;
+}
+
+/** cdktf's terraformElements (lib/terraform-stack.js): the stack's elements, depth first, not those of a nested stack. */
+function terraformElements(node: IConstruct, into: Element[] = []): Element[] {
+  if (TerraformElement.isTerraformElement(node)) into.push(node as unknown as Element);
+  for (const child of node.node.children) if (!TerraformStack.isStack(child)) terraformElements(child, into);
+  return into;
+}
+
+/**
+ * What TerraformStack.toTerraform of cdktf 0.21.0 (lib/terraform-stack.js) returns for a stack
+ * without overrides of its own, in the same steps, with one difference that leaves the written
+ * JSON the same: cdktf's deepMerge copies every element's resolved JSON into the stack's document
+ * (a new object for every object below it), where mergeShared puts the element's own objects in
+ * (see there). Its last step, resolving the whole document again, is the copy that
+ * isResolvedStackDocument skips.
+ */
+function stackDocument(stack: Stack, resolve: TokensModule["resolve"]): Record<string, unknown> {
+  const tf: Record<string, unknown> = {};
+  const metadata = { version: stack.cdktfVersion, stackName: stack.node.id, backend: "local", cloud: undefined };
+  const elements = terraformElements(stack);
+  const metadatas = elements.map((e) => resolveOnlyTokens(e.toMetadata(), (part) => resolve(stack, part)));
+  for (const meta of metadatas) util.deepMerge(metadata, meta);
+  const outputs = elements.reduce((carry, item) => {
+    if (!TerraformOutput.isTerraformOutput(item)) return carry;
+    util.deepMerge(
+      carry,
+      item.node.path.split("/").reduceRight<Record<string, unknown>>((inner, part) => (Object.keys(inner).length === 0 ? { [part]: item.friendlyUniqueId } : { [part]: inner }), {}),
+    );
+    return carry;
+  }, {});
+  tf["//"] = { metadata, outputs };
+  const fragments = elements.map((e) => {
+    resolvedDate = false;
+    const fragment = resolveOnlyTokens(
+      e.toTerraform(),
+      (part) => {
+        const resolved = resolve(stack, part);
+        if (typeof resolved === "object" && resolved !== null && holdsDate(resolved)) resolvedDate = true;
+        return resolved;
+      },
+      true,
+    );
+    return { fragment, share: !resolvedDate };
+  });
+  const owned = new Set<object>([tf]);
+  for (const { fragment, share } of fragments) mergeShared(tf, fragment as Record<string, unknown>, owned, share);
+  return tf;
+}
+
+/** Set while an element's JSON is resolved: cdktf returned a Date in it (its resolve keeps Dates, and only Dates, as they are). */
+let resolvedDate = false;
+
+/** Whether a Date is anywhere in what cdktf's resolve returned. */
+function holdsDate(value: object): boolean {
+  if (value instanceof Date) return true;
+  for (const item of Array.isArray(value) ? value : Object.values(value)) if (typeof item === "object" && item !== null && holdsDate(item)) return true;
+  return false;
+}
+
+/**
+ * cdktf's deepMerge(target, source) (lib/util.js), as the stack document is written: where it
+ * would make a new object and copy a plain object of the element's JSON into it (a path no earlier
+ * element has), the element's own object goes in; where a later element's JSON then reaches into
+ * that object, it is first copied as deepMerge would have copied it, so no element's own object is
+ * ever changed. The written JSON is the same: deepMerge's copy has the same keys and values, less
+ * those that are undefined, which the writer leaves out as json-stable-stringify does; and what a
+ * resolved element holds is plain data: plain objects, arrays and primitives. The exception,
+ * a Date (which deepMerge would turn into an empty object), makes `share` false, and the element
+ * is copied as deepMerge copies it. `owned` holds the objects made here, which merges may change.
+ */
+function mergeShared(target: Record<string, unknown>, source: Record<string, unknown>, owned: Set<object>, share: boolean): void {
+  for (const key of Object.keys(source)) {
+    const value = source[key];
+    // Left in objects by resolveOnlyTokens (keepUndefined), where cdktf's resolve drops them: never merged.
+    if (value === undefined) continue;
+    if (typeof value !== "object" || value === null || Array.isArray(value) || Tokenization.isResolvable(value)) {
+      util.deepMerge(target, { [key]: value });
+      continue;
+    }
+    const existing = target[key];
+    if (typeof existing !== "object") {
+      const proto: unknown = Object.getPrototypeOf(value);
+      if (share && (proto === Object.prototype || proto === null)) {
+        target[key] = value;
+      } else {
+        const copy = {};
+        owned.add(copy);
+        target[key] = copy;
+        util.deepMerge(copy, value);
+      }
+      continue;
+    }
+    if (existing === null || Array.isArray(existing) || Tokenization.isResolvable(existing)) {
+      util.deepMerge(target, { [key]: withoutUndefined(value) });
+      continue;
+    }
+    let into = existing as Record<string, unknown>;
+    if (!owned.has(into)) {
+      into = {};
+      owned.add(into);
+      util.deepMerge(into, existing);
+      target[key] = into;
+    }
+    mergeShared(into, value as Record<string, unknown>, owned, share);
+  }
+}
+
+/** An object as cdktf's resolve returns it: without the undefined values resolveOnlyTokens kept (keepUndefined) in its objects. */
+function withoutUndefined(value: unknown): unknown {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) if (item !== undefined) out[key] = withoutUndefined(item);
+  return out;
+}
+
+/**
+ * cdktf's keysToSnakeCase (lib/util.js), step for step, with each key's snake case from `snake`
+ * (cdktf's snakeCase, remembered).
+ */
+function keysToSnakeCaseOnce(object: unknown, snake: (key: string) => string): unknown {
+  if (Tokenization.isResolvable(object)) return object;
+  if (Array.isArray(object)) return object.map((e) => (typeof e === "object" ? keysToSnakeCaseOnce(e, snake) : e));
+  const record = object as Record<string, unknown>;
+  const result: Record<string, unknown> = {};
+  for (const key of Object.keys(record)) {
+    if (key === "tags" || key === "environment") {
+      result[key] = record[key];
+      continue;
+    }
+    let value = record[key];
+    if (typeof value === "object") value = keysToSnakeCaseOnce(value, snake);
+    if (Array.isArray(value)) value = value.map((e) => (typeof e === "object" ? keysToSnakeCaseOnce(e, snake) : e));
+    result[snake(key)] = value;
+  }
+  return result;
+}
+
+/**
+ * cdktf's processDynamicAttributes (lib/util.js): a copy of the attributes with every dynamic
+ * block moved under "dynamic", plain objects (constructor Object) copied the same way, anything
+ * else kept as it is.
+ */
+function copyDynamicAttributes(attributes: Record<string, unknown>): Record<string, unknown> {
+  const result: Record<string, unknown> = {};
+  for (const name of Object.keys(attributes)) {
+    const value = attributes[name];
+    if (value !== null && typeof value === "object" && DYNAMIC_BLOCK in value) {
+      if (!result.dynamic) result.dynamic = {};
+      (result.dynamic as Record<string, unknown>)[name] = (value as unknown as { toTerraformDynamicBlockJson: () => unknown }).toTerraformDynamicBlockJson();
+    } else {
+      result[name] = value !== null && typeof value === "object" && value.constructor === Object ? copyDynamicAttributes(value as Record<string, unknown>) : value;
+    }
+  }
+  return result;
+}
+
+/** cdktf's mark of a dynamic block (lib/terraform-dynamic-block.js). */
+const DYNAMIC_BLOCK = Symbol.for("cdktf/TerraformDynamicBlock");
+
 /** cdktf's NUMBER_TOKEN_REGEX (lib/tokens/private/encoding.js): a number token inside a string. */
-const NUMBER_TOKEN = /[-|\d|.+]+(e[-|\d|.|e|E|+]+)/;
+export const NUMBER_TOKEN = /[-|\d|.+]+(e[-|\d|.|e|E|+]+)/;
+
+/** A character of NUMBER_TOKEN's first class, [-|\d|.+]. */
+const NUMBER_BEFORE = new Uint8Array(128).map((_, c) => Number(/[-|\d|.+]/.test(String.fromCharCode(c))));
+/** A character of NUMBER_TOKEN's second class, [-|\d|.|e|E|+]. */
+const NUMBER_AFTER = new Uint8Array(128).map((_, c) => Number(/[-|\d|.|e|E|+]/.test(String.fromCharCode(c))));
+
+/**
+ * NUMBER_TOKEN.test(value), without running the expression at every character: it matches
+ * exactly where an "e" has a character of its first class before it and one of its second after
+ * it (each class needs one character, and may take more). A test of fast-synth.test.ts holds it
+ * to the expression.
+ */
+export function holdsNumberToken(value: string): boolean {
+  for (let at = value.indexOf("e", 1); at !== -1 && at + 1 < value.length; at = value.indexOf("e", at + 1)) {
+    if (NUMBER_BEFORE[value.charCodeAt(at - 1)] === 1 && NUMBER_AFTER[value.charCodeAt(at + 1)] === 1) return true;
+  }
+  return false;
+}
 
 /** A value that is, or may be, a token: handed to cdktf's resolve as a whole. */
-const isTokenString = (value: string) => value.includes("TfToken[") || NUMBER_TOKEN.test(value);
+const isTokenString = (value: string) => value.includes("TfToken[") || holdsNumberToken(value);
 const isTokenNumber = (value: number) => !(Number.isFinite(value) && Math.abs(value) < 1e200);
 
 /**
@@ -130,7 +357,7 @@ const isTokenNumber = (value: number) => !(Number.isFinite(value) && Math.abs(va
  * toTerraform() builds its JSON afresh (and the aspect of constructs/terraform-text.ts copies it
  * again), and the stack merges it into its document, which copies objects and replaces arrays.
  */
-function resolveOnlyTokens(value: unknown, resolve: (part: unknown) => unknown): unknown {
+function resolveOnlyTokens(value: unknown, resolve: (part: unknown) => unknown, keepUndefined = false): unknown {
   switch (typeof value) {
     case "string":
       return isTokenString(value) ? resolve(value) : value;
@@ -145,7 +372,7 @@ function resolveOnlyTokens(value: unknown, resolve: (part: unknown) => unknown):
         let out: unknown[] | undefined;
         for (let i = 0; i < value.length; i++) {
           const item: unknown = value[i];
-          const resolved = resolveOnlyTokens(item, resolve);
+          const resolved = resolveOnlyTokens(item, resolve, keepUndefined);
           if (out) {
             if (resolved !== undefined) out.push(resolved);
           } else if (resolved !== item || resolved === undefined) {
@@ -164,10 +391,10 @@ function resolveOnlyTokens(value: unknown, resolve: (part: unknown) => unknown):
       for (let i = 0; i < keys.length; i++) {
         const key = keys[i]!;
         const item = record[key];
-        const resolved = resolveOnlyTokens(item, resolve);
+        const resolved = resolveOnlyTokens(item, resolve, keepUndefined);
         if (out) {
-          if (resolved !== undefined) out[key] = resolved;
-        } else if (resolved !== item || resolved === undefined) {
+          if (resolved !== undefined || keepUndefined) out[key] = resolved;
+        } else if (resolved !== item || (resolved === undefined && !keepUndefined)) {
           out = {};
           for (let j = 0; j < i; j++) out[keys[j]!] = record[keys[j]!];
           if (resolved !== undefined) out[key] = resolved;
@@ -303,6 +530,14 @@ function blockText(node: object, ancestors: object[]): string | undefined {
   const emptyObject = `${marker}{`;
   let markers = 0;
   const seen = [...ancestors];
+  // Primitives' toJSON, which json-stable-stringify would call and JSON.stringify never does: only if someone defined one.
+  const primitivesPlain = !("toJSON" in String.prototype) && !("toJSON" in Number.prototype) && !("toJSON" in Boolean.prototype);
+  /**
+   * What JSON.stringify writes as json-stable-stringify writes `item`: `item` itself where it
+   * already is so (keys in sorted order, no empty array or object, no toJSON of its own below),
+   * else a copy that is, sharing what below it already is. Undefined values and functions may
+   * stay in objects: JSON.stringify leaves them out as json-stable-stringify does.
+   */
   const sorted = (item: unknown): unknown => {
     if (typeof item !== "object" || item === null) return item;
     if (Array.isArray(item)) {
@@ -310,28 +545,59 @@ function blockText(node: object, ancestors: object[]): string | undefined {
         markers++;
         return emptyArray;
       }
-      const copy: unknown[] = [];
-      for (const element of item) {
-        const json = toJson(element);
-        copy.push(present(json) ? sorted(json) : null);
+      let copy: unknown[] | undefined;
+      for (let i = 0; i < item.length; i++) {
+        const element: unknown = item[i];
+        const json = primitivesPlain && typeof element !== "object" ? element : toJson(element);
+        const value = present(json) ? sorted(json) : null;
+        if (copy) copy.push(value);
+        else if (value !== element) (copy = item.slice(0, i)).push(value);
       }
-      return copy;
+      return copy ?? item;
     }
     if (seen.includes(item)) throw new TypeError("Converting circular structure to JSON");
     seen.push(item);
     const record = item as Record<string, unknown>;
-    const copy: Record<string, unknown> = {};
+    let keys = Object.keys(record);
+    let inOrder = true;
+    for (let i = 1; i < keys.length; i++) {
+      if (keys[i - 1]! > keys[i]!) {
+        inOrder = false;
+        break;
+      }
+    }
+    if (!inOrder) {
+      keys = keys.sort();
+      // A copy puts array indices first, whatever the order they are added in.
+      for (const key of keys) {
+        const first = key.charCodeAt(0);
+        if (first >= 48 && first <= 57 && INDEX_KEY.test(key)) throw UNORDERED;
+      }
+    }
+    let copy: Record<string, unknown> | undefined = inOrder ? undefined : {};
     let empty = true;
-    for (const key of Object.keys(record).sort()) {
-      const first = key.charCodeAt(0);
-      if (first >= 48 && first <= 57 && INDEX_KEY.test(key)) throw UNORDERED;
-      const json = toJson(record[key]);
-      if (!present(json)) continue;
-      copy[key] = sorted(json);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      const value = record[key];
+      const json = primitivesPlain && typeof value !== "object" && typeof value !== "function" ? value : toJson(value);
+      if (!present(json)) {
+        if (!copy && json !== value) {
+          copy = {};
+          for (let j = 0; j < i; j++) copy[keys[j]!] = record[keys[j]!];
+        }
+        continue;
+      }
       empty = false;
+      const prepared = sorted(json);
+      if (copy) copy[key] = prepared;
+      else if (prepared !== value) {
+        copy = {};
+        for (let j = 0; j < i; j++) copy[keys[j]!] = record[keys[j]!];
+        copy[key] = prepared;
+      }
     }
     seen.pop();
-    if (!empty) return copy;
+    if (!empty) return copy ?? record;
     markers++;
     return emptyObject;
   };

@@ -11,6 +11,8 @@
 //   npm run bench -- --plan                    terraform plan of the VMs: one stack against shards
 //                                              (1000 VMs on 20 Proxmox nodes, 3 rounds; --sizes,
 //                                              --rounds as above)
+//   npm run bench -- --validate                terraform validate of the same stack shapes (one `vms`
+//                                              stack, one shard, the sharded `vms` stack)
 //
 // For every size, each round runs every way of synthesizing once, in an order that rotates from
 // round to round (so drift on the machine spreads over all of them), and the figures are medians
@@ -18,7 +20,8 @@
 //
 //   floor   the bare cdktf CLI synthesizing a one-output app: what any cdktf app pays
 //   cli     `cdktf synth` of pve-dualnet (the CLI plus the app it runs)
-//   app     the app alone, as the CLI runs it (node dist/main.js, the esbuild bundle)
+//   app     the app alone, as the CLI runs it (node dist/main.js: the esbuild bundle, run with
+//           V8's code cache of it, bin/bundle.mjs)
 //   naive   the cdktf template way: ts-node with type-checking, the providers' top-level barrels,
 //           cdktf's stack capture for every construct and token
 //   bytes   the bytes-out floor: a Node program that reads the description, parses its YAML and
@@ -38,7 +41,9 @@
 // the tests' schema-only stub serves the providers, __tests__/terraform/) of: the single stack;
 // one shard; the sharded `vms` stack; every stack of step 2 one after another; and the same two
 // at a time. CPU and peak RSS are terraform's own (GNU time); the stub's CPU, which stands in
-// for the providers' and is not bpg/proxmox's, is counted apart.
+// for the providers' and is not bpg/proxmox's, is counted apart. --validate times `terraform
+// validate` of the three stack shapes the same way (what the tests and the workflow run on every
+// stack).
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -52,10 +57,20 @@ import { ensureBundles } from "../bin/bundle.mjs";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const work = path.join(root, ".bench");
 const { values: flags } = parseArgs({
-  options: { rounds: { type: "string" }, sizes: { type: "string" }, ways: { type: "string" }, baseline: { type: "string" }, quick: { type: "boolean", default: false }, plan: { type: "boolean", default: false } },
+  options: {
+    rounds: { type: "string" },
+    sizes: { type: "string" },
+    ways: { type: "string" },
+    baseline: { type: "string" },
+    quick: { type: "boolean", default: false },
+    plan: { type: "boolean", default: false },
+    validate: { type: "boolean", default: false },
+  },
 });
-const rounds = Number(flags.rounds ?? (flags.quick || flags.plan ? 3 : 5));
-const sizes = (flags.sizes ?? (flags.plan ? "1000" : flags.quick ? "4,100" : "4,100,1000,5000,10000")).split(",").map(Number);
+// --validate is --plan's sibling: the same estates and stub, terraform validate instead of plan.
+const terraformMode = flags.validate ? "validate" : flags.plan ? "plan" : undefined;
+const rounds = Number(flags.rounds ?? (flags.quick || terraformMode ? 3 : 5));
+const sizes = (flags.sizes ?? (terraformMode ? "1000" : flags.quick ? "4,100" : "4,100,1000,5000,10000")).split(",").map(Number);
 const ALL_WAYS = ["floor", "cli", "app", "naive", "bytes"];
 const chosen = new Set(flags.ways ? ["app", ...flags.ways.split(",")] : ALL_WAYS);
 if (flags.baseline) {
@@ -63,8 +78,8 @@ if (flags.baseline) {
   chosen.add("before");
 }
 // The generated estates hold up to 250 VMs per /24 of a /16 (40000 on each network).
-if (!(rounds >= 1) || sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 40000) || (flags.plan && sizes.some((n) => n < 5)) || [...chosen].some((w) => !ALL_WAYS.includes(w))) {
-  console.error(`usage: npm run bench -- [--rounds N] [--sizes 4,100,1000,5000,10000] [--ways ${ALL_WAYS.join(",")}] [--quick] [--plan (sizes of 5 VMs or more)]`);
+if (!(rounds >= 1) || sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 40000) || (terraformMode && sizes.some((n) => n < 5)) || [...chosen].some((w) => !ALL_WAYS.includes(w))) {
+  console.error(`usage: npm run bench -- [--rounds N] [--sizes 4,100,1000,5000,10000] [--ways ${ALL_WAYS.join(",")}] [--quick] [--plan | --validate (sizes of 5 VMs or more)]`);
   process.exit(2);
 }
 
@@ -213,8 +228,8 @@ const median = (xs) => {
 };
 
 await ensureBundles();
-if (flags.plan) {
-  await planBench();
+if (terraformMode) {
+  await planBench(terraformMode);
   process.exit(0);
 }
 const ways = ALL_WAYS.filter((w) => chosen.has(w));
@@ -331,7 +346,8 @@ function processCpu(pid) {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
 }
 
-async function planBench() {
+/** `mode`: "plan" (the five plan scenarios) or "validate" (terraform validate of the three stack shapes). */
+async function planBench(mode) {
   // The tests' own stub and schemas (TypeScript, loaded through tsx as CommonJS, so they find their files).
   const { require: tsxRequire } = await import("tsx/cjs/api");
   const { writeProviderSchemas, startStub, stopStub } = tsxRequire("../__tests__/terraform/terraform.ts", import.meta.url);
@@ -365,9 +381,14 @@ async function planBench() {
     const stub = await startStub(stubDir, specs);
     try {
       const { env } = stub;
-      const dirs = [single.dir("vms"), ...step2.map((id) => sharded.dir(id))];
+      const dirs = [single.dir("vms"), ...(mode === "plan" ? step2 : ["vms", shards[0]]).map((id) => sharded.dir(id))];
       for (const dir of dirs) await terraform(["init", "-input=false", "-no-color"], dir, env);
       const plan = async (dir) => {
+        if (mode === "validate") {
+          const result = await terraform(["validate", "-no-color"], dir, env, { timed: true });
+          if (!/The configuration is valid/.test(result.output)) throw new Error(`not valid in ${dir}:\n${result.output.slice(-2000)}`);
+          return result;
+        }
         const result = await terraform(["plan", "-refresh=false", "-lock=false", "-input=false", "-no-color"], dir, env, { timed: true });
         if (!/Plan: \d+ to add|No changes\./.test(result.output)) throw new Error(`no plan in ${dir}:\n${result.output.slice(-2000)}`);
         return result;
@@ -395,12 +416,12 @@ async function planBench() {
         serial: { label: "`vms` and every shard, one after another", stacks: step2.length, resources: totalSharded, run: () => scenario(sharded, step2) },
         parallel: { label: "`vms` and every shard, two at a time", stacks: step2.length, resources: totalSharded, run: () => scenario(sharded, step2, 2) },
       };
-      const names = Object.keys(SCENARIOS);
+      const names = Object.keys(SCENARIOS).filter((name) => mode === "plan" || ["single", "shard", "common"].includes(name));
       const samples = Object.fromEntries(names.map((n) => [n, []]));
       for (let r = 0; r < rounds; r++) {
         const order = names.map((_, i) => names[(i + r) % names.length]);
         for (const name of order) samples[name].push(await SCENARIOS[name].run());
-        process.stderr.write(`plan, ${vms} VMs: round ${r + 1}/${rounds}\n`);
+        process.stderr.write(`${mode}, ${vms} VMs: round ${r + 1}/${rounds}\n`);
       }
       const med = (name, key) => median(samples[name].map((s) => s[key]));
       results.push({
@@ -410,7 +431,7 @@ async function planBench() {
         rows: names.map((name) => ({ name, ...SCENARIOS[name], run: undefined, cpu: med(name, "cpu"), wall: med(name, "wall"), rss: med(name, "rss"), stub: med(name, "stub") })),
         // Paired within each round: the single stack's CPU over one shard's.
         singleOverShard: median(samples.single.map((s, i) => s.cpu / samples.shard[i].cpu)),
-        serialOverSingle: median(samples.single.map((s, i) => samples.serial[i].cpu / s.cpu)),
+        serialOverSingle: samples.serial ? median(samples.single.map((s, i) => samples.serial[i].cpu / s.cpu)) : undefined,
       });
     } finally {
       await stopStub(stub);
@@ -426,15 +447,17 @@ async function planBench() {
   for (const r of results) {
     lines.push(
       "",
-      `${r.vms} VMs on ${r.nodes} Proxmox nodes: \`terraform plan -refresh=false\` (empty state: every resource to add)`,
+      mode === "plan"
+        ? `${r.vms} VMs on ${r.nodes} Proxmox nodes: \`terraform plan -refresh=false\` (empty state: every resource to add)`
+        : `${r.vms} VMs on ${r.nodes} Proxmox nodes: \`terraform validate\``,
       "",
-      "| plan | stacks | resources | terraform CPU | wall | terraform peak RSS | stub provider CPU |",
+      `| ${mode} | stacks | resources | terraform CPU | wall | terraform peak RSS | stub provider CPU |`,
       "|---|---:|---:|---:|---:|---:|---:|",
       ...r.rows.map((row) => `| ${row.label} | ${row.stacks} | ${row.resources} | ${sec(row.cpu)} | ${sec(row.wall)} | ${row.rss.toFixed(0)} MiB | ${sec(row.stub)} |`),
       "",
-      `One stack's terraform CPU ÷ one shard's: ${r.singleOverShard.toFixed(1)}× (paired per round); every stack of step 2 sharded ÷ one stack: ${r.serialOverSingle.toFixed(2)}×.`,
+      `One stack's terraform CPU ÷ one shard's: ${r.singleOverShard.toFixed(1)}× (paired per round)${r.serialOverSingle === undefined ? "" : `; every stack of step 2 sharded ÷ one stack: ${r.serialOverSingle.toFixed(2)}×`}.`,
     );
   }
   console.log(lines.join("\n"));
-  writeFileSync(path.join(work, "plan-results.json"), JSON.stringify({ date: new Date().toISOString(), model, cores: os.cpus().length, terraform: terraformVersion, rounds, results }, null, 2));
+  writeFileSync(path.join(work, `${mode}-results.json`), JSON.stringify({ date: new Date().toISOString(), model, cores: os.cpus().length, terraform: terraformVersion, rounds, results }, null, 2));
 }
