@@ -46,6 +46,13 @@ export function planWith(edit: (input: any) => void = () => {}): ClusterPlan {
   return checkCluster(input, "test.yaml");
 }
 
+/** Plans a description file of the repository after `edit` changes it: planFrom("examples/dual-stack.yaml"). */
+export function planFrom(file: string, edit: (input: any) => void = () => {}): ClusterPlan {
+  const input = parse(readFileSync(path.join(__dirname, "..", file), "utf8"));
+  edit(input);
+  return checkCluster(input, file);
+}
+
 /** The issues a description produces (fails the test if it is valid). */
 export function issuesOf(edit: (input: any) => void): ConfigIssue[] {
   try {
