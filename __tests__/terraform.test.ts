@@ -13,7 +13,7 @@ import { Aspects, TerraformStack, Testing } from "cdktf";
 import { GeneratedFile } from "../constructs/generated-file";
 import { TerraformLiterals } from "../constructs/terraform-text";
 import { synthesize } from "../stacks/synthesize";
-import { dualBridgeNode, planWith, shardByNode, SHARDED_STACKS } from "./helpers";
+import { dualBridgeNode, dualStack, planWith, shardByNode, SHARDED_STACKS } from "./helpers";
 import { layouts } from "./layouts";
 import { resourceTypes, TerraformJudge, terraformAvailable } from "./terraform/terraform";
 
@@ -117,6 +117,14 @@ const variants: Variant[] = [
       c.proxmox.ha = { enabled: true };
     },
     stacks: ["vms-pve2", "vms_ha"],
+    plan: true,
+  },
+  {
+    // Dual-stack (issue 22 item 1): ip_config.ipv6 and IPv6 DNS servers, the IPv6 firewall rules,
+    // the network-data snippets with both families, the hosts' inet6 stanzas.
+    name: "dual-stack: VM ip_config.ipv6, IPv6 firewall rules, network-data snippets, host inet6 stanzas",
+    edit: (c) => (dualStack(c), (c.vmDefaults.cloudInit.networkData = { enabled: true }), (c.firewall = { nodePorts: true, rules: [{ protocol: "tcp", ports: "9100", from: "fd00:10::/72" }] })),
+    stacks: ["host-network", "vms"],
     plan: true,
   },
   { name: "Terraform Cloud backend", edit: (c) => (c.terraformCloud = { organization: "homelab", workspaces: { tags: ["pve"] } }), stacks: STACKS, plan: false },
