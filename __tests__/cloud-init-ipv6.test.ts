@@ -114,7 +114,12 @@ describe.each(bases)("dual-stack network-data through cloud-init of %s", (base, 
 
 describe("dual-stack network-data", () => {
   it("is the IPv4 snippet plus the IPv6 addresses and default route", () => {
-    const ipv4Only = renderNetworkData({ ...vm, nics: vm.nics.map(({ ip6: _a, prefix6: _b, gateway6: _c, ...nic }) => nic) as any }, { ...dual.dns, servers: ["192.168.0.1"] });
+    const nics = vm.nics.map((nic) => {
+      const copy: any = { ...nic };
+      for (const key of ["ip6", "prefix6", "gateway6"]) delete copy[key];
+      return copy;
+    });
+    const ipv4Only = renderNetworkData({ ...vm, nics: nics as any }, { ...dual.dns, servers: ["192.168.0.1"] });
     expect(parse(ipv4Only).ethernets.eth0).not.toHaveProperty("gateway6");
     expect(parse(ipv4Only).ethernets.eth1.addresses).toEqual(["10.0.0.11/24"]);
   });
