@@ -34,3 +34,14 @@ describe("node VMs with dual-stack", () => {
     for (const ip of vmOf(ipv4, "master-1").initialization.ip_config) expect(Object.keys(ip)).toEqual(["ipv4"]);
   });
 });
+
+describe("the dual-stack plan warning", () => {
+  it("no longer names what this version renders: host inet6 stanzas, VM ip_config.ipv6, IPv6 firewall rules", () => {
+    const warning = planFrom("examples/dual-stack.yaml").warnings.find((w) => w.startsWith("IPv6 (networks.external.ipv6)"))!;
+    const missing = warning.split(": ").at(-1)!;
+    for (const rendered of ["host inet6 stanzas", "VM ip_config.ipv6", "IPv6 firewall rules"]) {
+      expect(missing).not.toContain(rendered);
+      expect(warning).toContain(rendered);
+    }
+  });
+});
