@@ -155,4 +155,28 @@ const canRun = ifupdown2() && canRunLabs();
       await host.lab.destroy();
     }
   });
+
+  // The host routes or NATs for its VMs: vmbr0 has no ports and is the VMs' IPv6 gateway; the
+  // uplink (a NIC the lab adds) carries the host's own IPv6 address and default route.
+  it.each([
+    ["routed", "eno0"],
+    ["nat", "eno1"],
+  ])("brings the %s layout's IPv6 up with ifup -a: the uplink's address and default route, vmbr0's address", async (name, uplink) => {
+    const plan = planWith(dualLayout(layouts[name]!));
+    const host = await PveHost.create();
+    try {
+      await host.lab.addNic(uplink, true);
+      await host.boot(plan);
+      const settled = await host.lab.inHost("for i in $(seq 50); do [ -z \"$(ip -6 addr show tentative)\" ] && exit 0; sleep 0.2; done; ip -6 addr show tentative; exit 1");
+      expect(settled).toMatchObject({ status: 0 });
+      const addresses = await host.lab.hostJson("-6 addr show scope global");
+      const global = Object.fromEntries(addresses.map((l: any) => [l.ifname, l.addr_info.filter((a: any) => a.local).map((a: any) => `${a.local}/${a.prefixlen}`)]));
+      const vmbr0 = plan.hosts[0]!.interfaces.find((i) => i.name === "vmbr0")!.address6;
+      expect(global).toEqual({ [uplink]: ["2001:db9:5::5/64"], vmbr0: [vmbr0], vmbr1: ["fd00:10::2/64"] });
+      const routes = await host.lab.hostJson("-6 route show default");
+      expect(routes.map((r: any) => [r.gateway, r.dev])).toEqual([["2001:db9:5::1", uplink]]);
+    } finally {
+      await host.lab.destroy();
+    }
+  });
 });
