@@ -6,6 +6,7 @@
  * IPv6 here (fd00:192:168::1 and fd00:10::3 on their ports).
  */
 import { renderNetworkEnv } from "../renderers/host-apply-env";
+import { renderInterfaces } from "../renderers/interfaces";
 import { dualBridgeNode, dualStack, planWith } from "./helpers";
 import { ifupdown2 } from "./ifupdown2";
 import { canRunLabs, LAN } from "./lab/netlab";
@@ -19,13 +20,16 @@ const base = planWith(withPeer);
 const dual = (edit: (c: any) => void = () => {}) => planWith((c) => (withPeer(c), dualStack(c), edit(c)));
 const ROOMY = { ...TEST_TIMES, confirmTimeout: 90 };
 
-/** A lab host booted with the IPv4 example, its router and peer answering IPv6 (`lan`: more set-up there). */
-async function scenario(run: (host: PveHost) => Promise<void>, lan = ""): Promise<void> {
+/**
+ * A lab host booted with the IPv4 example (or `boot`), its router and peer answering IPv6 (`lan`:
+ * more set-up there).
+ */
+async function scenario(run: (host: PveHost) => Promise<void>, lan = "", boot = base): Promise<void> {
   const host = await PveHost.create();
   try {
     const up = await host.lab.inLan(`ip addr add fd00:192:168::1/64 dev lan4 nodad && ip addr add fd00:10::3/64 dev lan5 nodad${lan ? ` && ${lan}` : ""}`);
     expect(up.status).toBe(0);
-    await host.boot(base);
+    await host.boot(boot);
     await run(host);
   } finally {
     await host.lab.destroy();
@@ -46,6 +50,7 @@ describe("network.env with dual-stack", () => {
     expect(env).toMatch(/^INTERFACES6='vmbr0 fd00:192:168::2\/64\nvmbr1 fd00:10::2\/64'$/m);
     expect(env).toMatch(/^GATEWAY6=fd00:192:168::1$/m);
     expect(env).toMatch(/^GATEWAY6_DEV=vmbr0$/m);
+    expect(env).toMatch(/^PEERS6=fd00:10::3$/m);
     expect(renderNetworkEnv(base.hosts[0]!, TEST_TIMES)).not.toMatch(/6=/);
   });
 });
@@ -57,6 +62,9 @@ describe("network.env with dual-stack", () => {
       const result = await host.apply(staged, { confirm: true });
       expect(result.stdout).toMatch(/network verified: .* and one IPv6 default route via fd00:192:168::1 on vmbr0/);
       expect(result.stdout).toMatch(/confirmed: the new network is live/);
+      // The host had no IPv6 before: an IPv6 peer is required only once it answered before a change
+      // (so that rolling IPv6 out host by host never waits for a peer not yet converted).
+      expect(result.stdout).toMatch(/peer fd00:10::3 does not answer before the change: reported, not required after it/);
       expect(result.status).toBe(0);
       expect(host.live).toBe(staged.interfaces);
       expect((await host.lab.hostJson("-6 route show default")).map((r: any) => [r.gateway, r.dev])).toEqual([["fd00:192:168::1", "vmbr0"]]);
@@ -82,6 +90,18 @@ describe("network.env with dual-stack", () => {
       expect(result.status).toBe(2);
       await backToIpv4(host);
     });
+  });
+
+  it.concurrent("rolls back when a peer stops answering full-size IPv6 pings (an MTU the path does not carry)", async () => {
+    await scenario(async (host) => {
+      // From a dual-stack host whose IPv6 peer answers: its internal side goes to 9000, the lab's
+      // switch port stays at 1500.
+      const result = await host.apply(host.stage(dual((c) => (c.networks.internal = { ...c.networks.internal, mtu: 9000, jumboFrames: true }))));
+      expect(result.stdout).not.toMatch(/peer fd00:10::3 does not answer before/);
+      expect(result.stdout).toMatch(/rolled back: .*peer fd00:10::3 does not answer 9000-byte unfragmented IPv6 pings/);
+      expect(result.status).toBe(2);
+      expect(host.live).toBe(renderInterfaces(dual().hosts[0]!, "detectviz"));
+    }, "", dual());
   });
 
   it.concurrent("rolls back when another host already has the internal IPv6 address (duplicate address detection)", async () => {

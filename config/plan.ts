@@ -47,6 +47,8 @@ export interface HostPlan {
   readonly internalAddress6?: string;
   /** The other Proxmox nodes' internal addresses: the network check pings them at the internal MTU. */
   readonly peers: readonly string[];
+  /** The other Proxmox nodes' internal IPv6 addresses (canonical), where their internal bridges have one. */
+  readonly peers6?: readonly string[];
   /** Interfaces that must have a carrier once up: NICs in use, bonds, VLANs, bridges with ports. */
   readonly carrier: ReadonlySet<string>;
   /** The Proxmox firewall's backend: only iptables (pve-firewall) makes fwbr bridges. */
@@ -691,6 +693,12 @@ function planHosts(config: ClusterConfig, resolved: ResolvedCluster, subnets: Re
       return [node.name, bridge?.address ? splitAddress(bridge.address).ip : undefined] as const;
     }),
   );
+  const internalAddresses6 = new Map(
+    config.proxmox.nodes.map((node) => {
+      const address6 = roleBridge(node, "internal")?.address6;
+      return [node.name, address6 ? canonicalIpv6(splitAddress(address6).ip) : undefined] as const;
+    }),
+  );
   return resolved.hosts.map(({ config: node, mtus }) => {
     const gateway = hostGateway(node, config);
     const gateway6 = hostGateway6(node, config);
@@ -710,6 +718,7 @@ function planHosts(config: ClusterConfig, resolved: ResolvedCluster, subnets: Re
     const bridgeFor = (role: NetworkRole) => interfaces.find((i) => i.config.kind === "bridge" && i.config.network === role)!;
     const externalIp = bridgeFor("external").address && splitAddress(bridgeFor("external").address!).ip;
     const peers = [...internalAddresses].filter(([name, ip]) => name !== node.name && ip).map(([, ip]) => ip!);
+    const peers6 = [...internalAddresses6].filter(([name, ip]) => name !== node.name && ip).map(([, ip]) => ip!);
     return {
       name: node.name,
       ssh: { host: node.ssh.host ?? externalIp ?? "", user: node.ssh.user, port: node.ssh.port },
@@ -720,6 +729,7 @@ function planHosts(config: ClusterConfig, resolved: ResolvedCluster, subnets: Re
       internalAddress: internalAddresses.get(node.name),
       ...(bridgeFor("internal").address6 ? { internalAddress6: splitAddress(bridgeFor("internal").address6!).ip } : {}),
       peers,
+      ...(peers6.length ? { peers6 } : {}),
       carrier: carrierInterfaces(node.interfaces),
       firewallBackend: config.proxmox.firewallBackend,
     };

@@ -90,6 +90,7 @@ need() {
 #   PEERS            internal addresses of the other nodes; PEER_MTU the size they must pass
 #   INTERFACES6      dual-stack only: one line per interface with an IPv6 address: name address6
 #   GATEWAY6         dual-stack only: the one IPv6 default gateway; GATEWAY6_DEV its interface
+#   PEERS6           dual-stack only: internal IPv6 addresses of the other nodes (PEER_MTU too)
 #   CONFIRM_TIMEOUT  seconds from the switch until an unconfirmed change is rolled back
 #   VERIFY_TIMEOUT   seconds the new network gets to pass verification
 
@@ -107,6 +108,7 @@ load_env() {
   INTERFACES6=${INTERFACES6:-}
   GATEWAY6=${GATEWAY6:-}
   GATEWAY6_DEV=${GATEWAY6_DEV:-}
+  PEERS6=${PEERS6:-}
   if [ -n "$GATEWAY6" ] && [ -z "$GATEWAY6_DEV" ]; then finish 1 "refused: GATEWAY6 is set but GATEWAY6_DEV is not in $1"; fi
 }
 
@@ -399,12 +401,21 @@ probe_before() {
   if [ -n "$GATEWAY6" ] && ! ping -6 -c 1 -W 1 "$GATEWAY6" >/dev/null 2>&1 9>&-; then
     log "note: IPv6 gateway $GATEWAY6 does not answer before the change either"
   fi
+  REQUIRED_PEERS6=""
+  for peer in $PEERS6; do
+    if ping -6 -c 1 -W 1 "$peer" >/dev/null 2>&1 9>&-; then
+      REQUIRED_PEERS6="$REQUIRED_PEERS6 $peer"
+    else
+      log "peer $peer does not answer before the change: reported, not required after it"
+    fi
+  done
 }
 
 # The IPv6 checks of a dual-stack plan: each planned IPv6 address present and past duplicate
 # address detection (a tentative address cannot be used yet; one that failed DAD never will), and
 # with GATEWAY6 exactly one IPv6 default route that is not learned from router advertisements,
-# via GATEWAY6 on GATEWAY6_DEV, and the gateway answering. Sets PROBLEM to the first failure.
+# via GATEWAY6 on GATEWAY6_DEV, and the gateway answering; the peers that answered IPv6 before
+# the change answering full-size unfragmented IPv6 pings. Sets PROBLEM to the first failure.
 verify_ipv6() {
   while read -r name address6; do
     [ -n "$name" ] || continue
@@ -417,6 +428,11 @@ verify_ipv6() {
   done <<EOF
 $INTERFACES6
 EOF
+  for peer in ${REQUIRED_PEERS6:-}; do
+    # IPv6 header 40 + ICMPv6 header 8.
+    ping -6 -M "do" -s $((PEER_MTU - 48)) -c 1 -W 1 "$peer" >/dev/null 2>&1 9>&- ||
+      { PROBLEM="peer $peer does not answer $PEER_MTU-byte unfragmented IPv6 pings (MTU $PEER_MTU not carried end to end?)"; return 1; }
+  done
   [ -n "$GATEWAY6" ] || return 0
   routes6=$(ip -6 route show default | grep -v ' proto ra ')
   count6=$(printf '%s\n' "$routes6" | grep -c '^default')
@@ -853,6 +869,8 @@ cmd_confirm() { # env sha
   # Time has passed since the run verified: look once more before keeping the change.
   REQUIRED_PEERS=""
   for peer in $PEERS; do ping -c 1 -W 1 "$peer" >/dev/null 2>&1 9>&- && REQUIRED_PEERS="$REQUIRED_PEERS $peer"; done
+  REQUIRED_PEERS6=""
+  for peer in $PEERS6; do ping -6 -c 1 -W 1 "$peer" >/dev/null 2>&1 9>&- && REQUIRED_PEERS6="$REQUIRED_PEERS6 $peer"; done
   verify_once || rollback_and_exit "no longer verifies at confirmation: $PROBLEM"
   record_confirmation || finish 1 "NOT CONFIRMED: could not record the confirmation in $STATE (read-only or full?). The change stays with its dead-man switch, which rolls it back at $(clock "$P_DEADLINE")"
   disarm_deadman
