@@ -223,8 +223,8 @@ function program(io: CliIo): Command {
     .description("Regenerate cluster.schema.json, docs/config-reference.md and docs/topology.md (--check: only check them).")
     .option("--check", "fail if a generated file is out of date, change nothing")
     .action(async (options: { check?: boolean }) => {
-      const [{ EXAMPLE_CONFIG, loadClusterFile }, { clusterJsonSchema }, { renderDocs }] = await Promise.all([loading(), import("./config/json-schema"), import("./renderers/docs")]);
-      const files = renderDocs(clusterJsonSchema(), loadClusterFile(EXAMPLE_CONFIG));
+      const [{ DUAL_STACK_EXAMPLE, EXAMPLE_CONFIG, loadClusterFile }, { clusterJsonSchema }, { renderDocs }] = await Promise.all([loading(), import("./config/json-schema"), import("./renderers/docs")]);
+      const files = renderDocs(clusterJsonSchema(), loadClusterFile(EXAMPLE_CONFIG), loadClusterFile(DUAL_STACK_EXAMPLE));
       const stale = Object.entries(files).filter(([file, content]) => !existsSync(path.join(root, file)) || readFileSync(path.join(root, file), "utf8") !== content);
       if (options.check) {
         for (const [file] of stale) io.stderr(`${file} is out of date: run node bin/pve-dualnet.mjs docs\n`);

@@ -11,7 +11,7 @@
 import { parse } from "yaml";
 import { CILIUM_VERSION } from "../config/schema";
 import { ciliumHelmValues, ciliumValuesFile, CILIUM_CHART_VERSION } from "../renderers/cilium";
-import { planWith } from "./helpers";
+import { planFrom, planWith } from "./helpers";
 
 type Check = (value: unknown) => boolean;
 const type = (...types: ("string" | "integer" | "boolean" | "array" | "null")[]): Check => (value) =>
@@ -38,6 +38,13 @@ const CHART_1_20_0: Record<string, Check> = {
   devices: type("null", "string", "array"),
   enableIPv4Masquerade: type("null", "boolean"),
   "hubble.enabled": type("boolean"),
+  // Dual-stack: values.schema.json ipv6.enabled boolean, ipv6NativeRoutingCIDR string,
+  // enableIPv6Masquerade boolean, underlayProtocol string with values.yaml's "Possible values:
+  // "ipv4", "ipv6", "auto"".
+  "ipv6.enabled": type("boolean"),
+  ipv6NativeRoutingCIDR: both(type("string"), (v) => /^[0-9a-f:]+\/\d{1,3}$/.test(v as string)),
+  enableIPv6Masquerade: type("boolean"),
+  underlayProtocol: both(type("string"), oneOf("ipv4", "ipv6", "auto")),
 };
 
 /** Every leaf of the values as dotted paths (arrays are leaves). */
@@ -54,6 +61,10 @@ export function chartProblems(values: Record<string, unknown>): string[] {
     return check(value) ? [] : [`${path}: ${JSON.stringify(value)} is not what the chart takes`];
   });
   if (values.routingMode === "native" && values.enableIPv4Masquerade !== false && !values.ipv4NativeRoutingCIDR) problems.push("ipv4NativeRoutingCIDR must be set when routingMode is native");
+  // The configmap template, at 1.20.0: "ipv6NativeRoutingCIDR must be set when routingMode is native"
+  // when ipv6.enabled and enableIPv6Masquerade (its default true).
+  const ipv6 = values.ipv6 as { enabled?: boolean } | undefined;
+  if (values.routingMode === "native" && ipv6?.enabled && values.enableIPv6Masquerade !== false && !values.ipv6NativeRoutingCIDR) problems.push("ipv6NativeRoutingCIDR must be set when routingMode is native");
   return problems;
 }
 
@@ -116,6 +127,30 @@ describe(`Cilium ${CILIUM_VERSION} Helm values`, () => {
     expect(values).not.toHaveProperty("tunnelProtocol");
     const single = planWith(cilium({}, (c) => (c.vms = c.vms.filter((vm: any) => vm.role === "control-plane").slice(0, 1))));
     expect(ciliumHelmValues(single)).toMatchObject({ operator: { replicas: 1 }, k8sServiceHost: single.vms[0]!.nics[1].ip });
+  });
+
+  describe("dual-stack (examples/dual-stack.yaml with Cilium)", () => {
+    const dual = (settings: Record<string, unknown>) => planFrom("examples/dual-stack.yaml", (c) => (c.kubernetes.cni = { plugin: "cilium", cilium: settings }));
+
+    it.each(["tunnel", "native"])("%s: the chart takes every value", (routingMode) => {
+      expect(chartProblems(ciliumHelmValues(dual({ routingMode })))).toEqual([]);
+    });
+
+    it("enables IPv6 from the nodes' IPv6 PodCIDRs, masquerades it like IPv4, and tunnels both families over IPv4", () => {
+      const values = ciliumHelmValues(dual({}));
+      expect(values).toMatchObject({ ipv6: { enabled: true }, underlayProtocol: "ipv4", enableIPv6Masquerade: true, ipam: { mode: "kubernetes" }, MTU: 1500 });
+      // IPv4 underlay: the same 50 bytes for IPv6 pods (Cilium's TunnelOverheadIPv4).
+      expect(dual({}).mtu).toMatchObject({ overhead: 50, overheadByFamily: { ipv4: 50, ipv6: 50 }, overlay: 1450 });
+      expect(ciliumHelmValues(dual({ routingMode: "native" }))).toMatchObject({ ipv4NativeRoutingCIDR: "10.244.0.0/16", ipv6NativeRoutingCIDR: "fd00:10:244::/56" });
+      expect(ciliumHelmValues(dual({ routingMode: "native" }))).not.toHaveProperty("underlayProtocol");
+    });
+
+    it("the check can fail: native routing without the IPv6 CIDR, an underlay the chart does not know", () => {
+      const native = ciliumHelmValues(dual({ routingMode: "native" }));
+      delete native.ipv6NativeRoutingCIDR;
+      expect(chartProblems(native)).toEqual(["ipv6NativeRoutingCIDR must be set when routingMode is native"]);
+      expect(chartProblems({ ...ciliumHelmValues(dual({})), underlayProtocol: "ip6" })).toEqual(['underlayProtocol: "ip6" is not what the chart takes']);
+    });
   });
 
   it("writes a values file Helm reads back as the same values, with the command that installs it", () => {

@@ -1,5 +1,7 @@
 import { parse } from "yaml";
-import { planWith, resourcesOf } from "./helpers";
+import { calicoNetworkProblems } from "./cni/calico-installation";
+import { flannelConfigProblems, flannelVxlanMtus } from "./cni/flannel-config";
+import { planFrom, planWith, resourcesOf } from "./helpers";
 import { synthAll } from "./synth";
 
 const jumbo = (c: any) => (c.networks.internal = { ...c.networks.internal, mtu: 9000, jumboFrames: true });
@@ -160,6 +162,94 @@ describe("Calico (alternative)", () => {
   });
 });
 
+/** examples/dual-stack.yaml (IPv6 on both networks: Kubernetes dual-stack) with the CNI `edit` sets. */
+const dualStack = (edit: (c: any) => void = () => {}) => planFrom("examples/dual-stack.yaml", edit);
+
+describe("Flannel, dual-stack", () => {
+  const plan = dualStack();
+  const conf = netConf(synthAll(plan).cni);
+
+  it("enables IPv6 with the IPv6 pod network and node subnet size in net-conf.json, which flannel v0.28.9's Config takes", () => {
+    expect(conf).toEqual({
+      Network: "10.244.0.0/16",
+      SubnetLen: 24,
+      EnableIPv6: true,
+      IPv6Network: "fd00:10:244::/56",
+      IPv6SubnetLen: 64,
+      EnableNFTables: false,
+      Backend: { Type: "vxlan", VNI: 1, Port: 8472, MTU: 1480, DirectRouting: false },
+    });
+    expect(flannelConfigProblems(conf)).toEqual([]);
+    for (const backend of ["wireguard", "host-gw"]) expect([backend, flannelConfigProblems(netConf(synthAll(dualStack((c) => (c.kubernetes.cni.flannel = { backend }))).cni))]).toEqual([backend, []]);
+  });
+
+  it("the check can fail: IPv6 without its network, a node subnet the network cannot hold four times, a misspelt key", () => {
+    const noNetwork = { ...conf };
+    delete noNetwork.IPv6Network;
+    expect(flannelConfigProblems(noNetwork)).toEqual(["IPv6Network: please define a correct IPv6Network parameter in the flannel config"]);
+    expect(flannelConfigProblems({ ...conf, IPv6SubnetLen: 57 })).toEqual(["IPv6SubnetLen: network must be able to accommodate at least four subnets"]);
+    expect(flannelConfigProblems({ ...conf, IPv6Subnetlen: 64 })).toEqual(["IPv6Subnetlen: not a field of flannel's Config"]);
+  });
+
+  it("sizes the pods for VXLAN over IPv6: flanneld's pod MTU plus 70 bytes fills the internal NIC, no more", () => {
+    // flannel-v6.<VNI> carries IPv6 pods over the nodes' IPv6 addresses (outer IPv6 40 + UDP 8 + VXLAN 8 + Ethernet 14).
+    expect(plan.mtu).toMatchObject({ internalNic: 1500, overhead: 70, overheadByFamily: { ipv4: 50, ipv6: 70 }, overlay: 1430 });
+    const mtus = flannelVxlanMtus(conf.Backend.MTU);
+    expect(mtus.pods).toBe(plan.mtu.overlay);
+    expect(mtus.device6 + 70).toBe(plan.mtu.internalNic);
+    expect(mtus.device + 50).toBeLessThanOrEqual(plan.mtu.internalNic);
+    expect(synthAll(plan).cni.output.mtu_chain.value).toEqual({ underlay: 1500, vm_nic: 1500, encapsulation: "vxlan", overhead: 70, overhead_ipv4: 50, overhead_ipv6: 70, overlay: 1430 });
+  });
+
+  it("keeps WireGuard's 80 bytes for both families and listens for IPv6 on flannel's ListenPortV6 (51821)", () => {
+    const wg = dualStack((c) => (c.kubernetes.cni.flannel = { backend: "wireguard" }));
+    expect(wg.mtu).toMatchObject({ overhead: 80, overlay: 1420 });
+    expect(wg.cni.peerFlows.map((f) => f.port)).toEqual([51820, 51821]);
+  });
+});
+
+describe("Calico, dual-stack", () => {
+  const network = (calico: Record<string, unknown> = {}, edit: (c: any) => void = () => {}) =>
+    resourcesOf(synthAll(dualStack((c) => ((c.kubernetes.cni = { plugin: "calico", calico }), edit(c)))).cni, "kubernetes_manifest")[0].manifest.spec.calicoNetwork;
+
+  it("adds an IPv6 pool with the IPv4 pool's encapsulation and NAT, autodetects the IPv6 address on the internal network, and sizes the pods for VXLAN over IPv6", () => {
+    const net = network();
+    expect(net).toEqual({
+      bgp: "Disabled",
+      mtu: 1430,
+      nodeAddressAutodetectionV4: { cidrs: ["10.0.0.0/24"] },
+      nodeAddressAutodetectionV6: { cidrs: ["fd00:10::/64"] },
+      ipPools: [
+        { name: "default-ipv4-ippool", cidr: "10.244.0.0/16", blockSize: 26, encapsulation: "VXLAN", natOutgoing: "Enabled", nodeSelector: "all()" },
+        { name: "default-ipv6-ippool", cidr: "fd00:10:244::/56", blockSize: 122, encapsulation: "VXLAN", natOutgoing: "Enabled", nodeSelector: "all()" },
+      ],
+    });
+    expect(calicoNetworkProblems(net)).toEqual([]);
+    // The operator sets FELIX_VXLANMTUV6 to calicoNetwork.mtu: 1430 + 70 fills the 1500-byte internal NIC.
+    expect(net.mtu + 70).toBe(1500);
+  });
+
+  it("the operator takes every mode allowed with dual-stack, an interface pattern for both families, and a block size of its own", () => {
+    const pinned = (c: any) => (c.vmDefaults.cloudInit = { networkData: { enabled: true } });
+    for (const encapsulation of ["VXLAN", "VXLANCrossSubnet", "None"]) expect([encapsulation, calicoNetworkProblems(network({ encapsulation }))]).toEqual([encapsulation, []]);
+    expect(network({ encapsulation: "None" })).toMatchObject({ bgp: "Enabled", mtu: 1500 });
+    const byName = network({ autodetection: { interface: "eth1" } }, pinned);
+    expect([byName.nodeAddressAutodetectionV4, byName.nodeAddressAutodetectionV6]).toEqual([{ interface: "eth1" }, { interface: "eth1" }]);
+    expect(network({ autodetection: { canReach: "10.0.0.2" } }).nodeAddressAutodetectionV6).toEqual({ cidrs: ["fd00:10::/64"] });
+    expect(network({}, (c) => (c.kubernetes.cni.calico.blockSize6 = 120)).ipPools[1].blockSize).toBe(120);
+  });
+
+  it("the check can fail: IP-in-IP on the IPv6 pool, a block size outside the IPv6 range, two methods for one family", () => {
+    const net = network();
+    const v6 = (edit: Record<string, unknown>) => ({ ...net, ipPools: [net.ipPools[0], { ...net.ipPools[1], ...edit }] });
+    expect(calicoNetworkProblems(v6({ encapsulation: "IPIP" }))).toEqual(["IPIP encapsulation is not supported by IPv6 pools, but it is set for fd00:10:244::/56"]);
+    expect(calicoNetworkProblems(v6({ blockSize: 26 }))).toEqual(["ipPool.blockSize must be greater than 115 and less than or equal to 128"]);
+    expect(calicoNetworkProblems({ ...net, nodeAddressAutodetectionV6: { cidrs: ["fd00:10::/64"], interface: "eth1" } })).toEqual([
+      "nodeAddressAutodetectionV6: no more than one node address autodetection method can be specified per-family",
+    ]);
+  });
+});
+
 describe("the CNI constructs take narrow props: usable without a plan, each prop reaching its field", () => {
   const { Testing, TerraformStack } = require("cdktf") as typeof import("cdktf");
   const { Flannel } = require("../constructs/flannel") as typeof import("../constructs/flannel");
@@ -176,6 +266,29 @@ describe("the CNI constructs take narrow props: usable without a plan, each prop
     expect(netConf(stack)).toMatchObject({ Network: "10.99.0.0/16", SubnetLen: 26, Backend: { Type: "vxlan", MTU: 1400 } });
     expect(flanneld(stack).args).toEqual(["--kube-subnet-mgr", "--healthz-port=8081", "--iface=ens19"]);
     expect(resourcesOf(stack, "kubernetes_namespace_v1")[0].metadata.name).toBe("net");
+  });
+
+  it("Flannel: the IPv6 pod network and node subnet size, when given, in net-conf.json", () => {
+    const stack = synthOf((s) => new Flannel(s, "flannel", { podCidr: "10.99.0.0/16", nodeCidrMaskSize: 26, ipv6: { podCidr: "fd00:99::/56", nodeCidrMaskSize: 72 }, cni: { underlayMtu: 1400, natOutgoing: true, flannelInterface: { name: "ens19" } }, settings: settings.flannel }));
+    expect(netConf(stack)).toMatchObject({ EnableIPv6: true, IPv6Network: "fd00:99::/56", IPv6SubnetLen: 72 });
+    expect(flannelConfigProblems(netConf(stack))).toEqual([]);
+  });
+
+  it("Calico: the IPv6 pool and IPv6 autodetection, when given", () => {
+    const stack = synthOf(
+      (s) =>
+        new Calico(s, "calico", {
+          podCidr: "10.98.0.0/16",
+          ipv6: { podCidr: "fd00:98::/56", blockSize: 120 },
+          mtu: 1410,
+          cni: { bgp: false, natOutgoing: true, calicoAutodetection: { cidrs: ["10.0.0.0/24"] }, calicoAutodetection6: { cidrs: ["fd00:10::/64"] } },
+          settings: { blockSize: 27, encapsulation: "VXLAN" },
+        }),
+    );
+    const network = resourcesOf(stack, "kubernetes_manifest")[0].manifest.spec.calicoNetwork;
+    expect(network.nodeAddressAutodetectionV6).toEqual({ cidrs: ["fd00:10::/64"] });
+    expect(network.ipPools[1]).toEqual({ name: "default-ipv6-ippool", cidr: "fd00:98::/56", blockSize: 120, encapsulation: "VXLAN", natOutgoing: "Enabled", nodeSelector: "all()" });
+    expect(calicoNetworkProblems(network)).toEqual([]);
   });
 
   it("Calico: the pool, MTU, BGP, NAT and autodetection of the Installation come from its props", () => {

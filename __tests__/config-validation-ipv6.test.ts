@@ -81,7 +81,8 @@ describe("dual-stack plan", () => {
     expect(plan.cni.dualStack).toBe(true);
     expect(plan.mtu.ipv6Minimum).toBe(1280);
     expect(plan.apiServer.certSans).toEqual(expect.arrayContaining(["fd00:10::11", "fd00:192:168::11"]));
-    expect(plan.warnings).toContainEqual(expect.stringMatching(/^IPv6 \(networks\.external\.ipv6\) is checked and planned, but .* not rendered yet/));
+    // Phase 2 renders every IPv6 value: no warning says any is left out.
+    expect(plan.warnings.filter((w) => w.includes("IPv6"))).toEqual([]);
   });
 
   it("keeps Kubernetes single-stack with IPv6 on the external network only", () => {
@@ -273,5 +274,14 @@ describe("dual-stack validation", () => {
     });
     expect(issueAt(issues, "vms[0].ip.internal6").message).toMatch(/must be an IPv6 address/);
     expect(issueAt(issues, "proxmox.nodes[0].interfaces[2].address6").message).toMatch(/must be an IPv6 address, optionally with a prefix/);
+  });
+});
+
+describe("dual-stack MTU", () => {
+  it("refuses an overlay MTU that fits VXLAN over IPv4 but not over IPv6, naming the family", () => {
+    const issue = issueAt(issuesOf((c) => (dual(c), (c.kubernetes.cni.overlayMtu = 1450))), "kubernetes.cni.overlayMtu");
+    expect(issue.message).toBe("1450 is above the internal NIC MTU minus vxlan overhead over IPv6 (IPv6 pods' packets) (1500 - 70 = 1430)");
+    expect(issue.fix).toBe("use at most 1430, or leave it out to derive it");
+    expect(planWith((c) => (dual(c), (c.kubernetes.cni.overlayMtu = 1430))).mtu.overlay).toBe(1430);
   });
 });

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { clusterJsonSchema } from "../config/json-schema";
-import { EXAMPLE_CONFIG, loadClusterFile, parseCluster } from "../config/load";
+import { DUAL_STACK_EXAMPLE, EXAMPLE_CONFIG, loadClusterFile, parseCluster } from "../config/load";
 import { secretIn } from "../config/secrets";
 import { renderDocs } from "../renderers/docs";
 import { renderMermaid } from "../renderers/mermaid";
@@ -66,8 +66,34 @@ describe("review report", () => {
   });
 });
 
+describe("review report, dual-stack (examples/dual-stack.yaml)", () => {
+  const md = renderReport(loadClusterFile(DUAL_STACK_EXAMPLE), "markdown");
+
+  it("shows both families of every address, gateway, pod and service network and node mask", () => {
+    expect(md).toContain("| pve | vmbr0 | bridge (external) | enp4s0 | 192.168.0.2/24, fd00:192:168::2/64 | 192.168.0.1, fd00:192:168::1 | 1500 |");
+    expect(md).toContain("| eth1 (internal) | vmbr1 | 1500 | 4 | 02:01:00:00:00:6F | 10.0.0.11/24, fd00:10::11/64 |");
+    expect(md).toContain("| 192.168.0.11/24 via 192.168.0.1, fd00:192:168::11/64 via fd00:192:168::1 |");
+    expect(md).toContain("| flannel | vxlan | --iface-can-reach=10.0.0.2 | 10.244.0.0/16, fd00:10:244::/56 | 10.96.0.0/12, fd00:10:96::/112 | /24, /64 |");
+  });
+
+  it("shows the CNI's wire facts per family: underlay, encapsulation, overhead, the largest packet, the flows", () => {
+    expect(md).toContain("| overlay (pods) | 1430 | vxlan costs 50 bytes over IPv4 and 70 over IPv6, the pods' one MTU fits both: 1500 - 70 |");
+    expect(md).toContain("| IPv4 | 10.244.0.0/16 | IPv4 10.0.0.0/24 | vxlan | 50 | 1430 + 50 = 1480 |");
+    expect(md).toContain("| IPv6 | fd00:10:244::/56 | IPv6 fd00:10::/64 | vxlan | 70 | 1430 + 70 = 1500 |");
+    expect(md).toContain("| flows between nodes | udp 8472 (flannel VXLAN) |");
+  });
+});
+
 describe("topology diagram", () => {
   const diagram = renderMermaid(planWith());
+
+  it("draws both families with dual-stack: networks, gateway, addresses, and how each family's pods cross the internal network", () => {
+    const dual = renderMermaid(loadClusterFile(DUAL_STACK_EXAMPLE));
+    expect(dual).toContain('internal[["internal network 10.0.0.0/24 + fd00:10::/64<br/>');
+    expect(dual).toContain('gateway(["gateway 192.168.0.1 + fd00:192:168::1"])');
+    expect(dual).toContain('overlay{{"pod overlay 10.244.0.0/16 + fd00:10:244::/56, MTU 1430<br/>IPv4 pods: vxlan over IPv4, 50 bytes<br/>IPv6 pods: vxlan over IPv6, 70 bytes"}}');
+    expect(dual).toContain('master_1_eth1["eth1 10.0.0.11<br/>fd00:10::11<br/>MTU 1500, 4 queues"]');
+  });
 
   it("draws the hosts, bridges, both NICs of every VM and the overlay", () => {
     expect(diagram).toMatch(/^flowchart TB\n/);
@@ -81,18 +107,22 @@ describe("topology diagram", () => {
   it.concurrent("is valid Mermaid for the real parser, which rejects a broken diagram beside it (the check can fail)", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "pvdn-mermaid-"));
     writeFileSync(path.join(dir, "topology.mmd"), diagram);
+    writeFileSync(path.join(dir, "dual-stack.mmd"), renderMermaid(loadClusterFile(DUAL_STACK_EXAMPLE)));
     writeFileSync(path.join(dir, "broken.mmd"), "flowchart TB\n  a[[x --- ");
     const checker = path.join(root, "scripts", "check-mermaid.mjs");
-    const result = await judged({ judge: "check-mermaid.mjs topology.mmd broken.mmd", inputs: [checker, dir] }, () => runTool(process.execPath, [checker, "topology.mmd", "broken.mmd"], { cwd: dir }));
+    const result = await judged({ judge: "check-mermaid.mjs topology.mmd dual-stack.mmd broken.mmd", inputs: [checker, dir] }, () =>
+      runTool(process.execPath, [checker, "topology.mmd", "dual-stack.mmd", "broken.mmd"], { cwd: dir }),
+    );
     expect(result.stderr).toBe("");
     expect(result.stdout.split("\n")[0]).toBe("topology.mmd: valid flowchart-v2");
-    expect(result.stdout.split("\n")[1]).toMatch(/^broken\.mmd: invalid: /);
+    expect(result.stdout.split("\n")[1]).toBe("dual-stack.mmd: valid flowchart-v2");
+    expect(result.stdout.split("\n")[2]).toMatch(/^broken\.mmd: invalid: /);
     expect(result.status).toBe(1);
   });
 });
 
 describe("generated documentation", () => {
-  const docs = renderDocs(clusterJsonSchema(), loadClusterFile(EXAMPLE_CONFIG));
+  const docs = renderDocs(clusterJsonSchema(), loadClusterFile(EXAMPLE_CONFIG), loadClusterFile(DUAL_STACK_EXAMPLE));
 
   it("is up to date: cluster.schema.json, docs/config-reference.md, docs/topology.md (run node bin/pve-dualnet.mjs docs)", () => {
     expect(Object.keys(docs).sort()).toEqual(["cluster.schema.json", "docs/config-reference.md", "docs/topology.md"]);
@@ -108,6 +138,7 @@ describe("generated documentation", () => {
 
   it("shows the example's topology", () => {
     expect(docs["docs/topology.md"]).toContain(renderMermaid(loadClusterFile(EXAMPLE_CONFIG)));
+    expect(docs["docs/topology.md"]).toContain(renderMermaid(loadClusterFile(DUAL_STACK_EXAMPLE)));
   });
 });
 

@@ -18,7 +18,11 @@ jest.setTimeout(180_000);
 const withPeer = (c: any) => c.proxmox.nodes.push(dualBridgeNode("pve2", "192.168.0.3", LAN.peer));
 const base = planWith(withPeer);
 const dual = (edit: (c: any) => void = () => {}) => planWith((c) => (withPeer(c), dualStack(c), edit(c)));
-const ROOMY = { ...TEST_TIMES, confirmTimeout: 90 };
+/**
+ * Roomier than TEST_TIMES: after the switch the new IPv6 addresses need duplicate address detection
+ * (1 to 2 s) besides the reload, which on a loaded 2-core machine takes up to 6 s by itself.
+ */
+const ROOMY = { confirmTimeout: 90, verifyTimeout: 15 };
 
 /**
  * A lab host booted with the IPv4 example (or `boot`), its router and peer answering IPv6 (`lan`:
@@ -73,9 +77,9 @@ describe("network.env with dual-stack", () => {
 
   it.concurrent("rolls back when the IPv6 gateway does not answer", async () => {
     await scenario(async (host) => {
-      const result = await host.apply(host.stage(dual((c) => (c.networks.external.ipv6.gateway = "fd00:192:168::fe"))));
+      const result = await host.apply(host.stage(dual((c) => (c.networks.external.ipv6.gateway = "fd00:192:168::fe")), { times: ROOMY }));
       expect(result.stdout).toMatch(/note: IPv6 gateway fd00:192:168::fe does not answer before the change either/);
-      expect(result.stdout).toMatch(/rolled back: not verified within 6 s of the switch: IPv6 gateway fd00:192:168::fe does not answer/);
+      expect(result.stdout).toMatch(/rolled back: not verified within 15 s of the switch: IPv6 gateway fd00:192:168::fe does not answer/);
       expect(result.status).toBe(2);
       await backToIpv4(host);
     });
@@ -84,7 +88,7 @@ describe("network.env with dual-stack", () => {
   it.concurrent("rolls back when the IPv6 default route is not the planned one", async () => {
     await scenario(async (host) => {
       // The file routes via vmbr0, the plan (the environment) says vmbr1.
-      const staged = host.stage(dual(), { env: (env) => env.replace(/^GATEWAY6_DEV=vmbr0$/m, "GATEWAY6_DEV=vmbr1") });
+      const staged = host.stage(dual(), { times: ROOMY, env: (env) => env.replace(/^GATEWAY6_DEV=vmbr0$/m, "GATEWAY6_DEV=vmbr1") });
       const result = await host.apply(staged);
       expect(result.stdout).toMatch(/rolled back: .*the IPv6 default route is 'default via fd00:192:168::1 dev vmbr0.*', planned via fd00:192:168::1 dev vmbr1/);
       expect(result.status).toBe(2);
@@ -96,7 +100,7 @@ describe("network.env with dual-stack", () => {
     await scenario(async (host) => {
       // From a dual-stack host whose IPv6 peer answers: its internal side goes to 9000, the lab's
       // switch port stays at 1500.
-      const result = await host.apply(host.stage(dual((c) => (c.networks.internal = { ...c.networks.internal, mtu: 9000, jumboFrames: true }))));
+      const result = await host.apply(host.stage(dual((c) => (c.networks.internal = { ...c.networks.internal, mtu: 9000, jumboFrames: true })), { times: ROOMY }));
       expect(result.stdout).not.toMatch(/peer fd00:10::3 does not answer before/);
       expect(result.stdout).toMatch(/rolled back: .*peer fd00:10::3 does not answer 9000-byte unfragmented IPv6 pings/);
       expect(result.status).toBe(2);
@@ -107,7 +111,7 @@ describe("network.env with dual-stack", () => {
   it.concurrent("rolls back when another host already has the internal IPv6 address (duplicate address detection)", async () => {
     await scenario(
       async (host) => {
-        const result = await host.apply(host.stage(dual()));
+        const result = await host.apply(host.stage(dual(), { times: ROOMY }));
         expect(result.stdout).toMatch(/rolled back: .*vmbr1's fd00:10::2\/64 failed duplicate address detection/);
         expect(result.status).toBe(2);
         await backToIpv4(host);

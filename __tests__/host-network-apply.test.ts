@@ -41,6 +41,14 @@ const withExtraAddress = baseFile.replace("address 10.0.0.2/24", `address 10.0.0
  * window that a slow reload on a busy machine cannot run out (nothing waits for it).
  */
 const ROOMY = { ...TEST_TIMES, confirmTimeout: 90 };
+/**
+ * For scenarios whose run is killed, stopped or hung right after the switch, so that nothing
+ * happens inside the confirm window but the wait for the dead-man switch: the shortest window in
+ * which the apply's own reload (given until 2 s before the deadline, at least VERIFY_TIMEOUT)
+ * still ends before the deadline. The stopped run is preempted OVERDUE_APPLY (10 s) after it:
+ * with the usual window that scenario alone took 10 s longer than the whole rest of the file.
+ */
+const BRIEF = { ...TEST_TIMES, confirmTimeout: TEST_TIMES.verifyTimeout + 2 };
 
 /**
  * Budgets of the waits, from the configured times. Until a checkpoint: the syntax check (a cold
@@ -303,7 +311,7 @@ const within = async <T>(what: string, run: Promise<T>, seconds: number): Promis
   });
 
   labTest("SIGKILL right after the switch: the dead-man switch restores the previous file", async (host, ready) => {
-    const run = host.apply(host.stage(strandingGateway), { pauseAt: "switched" });
+    const run = host.apply(host.stage(strandingGateway, { times: BRIEF }), { pauseAt: "switched" });
     await waitForLog(host, /checkpoint switched/, BUDGET.checkpoint);
     expect(host.live).not.toBe(baseFile);
     process.kill(run.pid!, "SIGKILL");
@@ -530,7 +538,7 @@ const within = async <T>(what: string, run: Promise<T>, seconds: number): Promis
     // Nothing here races the clock: a stuck reload is killed, however busy the machine.
     ready();
     const stuck = host.stuckIfreload(1);
-    const run = host.apply(host.stage(base, { interfaces: withExtraAddress }), { prelude: stuck.prelude });
+    const run = host.apply(host.stage(base, { interfaces: withExtraAddress, times: BRIEF }), { prelude: stuck.prelude });
     const result = await within("the apply", run, BUDGET.deadman);
     expect(stuck.hung()).toHaveLength(1);
     expect(result.stdout).toMatch(/ifreload -a did not finish within \d+ s: killed/);
@@ -542,7 +550,7 @@ const within = async <T>(what: string, run: Promise<T>, seconds: number): Promis
   }, { waitsForDeadman: true });
 
   labTest("a run stuck after the switch (SIGSTOP), holding the lock: its dead-man switch preempts it and rolls back", async (host, ready) => {
-    const run = host.apply(host.stage(base, { interfaces: withExtraAddress }));
+    const run = host.apply(host.stage(base, { interfaces: withExtraAddress, times: BRIEF }));
     await waitForLog(host, /checkpoint switched/, BUDGET.checkpoint);
     process.kill(run.pid!, "SIGSTOP");
     ready();

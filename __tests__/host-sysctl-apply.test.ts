@@ -4,8 +4,8 @@
  * /etc/modules-load.d, so the machine's own settings are never read or changed.
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { sysctlFiles, type SysctlFile } from "../renderers/sysctl";
-import { planWith } from "./helpers";
+import { sysctlFiles, sysctlIpv6, type SysctlFile } from "../renderers/sysctl";
+import { planFrom, planWith } from "./helpers";
 import { canRunLabs } from "./lab/netlab";
 import { PveHost } from "./lab/pve-host";
 
@@ -37,6 +37,19 @@ const installed = (host: PveHost) => readdirSync(host.lab.sandbox.dir("/etc/sysc
       expect(await value(host, "net.ipv4.ip_forward")).toBe("1");
       expect(await value(host, "net.ipv6.conf.all.disable_ipv6")).toBe("1");
       expect(readFileSync(host.lab.sandbox.file("/etc/modules-load.d", "pve-dualnet.conf"), "utf8")).toMatch(/^br_netfilter$/m);
+    }));
+
+  it.concurrent("the dual-stack nodes' file: the kernel takes IPv6 forwarding and ip6tables bridge netfilter, and /proc reads 1 where kubeadm's preflight looks", () =>
+    withHost(async (host) => {
+      const plan = planFrom("examples/dual-stack.yaml");
+      const files = sysctlFiles(plan.config.sysctl, "node", sysctlIpv6(plan));
+      const result = await host.applySysctl(host.stageSysctl("node", files));
+      expect(result.stdout).toMatch(/sysctl verified: 7 values read back/);
+      expect(result.status).toBe(0);
+      expect(await value(host, "net.ipv6.conf.all.forwarding")).toBe("1");
+      expect(await value(host, "net.bridge.bridge-nf-call-ip6tables")).toBe("1");
+      // kubeadm's preflight (addIPv6Checks) reads this file once a pod or service subnet is IPv6.
+      expect((await host.lab.run("cat /proc/sys/net/ipv6/conf/default/forwarding")).stdout.trim()).toBe("1");
     }));
 
   it.concurrent("removes a file it wrote earlier that the description no longer has", () =>

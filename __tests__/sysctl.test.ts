@@ -1,6 +1,6 @@
 import { renderSysctlEnv } from "../renderers/host-apply-env";
-import { renderSysctlFile, requiredModules, sysctlFiles } from "../renderers/sysctl";
-import { planWith } from "./helpers";
+import { renderSysctlFile, requiredModules, sysctlFiles, sysctlIpv6 } from "../renderers/sysctl";
+import { planFrom, planWith } from "./helpers";
 
 const sysctlOf = (edit: (c: any) => void = () => {}) => planWith(edit).config.sysctl;
 /** key = value lines of a rendered file. */
@@ -69,5 +69,34 @@ describe("the apply program's environment (sysctl.env)", () => {
   it("needs no module when bridge netfilter is off", () => {
     const off = sysctlFiles(sysctlOf((c) => (c.sysctl = { host: { bridgeNfCallIptables: false } })), "host");
     expect(renderSysctlEnv("pve", off)).toMatch(/^MODULES=''$/m);
+  });
+});
+
+describe("IPv6 (dual-stack)", () => {
+  const plan = planFrom("examples/dual-stack.yaml");
+
+  it("forwards IPv6 on the nodes of a dual-stack cluster, and passes bridged IPv6 to ip6tables", () => {
+    const [node] = sysctlFiles(plan.config.sysctl, "node", sysctlIpv6(plan));
+    expect(values(renderSysctlFile(node!))).toEqual({
+      "net.ipv4.ip_forward": "1",
+      "net.bridge.bridge-nf-call-iptables": "1",
+      "net.ipv4.conf.all.rp_filter": "2",
+      "net.ipv4.conf.default.rp_filter": "2",
+      "net.bridge.bridge-nf-call-ip6tables": "1",
+      "net.ipv6.conf.all.forwarding": "1",
+      "net.ipv6.conf.default.forwarding": "1",
+    });
+  });
+
+  it("leaves the hosts' file and an IPv4-only node's file as they were", () => {
+    expect(sysctlFiles(plan.config.sysctl, "host", sysctlIpv6(plan))).toEqual(sysctlFiles(plan.config.sysctl, "host"));
+    const v4 = planWith();
+    expect(sysctlFiles(v4.config.sysctl, "node", sysctlIpv6(v4))).toEqual(sysctlFiles(v4.config.sysctl, "node"));
+  });
+
+  it("never writes disable-ipv6.conf while IPv6 is used, even when asked (validation refuses that too)", () => {
+    const asked = { ...plan.config.sysctl, disableIpv6: true };
+    for (const target of ["host", "node"] as const) expect(sysctlFiles(asked, target, sysctlIpv6(plan)).map((f) => f.name)).not.toContain("disable-ipv6.conf");
+    expect(sysctlFiles(asked, "node").map((f) => f.name)).toContain("disable-ipv6.conf");
   });
 });

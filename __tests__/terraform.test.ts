@@ -127,6 +127,9 @@ const variants: Variant[] = [
     stacks: ["host-network", "vms"],
     plan: true,
   },
+  // Dual-stack (networks.internal.ipv6): Flannel's and Calico's IPv6 pools through the kubernetes provider.
+  { name: "dual-stack flannel", edit: dualStack, stacks: ["cni"], plan: true },
+  { name: "dual-stack calico", edit: (c) => (dualStack(c), (c.kubernetes.cni = { plugin: "calico" })), stacks: ["cni"], plan: true },
   { name: "Terraform Cloud backend", edit: (c) => (c.terraformCloud = { organization: "homelab", workspaces: { tags: ["pve"] } }), stacks: STACKS, plan: false },
 ];
 

@@ -21,6 +21,8 @@ export const CONFIG_ENV = "PVE_DUALNET_CONFIG";
 export const CONFIG_CONTEXT = "config";
 /** The built-in example: the seeds' topology. */
 export const EXAMPLE_CONFIG = path.join(__dirname, "..", "examples", "cluster.yaml");
+/** The built-in example with IPv6 beside IPv4 (dual-stack). */
+export const DUAL_STACK_EXAMPLE = path.join(__dirname, "..", "examples", "dual-stack.yaml");
 
 /**
  * Terraform Cloud settings from the environment, over the file's: CI systems switch backends

@@ -114,9 +114,14 @@ export interface MtuPlan {
   readonly jumboFrames: Readonly<Record<NetworkRole, boolean>>;
   /** The smallest internal VM NIC MTU: the link the overlay rides on. */
   readonly internalNic: number;
-  /** The CNI's encapsulation and its overhead (config/cni). */
+  /**
+   * The CNI's encapsulation and the overhead the plan reserves for it (config/cni): with
+   * dual-stack the larger of what an IPv4 and an IPv6 pod packet cost.
+   */
   readonly encapsulation: Encapsulation;
   readonly overhead: number;
+  /** With dual-stack: what the encapsulation costs an IPv4 pod packet and an IPv6 one (CniFacts.overhead6). */
+  readonly overheadByFamily?: { readonly ipv4: number; readonly ipv6: number };
   /** The largest overlay MTU the internal network allows. */
   readonly maxOverlay: number;
   /** The overlay MTU the CNI is configured with. */
@@ -830,25 +835,6 @@ function planWarnings(
     );
   }
   warnings.push(...placementWarnings(config, spread));
-  if (config.networks.external.ipv6) {
-    // Phase 1 of dual-stack (issue 22 item 1) plans IPv6; the renderers write it in phase 2. One
-    // item a line: each renderer that learns IPv6 moves its own from notYet to written.
-    const written = [
-      "the API server certificate's IPv6 names",
-      "host inet6 stanzas",
-      "VM ip_config.ipv6",
-      "IPv6 firewall rules",
-    ];
-    const notYet = [
-      "kubeadm's IPv6 subnets",
-      "node-ip pairs",
-      "the CNI's IPv6 pool",
-    ];
-    const and = (items: readonly string[]) => (items.length > 1 ? `${items.slice(0, -1).join(", ")} and ${items.at(-1)}` : items.join(""));
-    // The warning goes once nothing is left to render.
-    if (notYet.length)
-      warnings.push(`IPv6 (networks.external.ipv6) is checked and planned, but this version writes only ${and(written)}: ${and(notYet)} ${notYet.length > 1 ? "are" : "is"} not rendered yet (issue 22 item 1).`);
-  }
   if (loadBalancer && config.firewall.enabled && loadBalancer.ports.length === 0) {
     warnings.push(
       `kubernetes.loadBalancer lists no ports: the VM firewall admits nothing to the pool's addresses (${loadBalancer.ranges.join(", ")}), so LoadBalancer services get an address nobody reaches. List the services' ports, e.g. ports: [{ protocol: tcp, ports: "80,443" }] (${DOC_LOAD_BALANCER}).`,
@@ -883,8 +869,11 @@ export function planLoadBalancer(config: ClusterConfig): LoadBalancerPlan | unde
 }
 
 /** The overlay rides on the internal NIC of every node, so the smallest one bounds it. */
-export function planMtu(config: ClusterConfig, internalNicMtus: readonly number[], cni: Pick<CniFacts, "encapsulation" | "overhead">): MtuPlan {
-  const { encapsulation, overhead } = cni;
+export function planMtu(config: ClusterConfig, internalNicMtus: readonly number[], cni: Pick<CniFacts, "encapsulation" | "overhead" | "overhead6">): MtuPlan {
+  const { encapsulation } = cni;
+  // Dual-stack: the pods have one MTU for both families, so it must fit the costlier one
+  // (flannel's and Calico's IPv6 VXLAN over the IPv6 underlay, 70 bytes against 50).
+  const overhead = Math.max(cni.overhead, cni.overhead6 ?? 0);
   const internalNic = internalNicMtus.length ? Math.min(...internalNicMtus) : config.networks.internal.mtu;
   const maxOverlay = internalNic - overhead;
   return {
@@ -893,6 +882,7 @@ export function planMtu(config: ClusterConfig, internalNicMtus: readonly number[
     internalNic,
     encapsulation,
     overhead,
+    ...(cni.overhead6 !== undefined ? { overheadByFamily: { ipv4: cni.overhead, ipv6: cni.overhead6 } } : {}),
     maxOverlay,
     overlay: config.kubernetes.cni.overlayMtu ?? maxOverlay,
     ...(config.networks.external.ipv6 || config.networks.internal.ipv6 ? { ipv6Minimum: IPV6_MIN_MTU } : {}),

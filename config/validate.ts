@@ -160,7 +160,9 @@ function checkKubernetes(config: ClusterConfig, resolved: ResolvedCluster, subne
   const override = k.cni.overlayMtu;
   if (override !== undefined) {
     if (override > mtu.maxOverlay) {
-      report("kubernetes.cni.overlayMtu", `${override} is above the internal NIC MTU minus ${mtu.encapsulation} overhead (${mtu.maxOverlay + mtu.overhead} - ${mtu.overhead} = ${mtu.maxOverlay})`, `use at most ${mtu.maxOverlay}, or leave it out to derive it`);
+      // Dual-stack: name the family whose packets cost more (flannel's and Calico's VXLAN over IPv6).
+      const costlier = mtu.overheadByFamily && mtu.overheadByFamily.ipv6 > mtu.overheadByFamily.ipv4 ? " over IPv6 (IPv6 pods' packets)" : "";
+      report("kubernetes.cni.overlayMtu", `${override} is above the internal NIC MTU minus ${mtu.encapsulation} overhead${costlier} (${mtu.maxOverlay + mtu.overhead} - ${mtu.overhead} = ${mtu.maxOverlay})`, `use at most ${mtu.maxOverlay}, or leave it out to derive it`);
     } else if (override < 1280) {
       report("kubernetes.cni.overlayMtu", `${override} is below 1280, the smallest MTU IPv6 and most CNIs accept`, `use a value from 1280 to ${mtu.maxOverlay}`);
     }

@@ -5,7 +5,7 @@ import type { ClusterPlan } from "../config/plan";
 import { renderKubeadmConfigs } from "../renderers/kubeadm";
 import { renderKubeVipManifest } from "../renderers/kube-vip";
 import { NODE_SETUP_DIRS, renderGroupVars, renderInventory } from "../renderers/node-setup";
-import { renderSysctlFile, sysctlFiles } from "../renderers/sysctl";
+import { renderSysctlFile, sysctlFiles, sysctlIpv6 } from "../renderers/sysctl";
 import { GeneratedFile } from "./generated-file";
 
 export interface NodeSetupFilesProps {
@@ -45,7 +45,7 @@ export class NodeSetupFiles extends Construct {
     for (const playbook of PLAYBOOKS) file(playbook, readFileSync(path.join(ANSIBLE_DIR, playbook), "utf8"));
     file("inventory.ini", renderInventory(plan));
     file("group_vars/all.yml", renderGroupVars(plan));
-    for (const f of sysctlFiles(plan.config.sysctl, "node")) file(`${NODE_SETUP_DIRS.sysctl}/${f.name}`, renderSysctlFile(f));
+    for (const f of sysctlFiles(plan.config.sysctl, "node", sysctlIpv6(plan))) file(`${NODE_SETUP_DIRS.sysctl}/${f.name}`, renderSysctlFile(f));
     for (const [name, content] of Object.entries(renderKubeadmConfigs(plan))) file(`${NODE_SETUP_DIRS.kubeadm}/${name}.j2`, content);
     const kubeVip = renderKubeVipManifest(plan);
     if (kubeVip) file(NODE_SETUP_DIRS.kubeVip, kubeVip);

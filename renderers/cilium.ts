@@ -26,6 +26,14 @@
  * - `hubble.enabled`: the chart enables Hubble by default; here it follows kubernetes.cni.cilium.hubble.
  * - `operator.replicas`: the chart's 2 operators keep apart by a required anti-affinity on the
  *   node name, so a one-node cluster gets one.
+ * - Dual-stack (networks.internal.ipv6): `ipv6.enabled` ("Enable IPv6 support"; the configmap's
+ *   enable-ipv6), pod addresses of both families from the node's podCIDRs (ipam mode kubernetes,
+ *   which kube-controller-manager allocates from both pod networks); `enableIPv6Masquerade` like
+ *   the IPv4 one; with native routing `ipv6NativeRoutingCIDR`, the IPv6 pod network (the
+ *   configmap template fails without it: "ipv6NativeRoutingCIDR must be set when routingMode is
+ *   native"); `underlayProtocol: ipv4` ("IP family for the underlay", default "auto"): the
+ *   tunnel runs between the nodes' internal IPv4 addresses for both families, so its overhead
+ *   stays 50 bytes (config/cni/cilium.ts) and the firewall's tunnel rule stays IPv4.
  */
 import { stringify } from "yaml";
 import { CILIUM_VERSION } from "../config/schema";
@@ -38,6 +46,8 @@ export function ciliumHelmValues(plan: ClusterPlan): Record<string, unknown> {
   const c = plan.config.kubernetes.cni.cilium;
   const native = c.routingMode === "native";
   const devices = plan.cni.ciliumDevices;
+  // Dual-stack: the IPv6 pod network (kubernetesNetwork.podSubnets[1]).
+  const pod6 = plan.kubernetesNetwork.dualStack ? plan.kubernetesNetwork.podSubnets[1] : undefined;
   return {
     image: { override: c.image },
     operator: { image: { override: c.operatorImage }, replicas: Math.min(CHART_OPERATOR_REPLICAS, plan.vms.length) },
@@ -45,11 +55,13 @@ export function ciliumHelmValues(plan: ClusterPlan): Record<string, unknown> {
     k8sServicePort: plan.apiServer.port,
     kubeProxyReplacement: plan.cni.replacesKubeProxy ? "true" : "false",
     routingMode: c.routingMode,
-    ...(native ? { autoDirectNodeRoutes: true, ipv4NativeRoutingCIDR: plan.subnets.pod.cidr } : { tunnelProtocol: c.tunnelProtocol }),
+    ...(native ? { autoDirectNodeRoutes: true, ipv4NativeRoutingCIDR: plan.subnets.pod.cidr, ...(pod6 ? { ipv6NativeRoutingCIDR: pod6 } : {}) } : { tunnelProtocol: c.tunnelProtocol }),
+    ...(pod6 ? { ipv6: { enabled: true }, ...(native ? {} : { underlayProtocol: "ipv4" }) } : {}),
     ipam: { mode: "kubernetes" },
     MTU: plan.cni.underlayMtu,
     ...(devices ? { devices: [...devices] } : {}),
     enableIPv4Masquerade: plan.cni.natOutgoing,
+    ...(pod6 ? { enableIPv6Masquerade: plan.cni.natOutgoing } : {}),
     hubble: { enabled: c.hubble },
   };
 }

@@ -7,6 +7,13 @@
  * to size the tunnel device and FLANNEL_MTU in subnet.env, which the CNI plugin gives to pods;
  * `MTU` is the plan's underlay MTU (plan.cni.underlayMtu: overlay + overhead). host-gw does not
  * encapsulate: pods get the interface MTU.
+ *
+ * Dual-stack (configuration.md, "Dual-stack"): `EnableIPv6` and `IPv6Network` (the IPv6 pod
+ * network), and `IPv6SubnetLen` beside `SubnetLen` (kube-controller-manager's
+ * --node-cidr-mask-size-ipv6; with --kube-subnet-mgr flannel takes each node's subnets from the
+ * node's podCIDRs, as for IPv4). The backend keeps one `MTU` for both families: flannel sizes
+ * `flannel-v6.<VNI>` and FLANNEL_MTU from it exactly as the IPv4 ones, and the plan's overlay MTU
+ * leaves room for VXLAN over IPv6 (config/cni/flannel.ts).
  */
 import type { CniPlan, FlannelInterface } from "../config/plan";
 import type { CniConfig } from "../config/cni/model";
@@ -19,13 +26,15 @@ export interface FlannelInputs {
   readonly podCidr: string;
   /** The prefix length of each node's subnet (kubernetes.nodeCidrMaskSize). */
   readonly nodeCidrMaskSize: number;
+  /** With dual-stack: the IPv6 pod network and the prefix length of each node's IPv6 subnet. */
+  readonly ipv6?: { readonly podCidr: string; readonly nodeCidrMaskSize: number };
   /** The CNI model's facts (config/cni/flannel.ts): the underlay MTU, outgoing NAT, the internal NIC's selection. */
   readonly cni: Pick<CniPlan, "underlayMtu" | "natOutgoing" | "flannelInterface">;
   /** kubernetes.cni.flannel: backend, VNI, port, direct routing, images. */
   readonly settings: CniConfig["flannel"];
 }
 
-export function flannelNetConf({ podCidr, nodeCidrMaskSize, cni, settings: f }: FlannelInputs): Record<string, unknown> {
+export function flannelNetConf({ podCidr, nodeCidrMaskSize, ipv6, cni, settings: f }: FlannelInputs): Record<string, unknown> {
   const underlay = cni.underlayMtu;
   const backend =
     f.backend === "vxlan"
@@ -36,6 +45,7 @@ export function flannelNetConf({ podCidr, nodeCidrMaskSize, cni, settings: f }: 
   return {
     Network: podCidr,
     SubnetLen: nodeCidrMaskSize,
+    ...(ipv6 ? { EnableIPv6: true, IPv6Network: ipv6.podCidr, IPv6SubnetLen: ipv6.nodeCidrMaskSize } : {}),
     EnableNFTables: false,
     Backend: backend,
   };

@@ -5,7 +5,7 @@
  */
 import type { ClusterPlan, VmPlan } from "../config/plan";
 import { ansibleVariables, inventoryHostLine } from "./ansible";
-import { sysctlFiles } from "./sysctl";
+import { sysctlFiles, sysctlIpv6 } from "./sysctl";
 
 /** Where the playbook reads the rendered files, relative to the playbook. */
 export const NODE_SETUP_DIRS = { sysctl: "files/sysctl", kubeadm: "templates/kubeadm", kubeVip: "templates/kube-vip.yaml.j2" } as const;
@@ -18,6 +18,8 @@ const host = (vm: VmPlan) =>
     external_mtu: vm.nics[0].mtu,
     internal_ip: vm.nics[1].ip,
     internal_mtu: vm.nics[1].mtu,
+    // Dual-stack: the internal NIC's IPv6 address, the second half of the kubelet's node-ip.
+    ...(vm.nodeIps[1] !== undefined ? { internal_ip6: vm.nodeIps[1] } : {}),
   });
 
 /** INI, as in the design documents: [masters], [workers], [k8s_cluster:children]. */
@@ -53,7 +55,7 @@ export const kubeconfigPath = (plan: ClusterPlan) => plan.config.kubernetes.kube
 export function renderGroupVars(plan: ClusterPlan): string {
   const k = plan.config.kubernetes;
   const version = k.version.replace(/^v/, "");
-  const files = sysctlFiles(plan.config.sysctl, "node");
+  const files = sysctlFiles(plan.config.sysctl, "node", sysctlIpv6(plan));
   const api = plan.apiServer;
   const vars = {
     k8s_cluster_name: plan.config.name,

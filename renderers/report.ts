@@ -47,7 +47,9 @@ export function renderReport(plan: ClusterPlan, format: ReportFormat = "markdown
         const c = i.config;
         const lower = c.kind === "bridge" ? c.ports.join(" ") || "none" : c.kind === "bond" ? `${c.slaves.join(" ")} (${c.mode})` : "";
         const kind = c.kind === "bridge" && c.network ? `bridge (${c.network})` : c.kind;
-        return [host.name, i.name, kind, lower, i.address ?? "", i.gateway ?? "", i.mtu];
+        // Dual-stack: the IPv6 address and gateway beside the IPv4 ones.
+        const both = (v4: string | undefined, v6: string | undefined) => [v4, v6].filter((v) => v).join(", ");
+        return [host.name, i.name, kind, lower, both(i.address, i.address6), both(i.gateway, i.gateway6), i.mtu];
       }),
     ),
   });
@@ -68,7 +70,7 @@ export function renderReport(plan: ClusterPlan, format: ReportFormat = "markdown
         nic.mtu,
         nic.queues,
         nic.mac,
-        `${nic.ip}/${nic.prefix}${nic.gateway ? ` via ${nic.gateway}` : ""}`,
+        `${nic.ip}/${nic.prefix}${nic.gateway ? ` via ${nic.gateway}` : ""}${nic.ip6 ? `, ${nic.ip6}/${nic.prefix6}${nic.gateway6 ? ` via ${nic.gateway6}` : ""}` : ""}`,
       ]),
     ),
   });
@@ -81,11 +83,16 @@ export function renderReport(plan: ClusterPlan, format: ReportFormat = "markdown
       ["underlay (switch path)", mtu.underlay.internal, mtu.jumboFrames.internal ? "networks.internal.mtu, jumbo frames declared" : "networks.internal.mtu"],
       ["host NIC and bridge", Math.min(...plan.hosts.map((h) => h.bridges.internal.mtu)), "derived from the underlay"],
       ["VM NIC", internalNic, "the bridge MTU unless overridden, never above it"],
-      ["overlay (pods)", mtu.overlay, `${mtu.encapsulation} costs ${mtu.overhead} bytes: ${internalNic} - ${mtu.overhead}${mtu.overlay < mtu.maxOverlay ? `, lowered by kubernetes.cni.overlayMtu` : ""}`],
+      [
+        "overlay (pods)",
+        mtu.overlay,
+        `${mtu.encapsulation} costs ${mtu.overheadByFamily && mtu.overheadByFamily.ipv4 !== mtu.overheadByFamily.ipv6 ? `${mtu.overheadByFamily.ipv4} bytes over IPv4 and ${mtu.overheadByFamily.ipv6} over IPv6, the pods' one MTU fits both` : `${mtu.overhead} bytes`}: ${internalNic} - ${mtu.overhead}${mtu.overlay < mtu.maxOverlay ? `, lowered by kubernetes.cni.overlayMtu` : ""}`,
+      ],
     ],
   });
 
   const cni = config.kubernetes.cni;
+  const k8s = plan.kubernetesNetwork;
   tables.push({
     title: "CNI",
     head: ["plugin", "backend / encapsulation", "interface selection", "pod CIDR", "service CIDR", "node mask"],
@@ -100,12 +107,37 @@ export function renderReport(plan: ClusterPlan, format: ReportFormat = "markdown
         cni.plugin === "flannel"
           ? flannelInterfaceArg(plan.cni.flannelInterface!)
           : cni.plugin === "calico"
-            ? Object.entries(plan.cni.calicoAutodetection!).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(", ") : v}`).join("")
+            ? [plan.cni.calicoAutodetection!, ...(plan.cni.calicoAutodetection6 ? [plan.cni.calicoAutodetection6] : [])]
+                .map((method) => Object.entries(method).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(", ") : v}`).join(""))
+                .join("; ")
             : `node IP: the kubelet's node-ip; devices: ${plan.cni.ciliumDevices?.join(", ") ?? "detected by Cilium"}`,
-        plan.subnets.pod.cidr,
-        plan.subnets.service.cidr,
-        `/${config.kubernetes.nodeCidrMaskSize}`,
+        // Dual-stack: both families, IPv4 first, as kubeadm has them.
+        k8s.podSubnets.join(", "),
+        k8s.serviceSubnets.join(", "),
+        [k8s.nodeCidrMaskSize, ...(k8s.nodeCidrMaskSize6 !== undefined ? [k8s.nodeCidrMaskSize6] : [])].map((m) => `/${m}`).join(", "),
       ],
+    ],
+  });
+
+  // What the CNI puts on the internal network, per pod address family (config/cni).
+  const familyRow = (family: "IPv4" | "IPv6", pods: string, underlay: string, overhead: number) => [
+    family,
+    pods,
+    underlay,
+    plan.cni.encapsulation === "none" ? "none (routed)" : plan.cni.encapsulation,
+    overhead,
+    `${mtu.overlay} + ${overhead} = ${mtu.overlay + overhead}`,
+  ];
+  const internal6 = plan.ipv6?.subnets.internal?.cidr;
+  tables.push({
+    title: "CNI on the wire (internal network)",
+    head: ["pods", "pod network", "between nodes over", "encapsulation", "overhead (bytes)", "largest pod packet on the wire"],
+    rows: [
+      familyRow("IPv4", k8s.podSubnets[0]!, `IPv4 ${plan.subnets.internal.cidr}`, mtu.overheadByFamily?.ipv4 ?? mtu.overhead),
+      ...(k8s.dualStack
+        ? [familyRow("IPv6", k8s.podSubnets[1]!, plan.cni.ipv6Underlay === "ipv6" ? `IPv6 ${internal6}` : `IPv4 ${plan.subnets.internal.cidr}`, mtu.overheadByFamily!.ipv6)]
+        : []),
+      ["flows between nodes", plan.cni.peerFlows.map((f) => `${f.proto === "4" ? "IP protocol 4" : f.proto}${f.port ? ` ${f.port}` : ""} (${f.name})`).join("; ") || "none", "", "", "", ""],
     ],
   });
 

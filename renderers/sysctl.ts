@@ -3,6 +3,7 @@
  * Pure: config in, files out. The same entries drive the read-back check after
  * `sysctl --system`, so what is written is what is verified.
  */
+import type { ClusterPlan } from "../config/plan";
 import type { ClusterConfig } from "../config/schema";
 
 export interface SysctlEntry {
@@ -26,7 +27,26 @@ export function requiredModules(files: readonly SysctlFile[]): string[] {
   return keys.some((k) => k.startsWith("net.bridge.")) ? ["br_netfilter"] : [];
 }
 
-export function sysctlFiles(sysctl: ClusterConfig["sysctl"], target: SysctlTarget): SysctlFile[] {
+/** What IPv6 the cluster uses, from the plan (plan.ipv6). */
+export interface SysctlIpv6 {
+  /** IPv6 is in use (networks.external.ipv6): IPv6 is never disabled then. */
+  readonly used: boolean;
+  /** Kubernetes is dual-stack (networks.internal.ipv6): the nodes route IPv6 pods and services too. */
+  readonly kubernetes: boolean;
+}
+
+const NO_IPV6: SysctlIpv6 = { used: false, kubernetes: false };
+
+/**
+ * The sysctl files of a host or a node. With IPv6 in use, disable-ipv6.conf is never written
+ * (validation refuses sysctl.disableIpv6 with IPv6 already, config/validate-ipv6.ts; this keeps
+ * the renderer safe on its own). With Kubernetes dual-stack the nodes forward IPv6 as they
+ * forward IPv4: kubeadm's preflight requires /proc/sys/net/ipv6/conf/default/forwarding = 1 once a
+ * pod or service subnet is IPv6 (cmd/kubeadm/app/preflight/checks.go InitNodeChecks,
+ * addIPv6Checks, "FileContent--proc-sys-net-ipv6-conf-default-forwarding"), and Calico's IPv6
+ * host requirements name net.ipv6.conf.all.forwarding = 1.
+ */
+export function sysctlFiles(sysctl: ClusterConfig["sysctl"], target: SysctlTarget, ipv6: SysctlIpv6 = NO_IPV6): SysctlFile[] {
   const s = sysctl[target];
   const rpWhy = [
     "reverse-path filter: 0 off, 1 strict, 2 loose.",
@@ -47,13 +67,26 @@ export function sysctlFiles(sysctl: ClusterConfig["sysctl"], target: SysctlTarge
       : []),
     { key: "net.ipv4.conf.all.rp_filter", value: s.rpFilter, why: rpWhy },
     { key: "net.ipv4.conf.default.rp_filter", value: s.rpFilter, why: "the same for interfaces created later (bridges, VXLAN, veth)" },
+    ...(target === "node" && ipv6.kubernetes
+      ? [
+          ...(s.bridgeNfCallIptables
+            ? [{ key: "net.bridge.bridge-nf-call-ip6tables", value: 1, why: "dual-stack: bridged IPv6 traffic passes ip6tables too, so kube-proxy's IPv6 rules see it (needs br_netfilter)" }]
+            : []),
+          {
+            key: "net.ipv6.conf.all.forwarding",
+            value: 1,
+            why: "dual-stack: IPv6 pods and services are routed through the node (kubeadm's preflight checks it). The node's addresses are static, so it needs no router advertisements, which forwarding ignores",
+          },
+          { key: "net.ipv6.conf.default.forwarding", value: 1, why: "the same for interfaces created later (VXLAN, veth); kubeadm's preflight reads this one" },
+        ]
+      : []),
   ];
   const files: SysctlFile[] = [
     target === "host"
       ? { name: "99-proxmox-network.conf", title: "Proxmox host network", entries: base }
       : { name: "99-k8s.conf", title: "Kubernetes node", entries: base },
   ];
-  if (sysctl.disableIpv6) {
+  if (sysctl.disableIpv6 && !ipv6.used) {
     files.push({
       name: "disable-ipv6.conf",
       title: "IPv6 disabled (Proxmox recommends keeping it; set sysctl.disableIpv6: false to keep it)",
@@ -87,3 +120,6 @@ export function renderSysctlFile(file: SysctlFile): string {
   }
   return lines.join("\n") + "\n";
 }
+
+/** The IPv6 the plan uses, for sysctlFiles. */
+export const sysctlIpv6 = (plan: Pick<ClusterPlan, "ipv6" | "kubernetesNetwork">): SysctlIpv6 => ({ used: plan.ipv6 !== undefined, kubernetes: plan.kubernetesNetwork.dualStack });

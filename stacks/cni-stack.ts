@@ -49,8 +49,18 @@ export class CniStack extends PveDualnetStack {
     });
 
     const cni = plan.config.kubernetes.cni;
-    if (plan.cni.plugin === "flannel") new Flannel(this, "flannel", { podCidr: plan.subnets.pod.cidr, nodeCidrMaskSize: plan.config.kubernetes.nodeCidrMaskSize, cni: plan.cni, settings: cni.flannel });
-    else if (plan.cni.plugin === "calico") new Calico(this, "calico", { podCidr: plan.subnets.pod.cidr, mtu: plan.mtu.overlay, cni: plan.cni, settings: cni.calico });
+    const k8sNet = plan.kubernetesNetwork;
+    // Dual-stack: the IPv6 pod network (podSubnets[1]) and its node mask.
+    const ipv6 = k8sNet.dualStack ? { podCidr: k8sNet.podSubnets[1]!, nodeCidrMaskSize: k8sNet.nodeCidrMaskSize6! } : undefined;
+    if (plan.cni.plugin === "flannel") new Flannel(this, "flannel", { podCidr: plan.subnets.pod.cidr, nodeCidrMaskSize: plan.config.kubernetes.nodeCidrMaskSize, ...(ipv6 ? { ipv6 } : {}), cni: plan.cni, settings: cni.flannel });
+    else if (plan.cni.plugin === "calico")
+      new Calico(this, "calico", {
+        podCidr: plan.subnets.pod.cidr,
+        ...(ipv6 ? { ipv6: { podCidr: ipv6.podCidr, blockSize: k8sNet.calicoBlockSize6! } } : {}),
+        mtu: plan.mtu.overlay,
+        cni: plan.cni,
+        settings: cni.calico,
+      });
     else {
       // Cilium: its Helm values, for the chart at the pinned version (docs/cni.md).
       new LocalProvider(this, "local");
@@ -67,6 +77,8 @@ export class CniStack extends PveDualnetStack {
         vm_nic: plan.mtu.internalNic,
         encapsulation: plan.mtu.encapsulation,
         overhead: plan.mtu.overhead,
+        // Dual-stack: what each family's pod packets cost (the plan reserves the larger).
+        ...(plan.mtu.overheadByFamily ? { overhead_ipv4: plan.mtu.overheadByFamily.ipv4, overhead_ipv6: plan.mtu.overheadByFamily.ipv6 } : {}),
         overlay: plan.mtu.overlay,
       },
     });

@@ -11,7 +11,21 @@
  * CA pins as sha256:<hex>, tokens as [a-z0-9]{6}.[a-z0-9]{16}.
  *
  * KubeletConfiguration (kubelet.config.k8s.io/v1beta1) is checked for the fields pve-dualnet sets.
+ *
+ * Networking, as kubeadm validates it (validation.go ValidateNetworking, at kubernetes/kubernetes
+ * 00d24de6): podSubnet and serviceSubnet are one CIDR or a comma-separated pair of one IPv4 and
+ * one IPv6 CIDR ("expected one (IPv4 or IPv6) CIDR or two CIDRs from each family for dual-stack
+ * networking"), each with at least 10 service or 14 pod addresses (constants.go
+ * MinimumAddressesInServiceSubnet, MinimumAddressesInPodSubnet), a service subnet of at most 20
+ * host bits (MaximumBitsForServiceSubnet), and a pod subnet that holds the node mask of its family
+ * (ValidatePodSubnetNodeMask: kube-controller-manager's node-cidr-mask-size-ipv4/-ipv6, default
+ * 24/64, at most 16 bits longer: PodSubnetNodeMaskMaxDiff). kube-controller-manager's own rule is
+ * added: "usage of --node-cidr-mask-size is not allowed with dual-stack clusters" (nodeipam).
+ * The kubelet's node-ip is checked as its parser takes it (parseNodeIP: "must contain either a
+ * single IP or a dual-stack pair of IPs"), strictly: the kubelet logs and ignores an address it
+ * cannot parse, which would silently drop a family.
  */
+import ipaddr from "ipaddr.js";
 import { z } from "zod";
 
 const duration = z.string().regex(/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/, { message: "must be a Go duration such as 4m0s" });
@@ -96,7 +110,7 @@ export const clusterConfiguration = z.strictObject({
       external: z.strictObject({ endpoints: z.array(z.string()), caFile: z.string(), certFile: z.string(), keyFile: z.string() }).optional(),
     })
     .optional(),
-  networking: z.strictObject({ serviceSubnet: z.cidrv4().optional(), podSubnet: z.cidrv4().optional(), dnsDomain: z.string().optional() }).optional(),
+  networking: z.strictObject({ serviceSubnet: z.string().optional(), podSubnet: z.string().optional(), dnsDomain: z.string().optional() }).optional(),
   kubernetesVersion: z.string().regex(/^v\d+\.\d+\.\d+$/, { message: "must be vMAJOR.MINOR.PATCH" }).optional(),
   controlPlaneEndpoint: hostPort.optional(),
   apiServer: z.strictObject({ ...controlPlaneComponent, certSANs: z.array(z.string().min(1)).optional() }).optional(),
@@ -152,10 +166,78 @@ const byKind: Record<string, z.ZodType> = {
   KubeletConfiguration: kubeletConfiguration,
 };
 
+type Cidr = [ipaddr.IPv4 | ipaddr.IPv6, number];
+const parseCidrs = (text: string): Cidr[] | undefined => {
+  try {
+    return text.split(",").map((part) => ipaddr.parseCIDR(part));
+  } catch {
+    return undefined;
+  }
+};
+const hostBits = ([ip, prefix]: Cidr) => (ip.kind() === "ipv6" ? 128 : 32) - prefix;
+
+/** validation.go ValidateIPNetFromString: one CIDR, or one of each family; each with at least minAddresses. */
+function ipNetProblems(text: string, minAddresses: number): string[] {
+  const cidrs = parseCidrs(text);
+  if (!cidrs) return [`${text}: couldn't parse subnet`];
+  const problems: string[] = [];
+  if (cidrs.length > 2 || (cidrs.length === 2 && cidrs[0]![0].kind() === cidrs[1]![0].kind()))
+    problems.push(`${text}: expected one (IPv4 or IPv6) CIDR or two CIDRs from each family for dual-stack networking`);
+  for (const cidr of cidrs) if (hostBits(cidr) < 31 && 2 ** hostBits(cidr) < minAddresses) problems.push(`${cidr.join("/")}: subnet with ${2 ** hostBits(cidr)} address(es) is too small, the minimum is ${minAddresses}`);
+  return problems;
+}
+
+/** ValidateNetworking's subnet rules and kube-controller-manager's mask flags (see the header). */
+function networkingProblems(document: any): string[] {
+  const networking = document.networking ?? {};
+  const args: { name: string; value: string }[] = document.controllerManager?.extraArgs ?? [];
+  const arg = (name: string) => args.find((a) => a.name === name)?.value;
+  const problems: string[] = [];
+  if (networking.serviceSubnet !== undefined) {
+    const service = ipNetProblems(networking.serviceSubnet, 10);
+    problems.push(...service.map((p) => `networking.serviceSubnet: ${p}`));
+    if (!service.length)
+      for (const cidr of parseCidrs(networking.serviceSubnet)!)
+        if (hostBits(cidr) > 20) problems.push(`networking.serviceSubnet: ${cidr.join("/")}: specified service subnet is too large; for ${cidr[0].kind() === "ipv6" ? 128 : 32}-bit addresses, the mask must be >= ${(cidr[0].kind() === "ipv6" ? 128 : 32) - 20}`);
+  }
+  if (networking.podSubnet !== undefined) {
+    const pod = ipNetProblems(networking.podSubnet, 14);
+    problems.push(...pod.map((p) => `networking.podSubnet: ${p}`));
+    if (!pod.length) {
+      const cidrs = parseCidrs(networking.podSubnet)!;
+      for (const cidr of cidrs) {
+        const six = cidr[0].kind() === "ipv6";
+        const flag = six ? "node-cidr-mask-size-ipv6" : "node-cidr-mask-size-ipv4";
+        const nodeMask = Number(arg(flag) ?? (six ? 64 : 24));
+        if (!Number.isInteger(nodeMask)) problems.push(`controllerManager.extraArgs: ${flag} is not an integer`);
+        else if (cidr[1] > nodeMask) problems.push(`networking.podSubnet: ${cidr.join("/")}: the size of pod subnet with mask ${cidr[1]} is smaller than the size of node subnet with mask ${nodeMask}`);
+        else if (nodeMask - cidr[1] > 16) problems.push(`networking.podSubnet: ${cidr.join("/")}: pod subnet mask (${cidr[1]}) and node-mask (${nodeMask}) difference is greater than 16`);
+      }
+      if (cidrs.length === 2 && arg("node-cidr-mask-size") !== undefined) problems.push("controllerManager.extraArgs: usage of --node-cidr-mask-size is not allowed with dual-stack clusters");
+    }
+  }
+  return problems.map((p) => `ClusterConfiguration.${p}`);
+}
+
+/** The kubelet's --node-ip among nodeRegistration.kubeletExtraArgs, parsed strictly (see the header). */
+function nodeIpProblems(document: any): string[] {
+  const value: string | undefined = document.nodeRegistration?.kubeletExtraArgs?.find((a: { name: string }) => a.name === "node-ip")?.value;
+  if (value === undefined) return [];
+  const ips = value.split(",").map((part) => part.trim());
+  const where = `${document.kind}.nodeRegistration.kubeletExtraArgs.node-ip`;
+  const bad = ips.filter((ip) => !ipaddr.isValid(ip));
+  if (bad.length) return bad.map((ip) => `${where}: could not parse ${JSON.stringify(ip)} (the kubelet ignores it)`);
+  const kinds = ips.map((ip) => ipaddr.parse(ip).kind());
+  if (ips.length > 2 || (ips.length === 2 && kinds[0] === kinds[1])) return [`${where}: must contain either a single IP or a dual-stack pair of IPs`];
+  if (ips.length === 2 && ips.some((ip) => ipaddr.parse(ip).range() === "unspecified")) return [`${where}: dual-stack node IP cannot include '0.0.0.0' or '::'`];
+  return [];
+}
+
 /** Every problem of a kubeadm config document, as "kind.path: message". */
 export function kubeadmProblems(document: any): string[] {
   const schema = byKind[document?.kind];
   if (!schema) return [`unknown kind ${JSON.stringify(document?.kind)}`];
   const result = schema.safeParse(document);
-  return result.success ? [] : result.error.issues.map((i) => `${document.kind}.${i.path.join(".")}: ${i.message}`);
+  if (!result.success) return result.error.issues.map((i) => `${document.kind}.${i.path.join(".")}: ${i.message}`);
+  return document.kind === "ClusterConfiguration" ? networkingProblems(document) : nodeIpProblems(document);
 }

@@ -4,12 +4,14 @@
  * outgoing NAT" (networking/workloads-outside-cluster), projectcalico/calico's calico/ docs tree;
  * the ports: BGP 179, IP-in-IP = IP protocol 4, VXLAN 4789, Typha 5473.
  */
-import { parseSubnet } from "../ip";
-import { ENCAPSULATION_OVERHEAD, type CniModule, type CniPeerFlow, type Encapsulation } from "./model";
+import { dualStackOf } from "../dual-stack";
+import { parseSubnet, parseSubnet6 } from "../ip";
+import { ENCAPSULATION_OVERHEAD, VXLAN_IPV6_OVERHEAD, type CniModule, type CniPeerFlow, type Encapsulation } from "./model";
 
 export const calico: CniModule = {
   facts(config) {
     const c = config.kubernetes.cni.calico;
+    const internal6 = dualStackOf(config)?.kubernetes ? config.networks.internal.ipv6!.cidr : undefined;
     // The CrossSubnet modes still encapsulate between subnets, so plan for the worst case.
     const encapsulation: Encapsulation = c.encapsulation.startsWith("VXLAN") ? "vxlan" : c.encapsulation.startsWith("IPIP") ? "ipip" : "none";
     // "Calico's VXLAN implementation does not use BGP, whereas Calico's IP in IP implementation
@@ -25,6 +27,12 @@ export const calico: CniModule = {
       plugin: "calico",
       encapsulation,
       overhead: ENCAPSULATION_OVERHEAD[encapsulation],
+      // Dual-stack: an IPv6 pool's VXLAN runs over the nodes' IPv6 addresses (Felix's IPv6 VXLAN
+      // device, sized by FELIX_VXLANMTUV6, which the Tigera operator sets to the Installation's
+      // calicoNetwork.mtu like FELIX_VXLANMTU: render/node.go, "Set IPv6 VXLAN and Wireguard MTU"),
+      // so an IPv6 pod packet of the pods' MTU costs 70 bytes. Unencapsulated pools cost nothing;
+      // IP-in-IP carries no IPv6 (config/validate-ipv6.ts refuses it with dual-stack).
+      ...(internal6 ? { overhead6: encapsulation === "vxlan" ? VXLAN_IPV6_OVERHEAD : ENCAPSULATION_OVERHEAD[encapsulation], ipv6Underlay: "ipv6" as const } : {}),
       peerFlows,
       bgp,
       natOutgoing: c.natOutgoing,
@@ -42,6 +50,12 @@ export const calico: CniModule = {
       // layer 3 routing techniques like static routes or BGP route distribution").
       oneSegment: undefined,
       calicoAutodetection: c.autodetection ?? { cidrs: [parseSubnet(config.networks.internal.cidr).cidr] },
+      // Dual-stack: the IPv6 node address on the internal NIC too (the Installation's
+      // nodeAddressAutodetectionV6; the operator then sets IP6=autodetect, IP6_AUTODETECTION_METHOD
+      // and FELIX_IPV6SUPPORT=true on calico-node, render/node.go). A CIDR or canReach method names
+      // IPv4 addresses, so IPv6 takes the internal IPv6 network instead; an interface pattern
+      // serves both families.
+      ...(internal6 ? { calicoAutodetection6: c.autodetection && "interface" in c.autodetection ? c.autodetection : { cidrs: [parseSubnet6(internal6).cidr] } } : {}),
     };
   },
 };

@@ -18,6 +18,7 @@
  *   "TCP 4240 between nodes for endpoint reachability (health)" in typhoon's Cilium firewall
  *   rules, poseidon/terraform-google-kubernetes 097f389, and Cilium's firewall requirements page).
  */
+import { dualStackOf } from "../dual-stack";
 import type { ClusterConfig } from "../schema";
 import { ENCAPSULATION_OVERHEAD, type CniModule, type CniPeerFlow, type OneSegmentRouting } from "./model";
 
@@ -61,6 +62,11 @@ export const cilium: CniModule = {
       encapsulation: tunnel ? c.tunnelProtocol : "none",
       // VXLAN and Geneve cost the same 50 bytes in Cilium's MTU code.
       overhead: tunnel ? ENCAPSULATION_OVERHEAD[c.tunnelProtocol] : ENCAPSULATION_OVERHEAD.none,
+      // Dual-stack: the chart's values set `underlayProtocol: ipv4` (values.yaml "IP family for the
+      // underlay", renderers/cilium.ts), so IPv6 pods ride the same IPv4 tunnel: 50 bytes, Cilium's
+      // TunnelOverheadIPv4 (TunnelOverheadIPv6, 70, applies only to an IPv6 underlay).
+      // Native routing routes IPv6 pods via the nodes' IPv6 addresses (autoDirectNodeRoutes).
+      ...(dualStackOf(config)?.kubernetes ? { overhead6: tunnel ? ENCAPSULATION_OVERHEAD[c.tunnelProtocol] : ENCAPSULATION_OVERHEAD.none, ipv6Underlay: tunnel ? ("ipv4" as const) : ("ipv6" as const) } : {}),
       peerFlows,
       bgp: false,
       natOutgoing,

@@ -32,6 +32,13 @@ export const ENCAPSULATION_OVERHEAD = {
 /** WireGuard over an IPv6 underlay: outer IPv6 40 + UDP 8 + WireGuard 32. */
 export const WIREGUARD_IPV6_OVERHEAD = 80;
 
+/**
+ * VXLAN over an IPv6 underlay: outer IPv6 40 + UDP 8 + VXLAN 8 + inner Ethernet 14, 20 bytes more
+ * than over IPv4 (the IPv6 header is 40 bytes against 20; RFC 8200 section 3). Cilium's
+ * pkg/mtu/mtu.go has the same figure (TunnelOverheadIPv6 = 70).
+ */
+export const VXLAN_IPV6_OVERHEAD = 70;
+
 export type Encapsulation = keyof typeof ENCAPSULATION_OVERHEAD;
 
 /** A flow of the CNI's own between nodes, on the internal network. */
@@ -74,8 +81,21 @@ export interface CniFacts {
    * (Calico's CrossSubnet, flannel's DirectRouting) still encapsulate across subnets.
    */
   readonly encapsulation: Encapsulation;
-  /** Bytes the encapsulation costs per packet, as the plugin itself reserves them. */
+  /**
+   * Bytes the encapsulation costs per packet, as the plugin itself reserves them when it sizes
+   * its tunnel device from the MTU it is configured with (CniPlan.underlayMtu).
+   */
   readonly overhead: number;
+  /**
+   * With dual-stack: what the encapsulation costs an IPv6 pod packet, by the underlay family the
+   * plugin tunnels it over (flannel's and Calico's VXLAN carry IPv6 pods in a second VXLAN device
+   * over the nodes' IPv6 addresses: 70; Cilium tunnels both families over IPv4 here: 50). The
+   * MTU plan reserves the larger of this and `overhead`, so that no pod packet of either family
+   * outgrows the internal NIC (config/plan.ts planMtu).
+   */
+  readonly overhead6?: number;
+  /** With dual-stack: the family of the node addresses IPv6 pod traffic travels between (encapsulated or routed). */
+  readonly ipv6Underlay?: "ipv4" | "ipv6";
   /** The plugin's own flows between nodes. */
   readonly peerFlows: readonly CniPeerFlow[];
   /** Whether the plugin distributes pod routes with BGP. */
@@ -89,6 +109,8 @@ export interface CniFacts {
   readonly flannelInterface?: FlannelInterface;
   /** How calico-node picks the node address (Calico). */
   readonly calicoAutodetection?: CalicoAutodetection;
+  /** With dual-stack: how calico-node picks the node's IPv6 address (Calico), on the internal NIC too. */
+  readonly calicoAutodetection6?: CalicoAutodetection | { readonly cidrs: readonly string[] };
   /**
    * The NICs Cilium attaches to (Cilium's `devices`): the internal NIC's pinned name; none for
    * Cilium's own detection. The node IP is the kubelet's internal node-ip either way.
@@ -107,9 +129,11 @@ export interface CniFacts {
 
 export interface CniPlan extends CniFacts {
   /**
-   * The size of the packets the CNI sends on the internal NIC: the overlay MTU plus the
-   * encapsulation overhead. Flannel's vxlan and wireguard backends are configured with it (they
-   * subtract their overhead themselves).
+   * The MTU the CNI is configured with where it takes the underlay's: the overlay MTU plus the
+   * overhead the plugin itself subtracts (`overhead`). Flannel's vxlan and wireguard backends and
+   * Cilium are configured with it (they subtract their overhead themselves). With flannel's
+   * dual-stack VXLAN the IPv6 packets on the wire are 20 bytes larger than this (`overhead6`),
+   * which the plan's overlay MTU has left room for.
    */
   readonly underlayMtu: number;
 }
