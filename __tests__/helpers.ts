@@ -92,3 +92,25 @@ export function tree(top: string): Record<string, string> {
   const files = readdirSync(top, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
   return Object.fromEntries(files.map((e) => path.join(e.parentPath, e.name)).map((file) => [path.relative(top, file), readFileSync(file, "utf8")]));
 }
+
+/**
+ * Turns the built-in example dual-stack as examples/dual-stack.yaml is: IPv6 on both networks, the
+ * bridges' and the VMs' IPv6 addresses (host and VM numbers as in IPv4). For tests that apply it
+ * over layouts and options of the built-in example.
+ */
+export function dualStack(c: any): void {
+  c.networks.external.ipv6 = { cidr: "fd00:192:168::/64", gateway: "fd00:192:168::1" };
+  c.networks.internal.ipv6 = { cidr: "fd00:10::/64" };
+  c.networks.external.dns = [...c.networks.external.dns, "fd00:192:168::1"];
+  for (const node of c.proxmox.nodes) {
+    for (const i of node.interfaces) {
+      if (i.kind === "nic" || !i.address || !i.network) continue;
+      const host = i.address.split("/")[0].split(".")[3];
+      i.address6 = i.network === "external" ? `fd00:192:168::${host}` : `fd00:10::${host}`;
+    }
+  }
+  for (const vm of c.vms) {
+    vm.ip.external6 = `fd00:192:168::${vm.ip.external.split(".")[3]}`;
+    vm.ip.internal6 = `fd00:10::${vm.ip.internal.split(".")[3]}`;
+  }
+}

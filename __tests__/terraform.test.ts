@@ -13,7 +13,7 @@ import { Aspects, TerraformStack, Testing } from "cdktf";
 import { GeneratedFile } from "../constructs/generated-file";
 import { TerraformLiterals } from "../constructs/terraform-text";
 import { synthesize } from "../stacks/synthesize";
-import { dualBridgeNode, planWith, shardByNode, SHARDED_STACKS } from "./helpers";
+import { dualBridgeNode, dualStack, planWith, shardByNode, SHARDED_STACKS } from "./helpers";
 import { layouts } from "./layouts";
 import { resourceTypes, TerraformJudge, terraformAvailable } from "./terraform/terraform";
 
@@ -40,13 +40,6 @@ interface Variant {
   /** Plan as well as validate (not for remote backends, which need credentials). */
   readonly plan: boolean;
 }
-
-/** The example with IPv6 on both networks, as examples/dual-stack.yaml has it. */
-const dualStack = (c: any) => {
-  c.networks.external.ipv6 = { cidr: "fd00:192:168::/64", gateway: "fd00:192:168::1" };
-  c.networks.internal.ipv6 = { cidr: "fd00:10::/64" };
-  c.vms.forEach((vm: any, i: number) => ((vm.ip.external6 = `fd00:192:168::${11 + i}`), (vm.ip.internal6 = `fd00:10::${11 + i}`)));
-};
 
 const threeNodes = (c: any) => c.proxmox.nodes.push(dualBridgeNode("pve2", "192.168.0.3", "10.0.0.3"), dualBridgeNode("pve3", "192.168.0.4", "10.0.0.4"));
 
@@ -124,6 +117,14 @@ const variants: Variant[] = [
       c.proxmox.ha = { enabled: true };
     },
     stacks: ["vms-pve2", "vms_ha"],
+    plan: true,
+  },
+  {
+    // Dual-stack (issue 22 item 1): ip_config.ipv6 and IPv6 DNS servers, the IPv6 firewall rules,
+    // the network-data snippets with both families, the hosts' inet6 stanzas.
+    name: "dual-stack: VM ip_config.ipv6, IPv6 firewall rules, network-data snippets, host inet6 stanzas",
+    edit: (c) => (dualStack(c), (c.vmDefaults.cloudInit.networkData = { enabled: true }), (c.firewall = { nodePorts: true, rules: [{ protocol: "tcp", ports: "9100", from: "fd00:10::/72" }] })),
+    stacks: ["host-network", "vms"],
     plan: true,
   },
   // Dual-stack (networks.internal.ipv6): Flannel's and Calico's IPv6 pools through the kubernetes provider.

@@ -47,6 +47,8 @@ export interface HostPlan {
   readonly internalAddress6?: string;
   /** The other Proxmox nodes' internal addresses: the network check pings them at the internal MTU. */
   readonly peers: readonly string[];
+  /** The other Proxmox nodes' internal IPv6 addresses (canonical), where their internal bridges have one. */
+  readonly peers6?: readonly string[];
   /** Interfaces that must have a carrier once up: NICs in use, bonds, VLANs, bridges with ports. */
   readonly carrier: ReadonlySet<string>;
   /** The Proxmox firewall's backend: only iptables (pve-firewall) makes fwbr bridges. */
@@ -696,6 +698,12 @@ function planHosts(config: ClusterConfig, resolved: ResolvedCluster, subnets: Re
       return [node.name, bridge?.address ? splitAddress(bridge.address).ip : undefined] as const;
     }),
   );
+  const internalAddresses6 = new Map(
+    config.proxmox.nodes.map((node) => {
+      const address6 = roleBridge(node, "internal")?.address6;
+      return [node.name, address6 ? canonicalIpv6(splitAddress(address6).ip) : undefined] as const;
+    }),
+  );
   return resolved.hosts.map(({ config: node, mtus }) => {
     const gateway = hostGateway(node, config);
     const gateway6 = hostGateway6(node, config);
@@ -715,6 +723,7 @@ function planHosts(config: ClusterConfig, resolved: ResolvedCluster, subnets: Re
     const bridgeFor = (role: NetworkRole) => interfaces.find((i) => i.config.kind === "bridge" && i.config.network === role)!;
     const externalIp = bridgeFor("external").address && splitAddress(bridgeFor("external").address!).ip;
     const peers = [...internalAddresses].filter(([name, ip]) => name !== node.name && ip).map(([, ip]) => ip!);
+    const peers6 = [...internalAddresses6].filter(([name, ip]) => name !== node.name && ip).map(([, ip]) => ip!);
     return {
       name: node.name,
       ssh: { host: node.ssh.host ?? externalIp ?? "", user: node.ssh.user, port: node.ssh.port },
@@ -725,6 +734,7 @@ function planHosts(config: ClusterConfig, resolved: ResolvedCluster, subnets: Re
       internalAddress: internalAddresses.get(node.name),
       ...(bridgeFor("internal").address6 ? { internalAddress6: splitAddress(bridgeFor("internal").address6!).ip } : {}),
       peers,
+      ...(peers6.length ? { peers6 } : {}),
       carrier: carrierInterfaces(node.interfaces),
       firewallBackend: config.proxmox.firewallBackend,
     };
@@ -825,25 +835,6 @@ function planWarnings(
     );
   }
   warnings.push(...placementWarnings(config, spread));
-  if (config.networks.external.ipv6) {
-    // Phase 1 of dual-stack (issue 22 item 1) plans IPv6; the renderers write it in phase 2. One
-    // item a line: each renderer that learns IPv6 removes its own.
-    const written = [
-      "the API server certificate's IPv6 names",
-      "kubeadm's IPv6 subnets and node-ip pairs",
-      "the CNI's IPv6 pool",
-      "the nodes' IPv6 forwarding",
-    ];
-    const notYet = [
-      "host inet6 stanzas",
-      "VM ip_config.ipv6",
-      "IPv6 firewall rules",
-    ];
-    const and = (items: readonly string[]) => (items.length > 1 ? `${items.slice(0, -1).join(", ")} and ${items.at(-1)}` : items.join(""));
-    // The warning goes once nothing is left to render.
-    if (notYet.length)
-      warnings.push(`IPv6 (networks.external.ipv6) is checked and planned, but this version writes only ${and(written)}: ${and(notYet)} ${notYet.length > 1 ? "are" : "is"} not rendered yet (issue 22 item 1).`);
-  }
   if (loadBalancer && config.firewall.enabled && loadBalancer.ports.length === 0) {
     warnings.push(
       `kubernetes.loadBalancer lists no ports: the VM firewall admits nothing to the pool's addresses (${loadBalancer.ranges.join(", ")}), so LoadBalancer services get an address nobody reaches. List the services' ports, e.g. ports: [{ protocol: tcp, ports: "80,443" }] (${DOC_LOAD_BALANCER}).`,

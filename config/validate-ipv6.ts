@@ -38,7 +38,9 @@ export function checkIpv6(config: ClusterConfig, resolved: ResolvedCluster, repo
   checkGateways6(config, subnets, report);
   const taken = checkAddresses6(config, resolved, subnets, report);
   const gw = n.external.ipv6?.gateway;
-  if (gw && subnets.external && contains6(subnets.external, gw) && taken.has(canonicalIpv6(gw))) {
+  // A VM cannot be the gateway; a host bridge can (routed and NAT layouts: the host routes for
+  // its VMs, as networks.external.gateway may be the host's vmbr0 address in IPv4).
+  if (gw && subnets.external && contains6(subnets.external, gw) && taken.get(canonicalIpv6(gw))?.startsWith("vms[")) {
     report("networks.external.ipv6.gateway", `${gw} is also the address of ${taken.get(canonicalIpv6(gw))}`, "give the gateway an address no host interface or VM has");
   }
 

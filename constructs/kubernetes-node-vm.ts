@@ -77,7 +77,11 @@ export class KubernetesNodeVm extends Construct {
         // Said every time: left unset, Proxmox upgrades every package at first boot (ciupgrade=1).
         upgrade: vm.cloudInit.upgrade,
         // One ip_config per NIC, in NIC order: the provider matches them by position.
-        ipConfig: vm.nics.map((nic) => ({ ipv4: { address: `${nic.ip}/${nic.prefix}`, gateway: nic.gateway } })),
+        // Dual-stack: the NIC's IPv6 address (CIDR form) beside it, and the IPv6 gateway on the external NIC.
+        ipConfig: vm.nics.map((nic) => ({
+          ipv4: { address: `${nic.ip}/${nic.prefix}`, gateway: nic.gateway },
+          ...(nic.ip6 ? { ipv6: { address: `${nic.ip6}/${nic.prefix6}`, gateway: nic.gateway6 } } : {}),
+        })),
         dns: props.dns && props.dns.servers.length ? { servers: [...props.dns.servers], domain: props.dns.domain } : undefined,
         userAccount: { username: vm.cloudInit.user, keys: [...(props.sshKeys ?? [])] },
         networkDataFileId: props.networkData?.fileId,

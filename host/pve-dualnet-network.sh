@@ -88,6 +88,9 @@ need() {
 #   NIC_MACS         one line per NIC whose permanent MAC the description gives: name mac
 #   GATEWAY          the one default gateway; GATEWAY_DEV the interface it must be on
 #   PEERS            internal addresses of the other nodes; PEER_MTU the size they must pass
+#   INTERFACES6      dual-stack only: one line per interface with an IPv6 address: name address6
+#   GATEWAY6         dual-stack only: the one IPv6 default gateway; GATEWAY6_DEV its interface
+#   PEERS6           dual-stack only: internal IPv6 addresses of the other nodes (PEER_MTU too)
 #   CONFIRM_TIMEOUT  seconds from the switch until an unconfirmed change is rolled back
 #   VERIFY_TIMEOUT   seconds the new network gets to pass verification
 
@@ -102,6 +105,11 @@ load_env() {
   done
   PEERS=${PEERS:-}
   NIC_MACS=${NIC_MACS:-}
+  INTERFACES6=${INTERFACES6:-}
+  GATEWAY6=${GATEWAY6:-}
+  GATEWAY6_DEV=${GATEWAY6_DEV:-}
+  PEERS6=${PEERS6:-}
+  if [ -n "$GATEWAY6" ] && [ -z "$GATEWAY6_DEV" ]; then finish 1 "refused: GATEWAY6 is set but GATEWAY6_DEV is not in $1"; fi
 }
 
 # Whether $1 is an interface's kernel name. `ip link show dev` also finds a device by an
@@ -390,6 +398,51 @@ probe_before() {
   if ! ping -c 1 -W 1 "$GATEWAY" >/dev/null 2>&1 9>&-; then
     log "note: gateway $GATEWAY does not answer before the change either"
   fi
+  if [ -n "$GATEWAY6" ] && ! ping -6 -c 1 -W 1 "$GATEWAY6" >/dev/null 2>&1 9>&-; then
+    log "note: IPv6 gateway $GATEWAY6 does not answer before the change either"
+  fi
+  REQUIRED_PEERS6=""
+  for peer in $PEERS6; do
+    if ping -6 -c 1 -W 1 "$peer" >/dev/null 2>&1 9>&-; then
+      REQUIRED_PEERS6="$REQUIRED_PEERS6 $peer"
+    else
+      log "peer $peer does not answer before the change: reported, not required after it"
+    fi
+  done
+}
+
+# The IPv6 checks of a dual-stack plan: each planned IPv6 address present and past duplicate
+# address detection (a tentative address cannot be used yet; one that failed DAD never will), and
+# with GATEWAY6 exactly one IPv6 default route that is not learned from router advertisements,
+# via GATEWAY6 on GATEWAY6_DEV, and the gateway answering; the peers that answered IPv6 before
+# the change answering full-size unfragmented IPv6 pings. Sets PROBLEM to the first failure.
+verify_ipv6() {
+  while read -r name address6; do
+    [ -n "$name" ] || continue
+    line=$(ip -o -6 addr show dev "$name" 2>/dev/null | grep -F " inet6 $address6 ")
+    case "$line" in
+      "") PROBLEM="$name does not have $address6"; return 1 ;;
+      *" dadfailed"*) PROBLEM="$name's $address6 failed duplicate address detection (another host has it)"; return 1 ;;
+      *" tentative"*) PROBLEM="$name's $address6 is still tentative (duplicate address detection)"; return 1 ;;
+    esac
+  done <<EOF
+$INTERFACES6
+EOF
+  for peer in ${REQUIRED_PEERS6:-}; do
+    # IPv6 header 40 + ICMPv6 header 8.
+    ping -6 -M "do" -s $((PEER_MTU - 48)) -c 1 -W 1 "$peer" >/dev/null 2>&1 9>&- ||
+      { PROBLEM="peer $peer does not answer $PEER_MTU-byte unfragmented IPv6 pings (MTU $PEER_MTU not carried end to end?)"; return 1; }
+  done
+  [ -n "$GATEWAY6" ] || return 0
+  routes6=$(ip -6 route show default | grep -v ' proto ra ')
+  count6=$(printf '%s\n' "$routes6" | grep -c '^default')
+  [ "$count6" -eq 1 ] || { PROBLEM="$count6 IPv6 default routes, planned exactly one (via $GATEWAY6 dev $GATEWAY6_DEV): $(printf '%s' "$routes6" | tr '\n' ';')"; return 1; }
+  case "$routes6" in
+    "default via $GATEWAY6 dev $GATEWAY6_DEV"*) ;;
+    *) PROBLEM="the IPv6 default route is '$routes6', planned via $GATEWAY6 dev $GATEWAY6_DEV"; return 1 ;;
+  esac
+  ping -6 -c 1 -W 1 "$GATEWAY6" >/dev/null 2>&1 9>&- || { PROBLEM="IPv6 gateway $GATEWAY6 does not answer"; return 1; }
+  return 0
 }
 
 # One pass over every check; sets PROBLEM to the first failure.
@@ -429,6 +482,7 @@ EOF
     *) PROBLEM="the default route is '$routes', planned via $GATEWAY dev $GATEWAY_DEV"; return 1 ;;
   esac
   ping -c 1 -W 1 "$GATEWAY" >/dev/null 2>&1 9>&- || { PROBLEM="gateway $GATEWAY does not answer"; return 1; }
+  verify_ipv6 || return 1
   for peer in $REQUIRED_PEERS; do
     # A full-size frame that must not be fragmented: the MTU holds end to end (switches too).
     ping -M "do" -s $((PEER_MTU - 28)) -c 1 -W 1 "$peer" >/dev/null 2>&1 9>&- ||
@@ -446,8 +500,10 @@ verify_until() { # deadline (epoch seconds)
   done
 }
 
-# The network as ifupdown2 makes it: links (admin state, MTU), IPv4 addresses and the default
-# routes, one normalized line each. Carrier is left out: a cable is not the file's doing.
+# The network as ifupdown2 makes it: links (admin state, MTU), IPv4 addresses, static global IPv6
+# addresses and the default routes, one normalized line each. Carrier is left out: a cable is not
+# the file's doing; so are what the kernel learns from router advertisements (dynamic addresses,
+# proto ra routes).
 snapshot() {
   ip -o link show 2>/dev/null | sed -n 's/^[0-9]*: \([^:@]*\)[^:]*: <\([^>]*\)> mtu \([0-9]*\) .*/\1 \3 \2/p' |
     while read -r name mtu flags; do
@@ -457,6 +513,8 @@ snapshot() {
     done
   ip -o -4 addr show 2>/dev/null | awk '{ print "addr", $2, $4 }'
   ip -4 route show default 2>/dev/null | sed 's/ proto [a-z]*//; s/ *$//; s/^/route /'
+  ip -o -6 addr show scope global permanent 2>/dev/null | awk '{ print "addr", $2, $4 }'
+  ip -6 route show default 2>/dev/null | grep -v ' proto ra ' | sed 's/ proto [a-z]*//; s/ *$//; s/^/route /'
 }
 
 # The snapshot of the interfaces a run's two files name (run directory/names), and every default
@@ -758,7 +816,7 @@ EOF
   if ! verify_until $((switched_at + VERIFY_TIMEOUT)); then
     rollback_and_exit "not verified within $VERIFY_TIMEOUT s of the switch: $PROBLEM"
   fi
-  log "network verified: interfaces, MTUs, addresses, one default route via $GATEWAY on $GATEWAY_DEV, gateway and peers answer"
+  log "network verified: interfaces, MTUs, addresses, one default route via $GATEWAY on $GATEWAY_DEV${GATEWAY6:+ and one IPv6 default route via $GATEWAY6 on $GATEWAY6_DEV}, gateway and peers answer"
   checkpoint verified
   # A run that was held up past its deadline must not promise a confirmation window in the past.
   [ "$(now)" -lt "$deadline" ] || rollback_and_exit "verified only after the confirm deadline $(clock "$deadline")"
@@ -811,6 +869,8 @@ cmd_confirm() { # env sha
   # Time has passed since the run verified: look once more before keeping the change.
   REQUIRED_PEERS=""
   for peer in $PEERS; do ping -c 1 -W 1 "$peer" >/dev/null 2>&1 9>&- && REQUIRED_PEERS="$REQUIRED_PEERS $peer"; done
+  REQUIRED_PEERS6=""
+  for peer in $PEERS6; do ping -6 -c 1 -W 1 "$peer" >/dev/null 2>&1 9>&- && REQUIRED_PEERS6="$REQUIRED_PEERS6 $peer"; done
   verify_once || rollback_and_exit "no longer verifies at confirmation: $PROBLEM"
   record_confirmation || finish 1 "NOT CONFIRMED: could not record the confirmation in $STATE (read-only or full?). The change stays with its dead-man switch, which rolls it back at $(clock "$P_DEADLINE")"
   disarm_deadman

@@ -14,11 +14,17 @@ export function renderNetworkData(vm: VmPlan, dns: DnsPlan): string {
         match: { macaddress: nic.mac.toLowerCase() },
         "set-name": nic.guestName,
         mtu: nic.mtu,
-        addresses: [`${nic.ip}/${nic.prefix}`],
+        // Dual-stack: the IPv6 address after the IPv4 one.
+        addresses: [`${nic.ip}/${nic.prefix}`, ...(nic.ip6 ? [`${nic.ip6}/${nic.prefix6}`] : [])],
         // The default route lives on the external NIC only. Written as 0.0.0.0/0, not netplan's
         // `default`: cloud-init's ENI, networkd and sysconfig renderers (Debian, RHEL guests)
         // reject `default` as "not a valid ip address".
         ...(nic.gateway ? { routes: [{ to: "0.0.0.0/0", via: nic.gateway }] } : {}),
+        // The IPv6 default route as `gateway6`, not a route to ::/0: cloud-init 22.4 (Debian 12)
+        // writes `to: ::/0` as ::/64 for ENI, networkd, sysconfig and NetworkManager (seen in
+        // net-convert), while every renderer turns gateway6 into the IPv6 default route
+        // (__tests__/cloud-init-ipv6.test.ts). Netplan still takes it (deprecated there).
+        ...(nic.gateway6 ? { gateway6: nic.gateway6 } : {}),
         ...(nic.role === "external" && dns.servers.length
           ? { nameservers: { addresses: dns.servers, ...(dns.searchDomain ? { search: [dns.searchDomain] } : {}) } }
           : {}),

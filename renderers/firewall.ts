@@ -11,9 +11,19 @@
  * facts (config/cni: flannel's vxlan on its port or wireguard 51820; Calico's BGP 179, IP-in-IP =
  * IP protocol 4, VXLAN 4789, Typha 5473; with their sources). LoadBalancer services: the ports
  * kubernetes.loadBalancer lists, to the pool's addresses only.
+ *
+ * Dual-stack: every rule that admits a network admits its IPv6 counterpart too, in a rule of its
+ * own, since pve-firewall refuses a list that mixes the families ("detected mixed ipv4/ipv6
+ * addresses in address list", src/PVE/Firewall.pm parse_address_list). IPv4's `icmp` rules have
+ * an `icmpv6` twin (the protocol name both pve-firewall and proxmox-firewall take; it admits ping).
+ * Neighbour discovery and packet-too-big need no rule: the VM firewall's option ndp=1 admits
+ * neighbour and router solicitation and neighbour advertisement, and both backends accept
+ * destination-unreachable, packet-too-big and time-exceeded before a DROP policy (pve-firewall's
+ * PVEFW-Drop; proxmox-firewall's allow-icmp chain, which adds parameter-problem).
  */
 import { createHash } from "node:crypto";
-import { contains, parseSubnet } from "../config/ip";
+import ipaddr from "ipaddr.js";
+import { contains, contains6, parseSubnet, parseSubnet6 } from "../config/ip";
 import type { ClusterPlan, VmPlan } from "../config/plan";
 
 export interface FirewallRule {
@@ -32,10 +42,20 @@ export interface FirewallRule {
 
 const NODE_PORTS = "30000:32767";
 
-/** Which NIC a source arrives on: the network that contains it, if one does. */
+/** True for IPv6 text (a network or an address). */
+const isIpv6 = (source: string): boolean => source.includes(":");
+
+/** Which NIC a source network arrives on: the network (of its family) that contains it, if one does. */
 function ifaceFor(plan: ClusterPlan, from: string): FirewallRule["iface"] {
-  if (from === "external") return "net0";
-  if (from === "internal") return "net1";
+  if (isIpv6(from)) {
+    const source = parseSubnet6(from);
+    const subnets = plan.ipv6?.subnets;
+    const inside6 = (role: "external" | "internal") => {
+      const net = subnets?.[role];
+      return net !== undefined && source.prefix >= net.prefix && contains6(net, source.network);
+    };
+    return inside6("external") ? "net0" : inside6("internal") ? "net1" : undefined;
+  }
   const source = parseSubnet(from);
   const inside = (role: "external" | "internal") => source.prefix >= plan.subnets[role].prefix && contains(plan.subnets[role], source.network);
   return inside("external") ? "net0" : inside("internal") ? "net1" : undefined;
@@ -64,40 +84,55 @@ export function firewallRules(plan: ClusterPlan, role: Role): FirewallRule[] {
   const external = plan.subnets.external.cidr;
   const internalNet = plan.subnets.internal.cidr;
   const pods = plan.subnets.pod.cidr;
+  // The IPv6 counterparts, where the plan has them (dual-stack).
+  const v6 = plan.ipv6?.subnets;
+  const external6 = v6?.external.cidr;
+  const internalNet6 = v6?.internal?.cidr;
+  const pods6 = v6?.pod?.cidr;
   const { peerFlows, podSourced } = plan.cni;
   // Who reaches the node services opened to the internal network (API, control-plane components,
   // kubelet): the nodes, and the pods wherever pod addresses cross the internal network - to pods
   // on other nodes (routed without encapsulation; the pod rules below admit them as well), or to
   // the nodes' own addresses (no outgoing NAT: through these rules only).
-  const internal = podSourced.toPods || podSourced.toNodes ? `${internalNet},${pods}` : internalNet;
+  const podsCross = podSourced.toPods || podSourced.toNodes;
+  const internal = podsCross ? `${internalNet},${pods}` : internalNet;
+  const internal6 = internalNet6 && (podsCross && pods6 ? `${internalNet6},${pods6}` : internalNet6);
   // In address order, not the VM list's: reordering the VMs changes no rule.
-  const controlPlanes = plan.vms
-    .filter((v) => v.role === "control-plane")
-    .map((v) => v.nics[1].ip)
-    .sort((a, b) => ipv4Number(a) - ipv4Number(b));
+  const controlPlaneVms = plan.vms.filter((v) => v.role === "control-plane");
+  const controlPlanes = controlPlaneVms.map((v) => v.nics[1].ip).sort((a, b) => ipv4Number(a) - ipv4Number(b));
+  const controlPlanes6 = controlPlaneVms.flatMap((v) => (v.nics[1].ip6 ? [v.nics[1].ip6] : [])).sort(compareIpv6);
   const port = String(plan.apiServer.port);
   const rules: FirewallRule[] = [];
   const add = (rule: FirewallRule) => rules.push(rule);
+  /** The rule, and its IPv6 twin from `source6` when there is one (ICMP becomes ICMPv6). */
+  const addBoth = (rule: FirewallRule, source6: string | undefined) => {
+    add(rule);
+    if (source6) add({ ...rule, proto: rule.proto === "icmp" ? "icmpv6" : rule.proto, source: source6, comment: rule.proto === "icmp" ? rule.comment.replace(/^ICMP:/, "ICMPv6:") : rule.comment });
+  };
 
-  add({ iface: "net0", proto: "tcp", dport: "22", source: (fw.ssh ?? [external]).join(","), comment: "SSH (node setup)" });
-  add({ iface: "net0", proto: "icmp", source: external, comment: "ICMP: ping, path MTU discovery" });
-  add({ iface: "net1", proto: "icmp", source: internalNet, comment: "ICMP: ping, path MTU discovery" });
-  if (role === "control-plane") {
-    add({ iface: "net1", proto: "tcp", dport: port, source: internal, comment: `Kubernetes API${plan.apiServer.vip ? ` (VIP ${plan.apiServer.vip})` : ""}` });
-    if (plan.apiServer.external) add({ iface: "net0", proto: "tcp", dport: port, source: external, comment: "Kubernetes API for kubectl" });
-    add({ iface: "net1", proto: "tcp", dport: "2379:2380", source: controlPlanes.join(","), comment: "etcd between control planes" });
-    add({ iface: "net1", proto: "tcp", dport: "10257", source: internal, comment: "kube-controller-manager" });
-    add({ iface: "net1", proto: "tcp", dport: "10259", source: internal, comment: "kube-scheduler" });
+  // SSH: the networks firewall.ssh lists, one rule per family; by default the external network's.
+  const ssh = plan.firewallSources.ssh ?? [external, ...(external6 ? [external6] : [])];
+  for (const sources of [ssh.filter((s) => !isIpv6(s)), ssh.filter(isIpv6)]) {
+    if (sources.length) add({ iface: "net0", proto: "tcp", dport: "22", source: sources.join(","), comment: "SSH (node setup)" });
   }
-  add({ iface: "net1", proto: "tcp", dport: "10250", source: internal, comment: "kubelet API" });
+  addBoth({ iface: "net0", proto: "icmp", source: external, comment: "ICMP: ping, path MTU discovery" }, external6);
+  addBoth({ iface: "net1", proto: "icmp", source: internalNet, comment: "ICMP: ping, path MTU discovery" }, internalNet6);
+  if (role === "control-plane") {
+    addBoth({ iface: "net1", proto: "tcp", dport: port, source: internal, comment: `Kubernetes API${plan.apiServer.vip ? ` (VIP ${plan.apiServer.vip})` : ""}` }, internal6);
+    if (plan.apiServer.external) addBoth({ iface: "net0", proto: "tcp", dport: port, source: external, comment: "Kubernetes API for kubectl" }, external6);
+    addBoth({ iface: "net1", proto: "tcp", dport: "2379:2380", source: controlPlanes.join(","), comment: "etcd between control planes" }, controlPlanes6.join(",") || undefined);
+    addBoth({ iface: "net1", proto: "tcp", dport: "10257", source: internal, comment: "kube-controller-manager" }, internal6);
+    addBoth({ iface: "net1", proto: "tcp", dport: "10259", source: internal, comment: "kube-scheduler" }, internal6);
+  }
+  addBoth({ iface: "net1", proto: "tcp", dport: "10250", source: internal, comment: "kubelet API" }, internal6);
   // The CNI's own flows between nodes.
-  for (const flow of peerFlows) add({ iface: "net1", proto: flow.proto, ...(flow.port !== undefined ? { dport: String(flow.port) } : {}), source: internalNet, comment: flow.name });
+  for (const flow of peerFlows) addBoth({ iface: "net1", proto: flow.proto, ...(flow.port !== undefined ? { dport: String(flow.port) } : {}), source: internalNet, comment: flow.name }, internalNet6);
   if (podSourced.toPods) {
-    for (const proto of ["tcp", "udp", "icmp"]) add({ iface: "net1", proto, source: pods, comment: "pod traffic, routed without encapsulation" });
+    for (const proto of ["tcp", "udp", "icmp"]) addBoth({ iface: "net1", proto, source: pods, comment: "pod traffic, routed without encapsulation" }, pods6);
   }
   if (fw.nodePorts) {
-    add({ iface: "net0", proto: "tcp", dport: NODE_PORTS, source: external, comment: "Kubernetes NodePorts" });
-    add({ iface: "net0", proto: "udp", dport: NODE_PORTS, source: external, comment: "Kubernetes NodePorts" });
+    addBoth({ iface: "net0", proto: "tcp", dport: NODE_PORTS, source: external, comment: "Kubernetes NodePorts" }, external6);
+    addBoth({ iface: "net0", proto: "udp", dport: NODE_PORTS, source: external, comment: "Kubernetes NodePorts" }, external6);
   }
   // LoadBalancer services: their addresses live on the control planes' external NIC, wherever
   // kube-vip's services leader runs (renderers/kube-vip.ts), so only those admit them.
@@ -106,12 +141,19 @@ export function firewallRules(plan: ClusterPlan, role: Role): FirewallRule[] {
       for (const p of plan.loadBalancer.ports) add({ iface: "net0", proto: p.protocol, dport: p.ports, source: p.source, dest, comment: "LoadBalancer services (kubernetes.loadBalancer)" });
     }
   }
-  for (const rule of fw.rules) {
-    if (!rule.roles.includes(role)) continue;
-    const source = rule.from === "external" ? external : rule.from === "internal" ? internalNet : rule.from;
-    const iface = ifaceFor(plan, rule.from);
-    add({ ...(iface ? { iface } : {}), proto: rule.protocol, dport: rule.ports, source, comment: rule.comment ?? "firewall.rules" });
-  }
+  // The description's own rules, from the plan (IPv6 networks in canonical text): `external` and
+  // `internal` stand for both families of the network, any other source for itself.
+  fw.rules.forEach((rule, i) => {
+    if (!rule.roles.includes(role)) return;
+    const from = plan.firewallSources.rules[i]!;
+    const comment = rule.comment ?? "firewall.rules";
+    if (from === "external") addBoth({ iface: "net0", proto: rule.protocol, dport: rule.ports, source: external, comment }, external6);
+    else if (from === "internal") addBoth({ iface: "net1", proto: rule.protocol, dport: rule.ports, source: internalNet, comment }, internalNet6);
+    else {
+      const iface = ifaceFor(plan, from);
+      add({ ...(iface ? { iface } : {}), proto: rule.protocol, dport: rule.ports, source: from, comment });
+    }
+  });
   return rules;
 }
 
@@ -129,6 +171,13 @@ export function addressLists(cidrs: readonly string[], max = 512): string[] {
     else lists.push(cidr);
   }
   return lists;
+}
+
+/** IPv6 addresses in numeric order (for sorting). */
+function compareIpv6(a: string, b: string): number {
+  const [x, y] = [ipaddr.IPv6.parse(a).toByteArray(), ipaddr.IPv6.parse(b).toByteArray()];
+  const i = x.findIndex((byte, k) => byte !== y[k]);
+  return i < 0 ? 0 : x[i]! - y[i]!;
 }
 
 /** An IPv4 address as the number it stands for (for sorting). */

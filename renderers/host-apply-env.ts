@@ -42,8 +42,24 @@ export function renderNetworkEnv(host: HostPlan, times: NetworkApplyTimes): stri
       CONFIRM_TIMEOUT: times.confirmTimeout,
       VERIFY_TIMEOUT: times.verifyTimeout,
     }),
+    // Dual-stack only (a host without IPv6 gets the file as before): the IPv6 addresses, the IPv6
+    // default gateway and its interface.
+    ...ipv6Lines(host),
     "",
   ].join("\n");
+}
+
+function ipv6Lines(host: HostPlan): string[] {
+  const interfaces6 = host.interfaces.flatMap((i) => (i.address6 ? [`${i.name} ${i.address6}`] : []));
+  if (!interfaces6.length && !host.gateway6 && !host.peers6) return [];
+  return [
+    "# INTERFACES6: name, IPv6 address. GATEWAY6 on GATEWAY6_DEV: the one IPv6 default route (none: not checked). PEERS6: internal IPv6 addresses of the other nodes.",
+    assignments({
+      INTERFACES6: interfaces6.join("\n"),
+      ...(host.gateway6 ? { GATEWAY6: host.gateway6.ip, GATEWAY6_DEV: host.gateway6.interface } : {}),
+      ...(host.peers6 ? { PEERS6: host.peers6.join(" ") } : {}),
+    }),
+  ];
 }
 
 /** The key each module provides: the apply loads the module only when the key is missing. */

@@ -111,5 +111,16 @@ function renderStanza(iface: PlannedInterface, firewallBackend: HostPlan["firewa
     }
   }
 
-  return [...comments.map((line) => `# ${line}`), `auto ${c.name}`, `iface ${c.name} inet ${method}`, ...options.map((o) => `\t${o}`)];
+  const inet = [...comments.map((line) => `# ${line}`), `auto ${c.name}`, `iface ${c.name} inet ${method}`, ...options.map((o) => `\t${o}`)];
+  return iface.address6 ? [...inet, "", ...inet6Stanza(c.name, iface.address6, iface.gateway6)] : inet;
+}
+
+/**
+ * The IPv6 address as Proxmox VE writes it: a second stanza of the interface, `inet6 static`,
+ * holding only its address and gateway, after the `inet` one that holds every other option
+ * (pve-common src/PVE/Network/Interfaces.pm __interface_to_string prints the options with the
+ * first family only; its test t.bridge-v4-v6.pl shows the pair). ifupdown2 merges the two.
+ */
+function inet6Stanza(name: string, address6: string, gateway6: string | undefined): string[] {
+  return [`iface ${name} inet6 static`, `\taddress ${address6}`, ...(gateway6 ? [`\tgateway ${gateway6}`] : [])];
 }
