@@ -177,18 +177,18 @@ async function playbook(lab: NetLab, s: Synthesized, args: string[]): Promise<{ 
 
 /**
  * What a CNI leaves on a node (its configuration, state and interfaces: flannel.1, which the
- * overlay check made, and a cni0 bridge), then remove-node.yml's part without Kubernetes run for real on it:
+ * overlay check made, its dual-stack twin flannel-v6.1, and a cni0 bridge), then remove-node.yml's part without Kubernetes run for real on it:
  * all of it must be gone, and the other node untouched.
  */
 async function removalChecks(lab: NetLab, s: Synthesized, { vm, node }: { vm: Vm; node: NodeExpectation }): Promise<Check[]> {
-  const leftovers = "sudo -n sh -c 'mkdir -p /etc/cni/net.d /var/lib/cni/networks/cbr0 && echo {} >/etc/cni/net.d/10-flannel.conflist && touch /var/lib/cni/networks/cbr0/last_reserved_ip.0 && { ip link show cni0 >/dev/null 2>&1 || ip link add cni0 type bridge; } && { ip link show flannel.1 >/dev/null 2>&1 || ip link add flannel.1 type vxlan id 1 dstport 8472; }'";
+  const leftovers = "sudo -n sh -c 'mkdir -p /etc/cni/net.d /var/lib/cni/networks/cbr0 && echo {} >/etc/cni/net.d/10-flannel.conflist && touch /var/lib/cni/networks/cbr0/last_reserved_ip.0 && { ip link show cni0 >/dev/null 2>&1 || ip link add cni0 type bridge; } && { ip link show flannel.1 >/dev/null 2>&1 || ip link add flannel.1 type vxlan id 1 dstport 8472; } && { ip link show flannel-v6.1 >/dev/null 2>&1 || ip link add flannel-v6.1 type vxlan id 1 dstport 8472; }'";
   const made = await vm.ssh(leftovers, { timeoutMs: 60_000 });
   const before = await vm.ssh("ip -o link show; ls /etc/cni/net.d", { timeoutMs: 60_000 });
   const run = await removeNodeOsPart(lab, s, node.name);
   const after = await vm.ssh("ip -o link show | sed -n 's/^[0-9]*: \\([^:@]*\\).*/\\1/p'; ls -d /etc/cni/net.d /var/lib/cni 2>&1", { timeoutMs: 60_000 });
-  const links = after.stdout.split("\n").filter((l) => /^(cni0|flannel\.\d+)$/.test(l));
+  const links = after.stdout.split("\n").filter((l) => /^(cni0|flannel(-v6)?\.\d+)$/.test(l));
   return [
-    { node: node.name, check: "node removal: a CNI's leftovers made", ok: made.status === 0 && /cni0/.test(before.stdout) && /flannel\.\d+/.test(before.stdout), detail: `${made.stderr}${before.stdout}`.slice(0, 200) },
+    { node: node.name, check: "node removal: a CNI's leftovers made", ok: made.status === 0 && /cni0/.test(before.stdout) && /flannel\.\d+/.test(before.stdout) && /flannel-v6\.\d+/.test(before.stdout), detail: `${made.stderr}${before.stdout}`.slice(0, 200) },
     { node: node.name, check: "node removal (remove-node.yml, no Kubernetes part): ran", ok: run.status === 0, detail: run.output.split("\n").filter((l) => /ok=|failed=|fatal|unreachable/.test(l)).join(" | ").slice(0, 300) },
     { node: node.name, check: "node removal: CNI files and interfaces gone", ok: links.length === 0 && /No such file/.test(after.stdout) && !/^\/etc\/cni\/net\.d$/m.test(after.stdout), detail: `${links.join(" ")} ${after.stdout.split("\n").filter((l) => l.startsWith("/") || l.includes("No such")).join(" ")}`.slice(0, 200) },
   ];
