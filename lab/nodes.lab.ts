@@ -9,15 +9,18 @@
  *   qemu-server makes them (lab/proxmox-vm.ts), a Debian 13 image with cloud-init's netplan
  *   renderer (Ubuntu's cloud images cannot be fetched here: lab/README.md says how they differ).
  * - The checklist (lab/checklist.ts), with expectations read off the description: names, MTUs,
- *   queues, addresses, one default route, DNS, DF pings at the internal MTU and one byte above;
+ *   queues, addresses of both families (the lab cluster is dual-stack), one default route per
+ *   family, DNS, DF pings over IPv4 and IPv6 at the internal MTU and one byte above;
  *   the node setup's preparation (ansible-playbook site.yml --tags prepare, over SSH); Flannel's
- *   VXLAN between two nodes at the overlay MTU; remove-node.yml's part without Kubernetes on the
+ *   VXLAN between two nodes at the overlay MTU, over IPv4 and over IPv6 (unfragmented); remove-node.yml's part without Kubernetes on the
  *   worker (its checks, whether it answers, the CNI's files and interfaces removed).
  * - Both the lab cluster (MTU 1500) and its jumbo variant (internal MTU 9000), then one VM started
  *   from a broken resource (a second gateway, a NIC MTU above its bridge's, a wrong queue count)
  *   and an overlay one byte too large, which the checklist must catch.
  */
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import ipaddr from "ipaddr.js";
+import { parse } from "yaml";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { NetLab, LAN } from "../__tests__/lab/netlab";
@@ -79,11 +82,28 @@ async function synthesized(description: string): Promise<Synthesized> {
 /** Terraform reads `$${` and `%%{` in the JSON as `${` and `%{`: what lands in the file. */
 const unescape = (text: string) => text.replace(/\$\$\{/g, "${").replace(/%%\{/g, "%{");
 
+/**
+ * The lan namespace's IPv6 addresses where the description has IPv6: the external network's
+ * IPv6 gateway on the router's port, and the other node's address (number 3 of the internal
+ * IPv6 network, as 10.0.0.3 is of the IPv4 one) on its internal port. No DAD: nothing else
+ * holds them, and the checks start at once.
+ */
+function lanIpv6(s: Synthesized): { gateway?: string; peer?: string } {
+  const d = parse(s.description);
+  const internal = d.networks.internal.ipv6?.cidr as string | undefined;
+  const bytes = internal ? ipaddr.IPv6.parse(internal.split("/")[0]!).toByteArray() : undefined;
+  if (bytes) bytes[15] = 3;
+  return { gateway: s.expected.nodes[0]?.gateway6, peer: bytes ? ipaddr.fromByteArray(bytes).toString() : undefined };
+}
+
 /** The Proxmox side: the rendered interfaces file brought up by ifupdown2 in the lab's host namespace. */
 async function proxmoxHost(s: Synthesized, internalMtu: number): Promise<NetLab> {
   const lab = await NetLab.create();
   writeFileSync(lab.sandbox.file("/etc/network", "interfaces"), s.interfaces);
-  const lan = await lab.inLan(`ip link set lan5 mtu ${internalMtu}`);
+  const six = lanIpv6(s);
+  const lan = await lab.inLan(
+    [`ip link set lan5 mtu ${internalMtu}`, ...(six.gateway ? [`ip -6 addr add ${six.gateway}/64 dev lan4 nodad`] : []), ...(six.peer ? [`ip -6 addr add ${six.peer}/64 dev lan5 nodad`] : [])].join(" && "),
+  );
   const up = await lab.run("ifup -a 2>&1");
   if (lan.status !== 0 || up.status !== 0) {
     await lab.destroy();
@@ -157,18 +177,18 @@ async function playbook(lab: NetLab, s: Synthesized, args: string[]): Promise<{ 
 
 /**
  * What a CNI leaves on a node (its configuration, state and interfaces: flannel.1, which the
- * overlay check made, and a cni0 bridge), then remove-node.yml's part without Kubernetes run for real on it:
+ * overlay check made, its dual-stack twin flannel-v6.1, and a cni0 bridge), then remove-node.yml's part without Kubernetes run for real on it:
  * all of it must be gone, and the other node untouched.
  */
 async function removalChecks(lab: NetLab, s: Synthesized, { vm, node }: { vm: Vm; node: NodeExpectation }): Promise<Check[]> {
-  const leftovers = "sudo -n sh -c 'mkdir -p /etc/cni/net.d /var/lib/cni/networks/cbr0 && echo {} >/etc/cni/net.d/10-flannel.conflist && touch /var/lib/cni/networks/cbr0/last_reserved_ip.0 && { ip link show cni0 >/dev/null 2>&1 || ip link add cni0 type bridge; } && { ip link show flannel.1 >/dev/null 2>&1 || ip link add flannel.1 type vxlan id 1 dstport 8472; }'";
+  const leftovers = "sudo -n sh -c 'mkdir -p /etc/cni/net.d /var/lib/cni/networks/cbr0 && echo {} >/etc/cni/net.d/10-flannel.conflist && touch /var/lib/cni/networks/cbr0/last_reserved_ip.0 && { ip link show cni0 >/dev/null 2>&1 || ip link add cni0 type bridge; } && { ip link show flannel.1 >/dev/null 2>&1 || ip link add flannel.1 type vxlan id 1 dstport 8472; } && { ip link show flannel-v6.1 >/dev/null 2>&1 || ip link add flannel-v6.1 type vxlan id 1 dstport 8472; }'";
   const made = await vm.ssh(leftovers, { timeoutMs: 60_000 });
   const before = await vm.ssh("ip -o link show; ls /etc/cni/net.d", { timeoutMs: 60_000 });
   const run = await removeNodeOsPart(lab, s, node.name);
   const after = await vm.ssh("ip -o link show | sed -n 's/^[0-9]*: \\([^:@]*\\).*/\\1/p'; ls -d /etc/cni/net.d /var/lib/cni 2>&1", { timeoutMs: 60_000 });
-  const links = after.stdout.split("\n").filter((l) => /^(cni0|flannel\.\d+)$/.test(l));
+  const links = after.stdout.split("\n").filter((l) => /^(cni0|flannel(-v6)?\.\d+)$/.test(l));
   return [
-    { node: node.name, check: "node removal: a CNI's leftovers made", ok: made.status === 0 && /cni0/.test(before.stdout) && /flannel\.\d+/.test(before.stdout), detail: `${made.stderr}${before.stdout}`.slice(0, 200) },
+    { node: node.name, check: "node removal: a CNI's leftovers made", ok: made.status === 0 && /cni0/.test(before.stdout) && /flannel\.\d+/.test(before.stdout) && /flannel-v6\.\d+/.test(before.stdout), detail: `${made.stderr}${before.stdout}`.slice(0, 200) },
     { node: node.name, check: "node removal (remove-node.yml, no Kubernetes part): ran", ok: run.status === 0, detail: run.output.split("\n").filter((l) => /ok=|failed=|fatal|unreachable/.test(l)).join(" | ").slice(0, 300) },
     { node: node.name, check: "node removal: CNI files and interfaces gone", ok: links.length === 0 && /No such file/.test(after.stdout) && !/^\/etc\/cni\/net\.d$/m.test(after.stdout), detail: `${links.join(" ")} ${after.stdout.split("\n").filter((l) => l.startsWith("/") || l.includes("No such")).join(" ")}`.slice(0, 200) },
   ];
@@ -210,7 +230,16 @@ jest.setTimeout(60 * 60 * 1000);
       const checks: Check[] = [];
       await timed(`${label}: network checks`, async () => {
         for (const { vm, node } of nodes) {
-          const peers = [...s.expected.nodes.filter((n) => n !== node).map((n) => n.internal.ip), ...s.expected.hostInternal, LAN.peer];
+          const others = s.expected.nodes.filter((n) => n !== node);
+          const peer6 = lanIpv6(s).peer;
+          const peers = [
+            ...others.map((n) => n.internal.ip),
+            ...s.expected.hostInternal,
+            LAN.peer,
+            ...others.flatMap((n) => (n.internal.ip6 ? [n.internal.ip6.ip] : [])),
+            ...s.expected.hostInternal6,
+            ...(peer6 ? [peer6] : []),
+          ];
           checks.push(...(await networkChecks(vm, node, peers)));
         }
       });
@@ -219,6 +248,8 @@ jest.setTimeout(60 * 60 * 1000);
       for (const { vm, node } of nodes) checks.push(...(await setupChecks(vm, node, s.expected)));
       const [a, b] = nodes;
       checks.push(await timed(`${label}: overlay`, () => overlayCheck(a!, b!, s.expected.overlay, s.expected.overlay.mtu, "Flannel VXLAN at the overlay MTU")));
+      const overlay6 = s.expected.overlay.ipv6;
+      if (overlay6) checks.push(await timed(`${label}: overlay over IPv6`, () => overlayCheck(a!, b!, s.expected.overlay, overlay6.mtu, "Flannel VXLAN over IPv6 at its MTU", { family: 6 })));
       if (internalMtu === 1500) checks.push(...(await timed(`${label}: node removal, the part without Kubernetes`, () => removalChecks(lab, s, b!))));
       all.push(...checks);
       expect(checks.filter((c) => !c.ok)).toEqual([]);
@@ -240,7 +271,7 @@ jest.setTimeout(60 * 60 * 1000);
         "worker-1",
         (vm) => ({
           ...vm,
-          initialization: { ...vm.initialization, ip_config: vm.initialization.ip_config.map((ip, i) => (i === 1 ? { ipv4: { ...ip.ipv4!, gateway: "10.0.0.1" } } : ip)) },
+          initialization: { ...vm.initialization, ip_config: vm.initialization.ip_config.map((ip, i) => (i === 1 ? { ...ip, ipv4: { ...ip.ipv4!, gateway: "10.0.0.1" } } : ip)) },
         }),
         (nics) => nics.map((nic, i) => (i === 1 ? { ...nic, mtu: 9000, queues: 1, qemuArgs: undefined } : nic)),
       );
@@ -251,11 +282,13 @@ jest.setTimeout(60 * 60 * 1000);
       const checks = await timed("broken: network checks", () => networkChecks(broken.vm, broken.node, peers));
       // Unbound to the NIC, so that the kernel accepts the MTU and the DF ping has to say no.
       checks.push(await overlayCheck(healthy, broken, s.expected.overlay, s.expected.overlay.mtu + 1, "VXLAN one byte above the overlay MTU", { bindToNic: false }));
+      checks.push(await overlayCheck(healthy, broken, s.expected.overlay, s.expected.overlay.ipv6!.mtu + 1, "VXLAN over IPv6 one byte above its MTU", { bindToNic: false, family: 6 }));
       all.push(...checks.map((c) => ({ ...c, node: `${c.node} (broken)` })));
       const failed = checks.filter((c) => !c.ok).map((c) => c.check);
-      expect(failed.sort()).toEqual(["MTUs", "VXLAN one byte above the overlay MTU", "internal MTU to 10.0.0.11", "one default route, external", "queues"]);
+      expect(failed.sort()).toEqual(["MTUs", "VXLAN one byte above the overlay MTU", "VXLAN over IPv6 one byte above its MTU", "internal MTU to 10.0.0.11", "one default route per family, external", "queues"]);
       // Each for its own reason: the ping of the overlay, not its set-up.
       expect(checks.find((c) => c.check === "VXLAN one byte above the overlay MTU")!.detail).toMatch(/DF 1451 FAILS/);
+      expect(checks.find((c) => c.check === "VXLAN over IPv6 one byte above its MTU")!.detail).toMatch(/1431 (FAILS|passes, FRAGMENTED)/);
     } finally {
       await Promise.all(nodes.map(({ vm }) => vm.destroy()));
       await lab.destroy();

@@ -14,6 +14,7 @@
  *   and `package_upgrade: true` unless ciupgrade is 0; network-config version 1
  *   (`nocloud_network`): one `physical` entry named ethN per netN with an ipconfigN, its MAC in
  *   lower case, a static subnet with a dotted netmask and the gateway where ipconfigN has one,
+ *   then a `static6` subnet with the address in CIDR form and its gateway where ipconfigN has ip6,
  *   and one global `nameserver` entry (no MTU anywhere: the guest learns it from host_mtu);
  *   meta-data: `instance-id: sha1(user-data . network-config)`; a network-data snippet (cicustom)
  *   replaces the generated network-config.
@@ -26,6 +27,12 @@
  */
 import { createHash } from "node:crypto";
 import type { Nic, NicSpec } from "./qemu";
+
+/** One family of an ip_config block: bpg's `address` (CIDR form) and optional `gateway`. */
+export interface IpConfig {
+  readonly address: string;
+  readonly gateway?: string;
+}
 
 /** What the lab reads of a synthesized proxmox_virtual_environment_vm (Terraform JSON keys). */
 export interface VmResource {
@@ -42,7 +49,7 @@ export interface VmResource {
     readonly model: string;
   }[];
   readonly initialization: {
-    readonly ip_config: readonly { readonly ipv4?: { readonly address: string; readonly gateway?: string } }[];
+    readonly ip_config: readonly { readonly ipv4?: IpConfig; readonly ipv6?: IpConfig }[];
     readonly dns?: { readonly servers?: readonly string[]; readonly domain?: string };
     readonly user_account?: { readonly username?: string; readonly keys?: readonly string[] };
     readonly upgrade?: boolean;
@@ -110,12 +117,18 @@ export function proxmoxSeed(vm: VmResource, options: { snippet?: string; hostDns
     const i = "    ";
     const lines = ["version: 1", "config:"];
     vm.network_device.forEach((device, index) => {
-      const ip = init.ip_config[index]?.ipv4;
-      if (!ip) return;
+      const { ipv4, ipv6 } = init.ip_config[index] ?? {};
+      if (!ipv4 && !ipv6) return;
       lines.push(`${i}- type: physical`, `${i}  name: eth${index}`, `${i}  mac_address: '${device.mac_address.toLowerCase()}'`, `${i}  subnets:`);
-      const [address, prefix] = ip.address.split("/");
-      lines.push(`${i}  - type: static`, `${i}    address: '${address}'`, `${i}    netmask: '${netmask(Number(prefix))}'`);
-      if (ip.gateway) lines.push(`${i}    gateway: '${ip.gateway}'`);
+      if (ipv4) {
+        const [address, prefix] = ipv4.address.split("/");
+        lines.push(`${i}  - type: static`, `${i}    address: '${address}'`, `${i}    netmask: '${netmask(Number(prefix))}'`);
+        if (ipv4.gateway) lines.push(`${i}    gateway: '${ipv4.gateway}'`);
+      }
+      if (ipv6) {
+        lines.push(`${i}  - type: static6`, `${i}    address: '${ipv6.address}'`);
+        if (ipv6.gateway) lines.push(`${i}    gateway: '${ipv6.gateway}'`);
+      }
     });
     const servers = init.dns?.servers ?? options.hostDns ?? [];
     lines.push(`${i}- type: nameserver`);
