@@ -175,8 +175,29 @@ const canRun = ifupdown2() && canRunLabs();
       expect(global).toEqual({ [uplink]: ["2001:db9:5::5/64"], vmbr0: [vmbr0], vmbr1: ["fd00:10::2/64"] });
       const routes = await host.lab.hostJson("-6 route show default");
       expect(routes.map((r: any) => [r.gateway, r.dev])).toEqual([["2001:db9:5::1", uplink]]);
+      // The host forwards IPv6 for its VMs, and the NAT layout masquerades their IPv6 network.
+      const forwarding = await host.lab.inHost("cat /proc/sys/net/ipv6/conf/all/forwarding");
+      expect(forwarding.stdout.trim()).toBe("1");
+      const nat6 = await host.lab.inHost("ip6tables -t nat -S POSTROUTING");
+      const masquerade = `-A POSTROUTING -s ${vmbr0!.replace(/::\d+\//, "::/")} -o ${uplink} -j MASQUERADE`;
+      if (name === "nat") expect(nat6.stdout).toContain(masquerade);
+      else expect(nat6.stdout).not.toContain("MASQUERADE");
     } finally {
       await host.lab.destroy();
     }
+  });
+});
+
+describe("the routed layout's IPv6 without proxy NDP", () => {
+  const proxyNdp = (warnings: readonly string[]) => warnings.filter((w) => w.includes("no proxy NDP"));
+  it("is a warning naming the proxyArp interface and the fix where the routed host has IPv6", () => {
+    const warnings = proxyNdp(planWith(dualLayout(layouts.routed!)).warnings);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^proxmox\.nodes\[0\]\.interfaces\[\d+\]\.proxyArp: .*routed IPv6 prefix/);
+  });
+  it("is no warning without IPv6, nor in the NAT or bridged layouts", () => {
+    expect(proxyNdp(planWith(layouts.routed!).warnings)).toEqual([]);
+    expect(proxyNdp(planWith(dualLayout(layouts.nat!)).warnings)).toEqual([]);
+    expect(proxyNdp(planWith(dualStack).warnings)).toEqual([]);
   });
 });

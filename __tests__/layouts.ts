@@ -7,7 +7,8 @@ type Edit = (input: any) => void;
 export const BOND_MODES = ["balance-rr", "active-backup", "balance-xor", "broadcast", "802.3ad", "balance-tlb", "balance-alb"] as const;
 
 const node = (c: any) => c.proxmox.nodes[0];
-const internalBridge = { kind: "bridge", name: "vmbr1", network: "internal", address: "10.0.0.2", ports: ["enp5s0"] };
+// A fresh object per use: tests edit the interfaces they get (dualStack() adds address6).
+const internalBridge = () => ({ kind: "bridge", name: "vmbr1", network: "internal", address: "10.0.0.2", ports: ["enp5s0"] });
 
 const moveExternal = (c: any, cidr: string, gateway: string, first: number) => {
   c.networks.external.cidr = cidr;
@@ -27,7 +28,7 @@ export const layouts: Record<string, Edit> = {
       { kind: "nic", name: "eno0", address: "198.51.100.5/29", gateway: "198.51.100.1", ipForward: true, proxyArp: true },
       { kind: "nic", name: "enp5s0" },
       { kind: "bridge", name: "vmbr0", network: "external", address: "203.0.113.17", ports: [] },
-      internalBridge,
+      internalBridge(),
     ];
   },
 
@@ -39,7 +40,7 @@ export const layouts: Record<string, Edit> = {
       { kind: "nic", name: "eno1", address: "198.51.100.5/24", gateway: "198.51.100.1" },
       { kind: "nic", name: "enp5s0" },
       { kind: "bridge", name: "vmbr0", network: "external", address: "10.10.10.1", ports: [], masquerade: { outInterface: "eno1" } },
-      internalBridge,
+      internalBridge(),
     ];
   },
 
@@ -51,7 +52,7 @@ export const layouts: Record<string, Edit> = {
       { kind: "nic", name: "eno2" },
       { kind: "bond", name: "bond0", slaves: ["eno1", "eno2"], mode: "802.3ad", xmitHashPolicy: "layer2+3", lacpRate: "fast" },
       { kind: "bridge", name: "vmbr0", network: "external", address: "192.168.0.2", ports: ["enp4s0"] },
-      { ...internalBridge, ports: ["bond0"] },
+      { ...internalBridge(), ports: ["bond0"] },
     ];
   },
 
@@ -73,7 +74,7 @@ export const layouts: Record<string, Edit> = {
       { kind: "nic", name: "enp5s0" },
       { kind: "vlan", name: "enp5s0.100" },
       { kind: "bridge", name: "vmbr0", network: "external", address: "192.168.0.2", ports: ["enp4s0"] },
-      { ...internalBridge, ports: ["enp5s0.100"], stp: true, forwardDelay: 15 },
+      { ...internalBridge(), ports: ["enp5s0.100"], stp: true, forwardDelay: 15 },
     ];
   },
 
@@ -84,7 +85,7 @@ export const layouts: Record<string, Edit> = {
       { kind: "nic", name: "enp5s0" },
       { kind: "vlan", name: "mgmt", rawDevice: "enp5s0", id: 20, address: "172.20.0.2/24" },
       { kind: "bridge", name: "vmbr0", network: "external", address: "192.168.0.2", ports: ["enp4s0"], vlanAware: true, vids: "2-4094" },
-      internalBridge,
+      internalBridge(),
     ];
   },
 
@@ -120,7 +121,7 @@ export const layouts: Record<string, Edit> = {
       { kind: "nic", name: "nic3", mac: "bc:24:11:00:00:04" },
       { kind: "bond", name: "bond0", slaves: ["nic2", "nic3"], mode: "active-backup", primary: "nic2", address: "192.168.1.2/24" },
       { kind: "bridge", name: "vmbr0", network: "external", address: "192.168.0.2", ports: ["nic0"] },
-      { ...internalBridge, ports: ["nic1"] },
+      { ...internalBridge(), ports: ["nic1"] },
     ];
   },
 

@@ -840,6 +840,18 @@ function planWarnings(
       `kubernetes.loadBalancer lists no ports: the VM firewall admits nothing to the pool's addresses (${loadBalancer.ranges.join(", ")}), so LoadBalancer services get an address nobody reaches. List the services' ports, e.g. ports: [{ protocol: tcp, ports: "80,443" }] (${DOC_LOAD_BALANCER}).`,
     );
   }
+  // The routed layout answers ARP for its VMs (proxyArp) but writes no proxy NDP: their IPv6
+  // reaches the host only where the upstream routes it there (docs/host-network.md, IPv6).
+  config.proxmox.nodes.forEach((node, i) => {
+    const hasIpv6 = node.interfaces.some((iface) => iface.address6 !== undefined);
+    node.interfaces.forEach((iface, j) => {
+      if (hasIpv6 && (iface.kind === "nic" || iface.kind === "bridge") && iface.proxyArp) {
+        warnings.push(
+          `proxmox.nodes[${i}].interfaces[${j}].proxyArp: ${node.name} forwards IPv6 for its VMs but writes no proxy NDP (the IPv6 counterpart of proxy ARP), so their IPv6 addresses reach it only if the upstream router routes their IPv6 network to ${node.name}'s IPv6 address. Ask the provider for a routed IPv6 prefix, or leave the VMs' network without IPv6 (docs/host-network.md, "IPv6 (dual-stack)").`,
+        );
+      }
+    });
+  });
   if (config.firewall.enabled && !config.firewall.datacenterEnabled) {
     warnings.push(
       `the VM firewall rules act only once the datacenter firewall is on, and Proxmox ships it off: until then every port of the node VMs is open. Turn it on without locking yourself out (${DOC_DATACENTER_FIREWALL}), then set firewall.datacenterEnabled: true.`,

@@ -9,7 +9,7 @@
  */
 import type { HostPlan, PlannedInterface } from "../config/plan";
 import { DEFAULT_MTU, vlanParts } from "../config/mtu";
-import { parseSubnet } from "../config/ip";
+import { parseSubnet, parseSubnet6 } from "../config/ip";
 import { interfacesFileCode, unprintableCharacter } from "../config/text";
 
 /** The file from its lines; throws on a line that ifupdown2 would not read as data. */
@@ -91,8 +91,13 @@ function renderStanza(iface: PlannedInterface, firewallBackend: HostPlan["firewa
       break;
   }
 
+  // IPv6 is routed only where forwarding is on: all/forwarding is the IPv6 counterpart of
+  // ip_forward (the kernel's ip-sysctl.rst), written where the IPv4 one is when the interface has
+  // IPv6. No proxy NDP: the upstream routes the VMs' IPv6 network to the host (a plan warning says so).
+  const forwardIpv6 = () => add("post-up", "echo 1 > /proc/sys/net/ipv6/conf/all/forwarding");
   if ((c.kind === "nic" || c.kind === "bridge") && c.ipForward) {
     add("post-up", "echo 1 > /proc/sys/net/ipv4/ip_forward");
+    if (iface.address6) forwardIpv6();
   }
   if ((c.kind === "nic" || c.kind === "bridge") && c.proxyArp) {
     add("post-up", `echo 1 > /proc/sys/net/ipv4/conf/${c.name}/proxy_arp`);
@@ -103,6 +108,13 @@ function renderStanza(iface: PlannedInterface, firewallBackend: HostPlan["firewa
     if (!c.ipForward) add("post-up", "echo 1 > /proc/sys/net/ipv4/ip_forward");
     add("post-up", `iptables -t nat -A ${rule}`);
     add("post-down", `iptables -t nat -D ${rule}`);
+    // The VMs' IPv6 network masqueraded the same way, by ip6tables (NAT66 to the uplink's address).
+    if (iface.address6) {
+      const rule6 = `POSTROUTING -s '${parseSubnet6(iface.address6).cidr}' -o ${c.masquerade.outInterface} -j MASQUERADE`;
+      if (!c.ipForward) forwardIpv6();
+      add("post-up", `ip6tables -t nat -A ${rule6}`);
+      add("post-down", `ip6tables -t nat -D ${rule6}`);
+    }
     // With pve-firewall (iptables), a VM's traffic passes its fwbr bridge, and bridged and NATed
     // flows must not share conntrack entries. proxmox-firewall (nftables) makes no fwbr bridges.
     if (firewallBackend === "iptables") {
