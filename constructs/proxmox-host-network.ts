@@ -4,7 +4,7 @@ import type { ClusterConfig } from "../config/schema";
 import { renderNetworkEnv, renderSysctlEnv, type NetworkApplyTimes } from "../renderers/host-apply-env";
 import { renderInterfaces } from "../renderers/interfaces";
 import { shellCommand } from "../renderers/shell";
-import { renderSysctlFile, sysctlFiles } from "../renderers/sysctl";
+import { renderSysctlFile, sysctlFiles, type SysctlIpv6 } from "../renderers/sysctl";
 import { GeneratedFile } from "./generated-file";
 import { HOST_LIBRARY, hostProgram, NETWORK_GUARD_UNIT, NETWORK_PROGRAM, SYSCTL_PROGRAM } from "./host-programs";
 import { RemoteApply } from "./remote-apply";
@@ -17,6 +17,11 @@ export interface ProxmoxHostNetworkProps {
   readonly clusterName: string;
   /** sysctl settings of the cluster. */
   readonly sysctl: ClusterConfig["sysctl"];
+  /**
+   * The IPv6 the cluster uses: with any, disable-ipv6.conf is never written to the host.
+   * @default no IPv6
+   */
+  readonly ipv6?: SysctlIpv6;
   /** Directory (relative to the stack's Terraform working directory) for this host's review copies. */
   readonly outputDir: string;
   /** SSH access to the host. */
@@ -62,7 +67,7 @@ export class ProxmoxHostNetwork extends Construct {
       ],
     });
 
-    const sysctl = sysctlFiles(props.sysctl, "host");
+    const sysctl = sysctlFiles(props.sysctl, "host", props.ipv6);
     const sysctlConfFiles = sysctl.map((f) => file(f.name, renderSysctlFile(f)));
     const sysctlEnv = file("sysctl.env", renderSysctlEnv(host.name, sysctl));
     this.sysctlApply = new RemoteApply(this, "sysctl", {

@@ -4,6 +4,7 @@ import type { Construct } from "constructs";
 import type { ClusterPlan } from "../config/plan";
 import { ProxmoxHostNetwork } from "../constructs/proxmox-host-network";
 import { SshAccess } from "../constructs/ssh-access";
+import { sysctlIpv6 } from "../renderers/sysctl";
 import { outputDirectory } from "./paths";
 import { PveDualnetStack } from "./pve-dualnet-stack";
 
@@ -31,6 +32,7 @@ export class HostNetworkStack extends PveDualnetStack {
           host,
           clusterName: plan.config.name,
           sysctl: plan.config.sysctl,
+          ipv6: sysctlIpv6(plan),
           outputDir: `${out}/hosts/${host.name}`,
           ssh,
           times: plan.config.proxmox.apply,
