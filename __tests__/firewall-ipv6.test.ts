@@ -126,3 +126,22 @@ describe("dual-stack firewall resources", () => {
     for (const o of resourcesOf(stack, "proxmox_virtual_environment_firewall_options")) expect(o).toMatchObject({ ndp: true, radv: false });
   });
 });
+
+describe("the CNI's flows between nodes, by the family each crosses the internal network in", () => {
+  const cniFlows = (edit: (c: any) => void) => rulesOf(edit, "worker").filter((r) => /flannel|Cilium|Calico/.test(r.comment)).map(flow);
+  it("Flannel VXLAN: IPv6 pods ride VXLAN over IPv6, so 8472 from both networks", () => {
+    expect(cniFlows(() => {})).toEqual(["net1 udp 8472 from 10.0.0.0/24", "net1 udp 8472 from fd00:10::/64"]);
+  });
+  it("Flannel WireGuard: the IPv4 tunnel's port from IPv4 only, the IPv6 tunnel's from IPv6 only (mode separate)", () => {
+    expect(cniFlows((c) => (c.kubernetes.cni.flannel = { backend: "wireguard" }))).toEqual(["net1 udp 51820 from 10.0.0.0/24", "net1 udp 51821 from fd00:10::/64"]);
+  });
+  it("Cilium's tunnel runs over IPv4 even for IPv6 pods: its VXLAN from IPv4 only, health and Hubble from both", () => {
+    expect(cniFlows((c) => (c.kubernetes.cni = { plugin: "cilium", cilium: { hubble: true } }))).toEqual([
+      "net1 udp 8472 from 10.0.0.0/24",
+      "net1 tcp 4240 from 10.0.0.0/24",
+      "net1 tcp 4240 from fd00:10::/64",
+      "net1 tcp 4244 from 10.0.0.0/24",
+      "net1 tcp 4244 from fd00:10::/64",
+    ]);
+  });
+});

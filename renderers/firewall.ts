@@ -126,7 +126,12 @@ export function firewallRules(plan: ClusterPlan, role: Role): FirewallRule[] {
   }
   addBoth({ iface: "net1", proto: "tcp", dport: "10250", source: internal, comment: "kubelet API" }, internal6);
   // The CNI's own flows between nodes.
-  for (const flow of peerFlows) addBoth({ iface: "net1", proto: flow.proto, ...(flow.port !== undefined ? { dport: String(flow.port) } : {}), source: internalNet, comment: flow.name }, internalNet6);
+  for (const flow of peerFlows) {
+    const family = flow.family ?? (plan.cni.ipv6Underlay === "ipv6" ? "both" : "ipv4");
+    const rule: FirewallRule = { iface: "net1", proto: flow.proto, ...(flow.port !== undefined ? { dport: String(flow.port) } : {}), source: internalNet, comment: flow.name };
+    if (family !== "ipv6") add(rule);
+    if (family !== "ipv4" && internalNet6) add({ ...rule, source: internalNet6 });
+  }
   if (podSourced.toPods) {
     for (const proto of ["tcp", "udp", "icmp"]) addBoth({ iface: "net1", proto, source: pods, comment: "pod traffic, routed without encapsulation" }, pods6);
   }

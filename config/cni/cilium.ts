@@ -51,8 +51,10 @@ export const cilium: CniModule = {
       : { path: "kubernetes.cni.cilium.routingMode", name: "native routing (autoDirectNodeRoutes)", instead: "use routingMode: tunnel" };
     const peerFlows: CniPeerFlow[] = [
       ...(tunnel ? [{ proto: "udp" as const, port: CILIUM_PORTS.tunnel[c.tunnelProtocol], name: `Cilium ${c.tunnelProtocol === "vxlan" ? "VXLAN" : "Geneve"}` }] : []),
-      { proto: "tcp", port: CILIUM_PORTS.health, name: "Cilium health" },
-      ...(c.hubble ? [{ proto: "tcp" as const, port: CILIUM_PORTS.hubble, name: "Cilium Hubble" }] : []),
+      // The tunnel follows ipv6Underlay (IPv4 here); health and Hubble reach a node at its addresses
+      // of either family, so both are admitted.
+      { proto: "tcp", port: CILIUM_PORTS.health, name: "Cilium health", family: "both" },
+      ...(c.hubble ? [{ proto: "tcp" as const, port: CILIUM_PORTS.hubble, name: "Cilium Hubble", family: "both" as const }] : []),
     ];
     // enable-ipv4-masquerade "true" (the chart's default, kept): pod traffic leaving the native
     // routing CIDR (the pod network) leaves with the node's address, to the nodes' own addresses too.

@@ -82,7 +82,11 @@ export const flannel: CniModule = {
           encapsulation: "wireguard",
           overhead: WIREGUARD_IPV6_OVERHEAD,
           ...(dualStack ? { overhead6: WIREGUARD_IPV6_OVERHEAD, ipv6Underlay: "ipv6" as const } : {}),
-          peerFlows: [{ proto: "udp", port: 51820, name: "flannel WireGuard" }, ...(dualStack ? [{ proto: "udp" as const, port: 51821, name: "flannel WireGuard IPv6" }] : [])],
+          // Mode "separate": the IPv4 tunnel between IPv4 addresses, the IPv6 one between IPv6 addresses.
+          peerFlows: [
+            { proto: "udp", port: 51820, name: "flannel WireGuard", ...(dualStack ? { family: "ipv4" as const } : {}) },
+            ...(dualStack ? [{ proto: "udp" as const, port: 51821, name: "flannel WireGuard IPv6", family: "ipv6" as const }] : []),
+          ],
         };
       case "host-gw":
         return { ...common, encapsulation: "none", overhead: ENCAPSULATION_OVERHEAD.none, ...(dualStack ? { overhead6: ENCAPSULATION_OVERHEAD.none, ipv6Underlay: "ipv6" as const } : {}), peerFlows: [] };

@@ -49,6 +49,12 @@ export interface CniPeerFlow {
   readonly port?: number;
   /** What it is (the firewall rule's comment). */
   readonly name: string;
+  /**
+   * The address family the flow crosses the internal network in, where dual-stack makes it
+   * matter: "ipv4" or "ipv6" only, or "both".
+   * @default IPv4, and IPv6 too where the CNI's IPv6 pods ride an IPv6 underlay (ipv6Underlay)
+   */
+  readonly family?: "ipv4" | "ipv6" | "both";
 }
 
 /**
