@@ -108,6 +108,15 @@ export function expectationsOf(descriptionYaml: string): ClusterExpectation {
       "net.bridge.bridge-nf-call-iptables": node.bridgeNfCallIptables === false ? 0 : 1,
       "net.ipv4.conf.all.rp_filter": node.rpFilter ?? 2,
       "net.ipv4.conf.default.rp_filter": node.rpFilter ?? 2,
+      // docs/node-setup.md: with dual-stack Kubernetes (networks.internal.ipv6) the nodes forward
+      // IPv6 (all and default) and, with bridge netfilter, pass bridged IPv6 through ip6tables.
+      ...(nets.internal.ipv6
+        ? {
+            "net.ipv6.conf.all.forwarding": 1,
+            "net.ipv6.conf.default.forwarding": 1,
+            ...(node.bridgeNfCallIptables === false ? {} : { "net.bridge.bridge-nf-call-ip6tables": 1 }),
+          }
+        : {}),
     },
     modules: ["br_netfilter", "overlay"],
     user: d.vmDefaults?.cloudInit?.user ?? "ubuntu",

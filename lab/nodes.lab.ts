@@ -181,7 +181,10 @@ async function playbook(lab: NetLab, s: Synthesized, args: string[]): Promise<{ 
  * all of it must be gone, and the other node untouched.
  */
 async function removalChecks(lab: NetLab, s: Synthesized, { vm, node }: { vm: Vm; node: NodeExpectation }): Promise<Check[]> {
-  const leftovers = "sudo -n sh -c 'mkdir -p /etc/cni/net.d /var/lib/cni/networks/cbr0 && echo {} >/etc/cni/net.d/10-flannel.conflist && touch /var/lib/cni/networks/cbr0/last_reserved_ip.0 && { ip link show cni0 >/dev/null 2>&1 || ip link add cni0 type bridge; } && { ip link show flannel.1 >/dev/null 2>&1 || ip link add flannel.1 type vxlan id 1 dstport 8472; } && { ip link show flannel-v6.1 >/dev/null 2>&1 || ip link add flannel-v6.1 type vxlan id 1 dstport 8472; }'";
+  // flannel-v6.1 as flanneld makes it, with the node's IPv6 address as its VTEP: an IPv4 and an
+  // IPv6 VXLAN device may share VNI 1 and port 8472, two without a local address may not.
+  const local6 = node.internal.ip6 ? ` local ${node.internal.ip6.ip}` : "";
+  const leftovers = `sudo -n sh -c 'mkdir -p /etc/cni/net.d /var/lib/cni/networks/cbr0 && echo {} >/etc/cni/net.d/10-flannel.conflist && touch /var/lib/cni/networks/cbr0/last_reserved_ip.0 && { ip link show cni0 >/dev/null 2>&1 || ip link add cni0 type bridge; } && { ip link show flannel.1 >/dev/null 2>&1 || ip link add flannel.1 type vxlan id 1 dstport 8472; } && { ip link show flannel-v6.1 >/dev/null 2>&1 || ip link add flannel-v6.1 type vxlan id 1 dstport 8472${local6}; }'`;
   const made = await vm.ssh(leftovers, { timeoutMs: 60_000 });
   const before = await vm.ssh("ip -o link show; ls /etc/cni/net.d", { timeoutMs: 60_000 });
   const run = await removeNodeOsPart(lab, s, node.name);
