@@ -4,7 +4,8 @@
  * nothing is written; a good one synthesizes exactly what `cdktf synth` writes. The command line's
  * parsing (help, wrong arguments) and the report's other formats run in this process (runCli).
  */
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { runCli } from "../cli";
@@ -249,5 +250,17 @@ describe("the cdktf app", () => {
     const out = path.join(dir, "context");
     const result = await app({ CDKTF_OUTDIR: out, CDKTF_CONTEXT_JSON: JSON.stringify({ config: BROKEN }) });
     expect(result.stderr.match(HEADLINE)).toHaveLength(1);
+  });
+});
+
+describe("the bundles' V8 code cache", () => {
+  // V8 checks a cache against the source's length only (code-serializer.cc SourceHash): a cache
+  // named after the bundle alone would let a rebuilt bundle of the same length run old code.
+  it("is named after each bundle's content", () => {
+    for (const name of ["main", "cli"]) {
+      const loader = readFileSync(path.join(root, "dist", `${name}.js`), "utf8");
+      const hash = createHash("sha256").update(readFileSync(path.join(root, "dist", `${name}.bundle.js`))).digest("hex").slice(0, 16);
+      expect(loader).toContain(`"${name}.bundle.js.${hash}.cache"`);
+    }
   });
 });

@@ -259,6 +259,11 @@ describe("dual-stack validation", () => {
     });
     expect(issueAt(dualIssues, "networks.external.dns[0]").message).toMatch(/link-local/);
     expect(issueAt(dualIssues, "firewall.rules[0].from").fix).toBe("write the network address: fd00:1::/64");
+    // IPv4 written as IPv6 would be a rule that admits nothing; ::/0 is still every IPv6 source.
+    const mapped = issuesOf((c) => (dual(c), (c.firewall = { ssh: ["::ffff:1.2.3.0/120", "::/0"] })));
+    expect(issueAt(mapped, "firewall.ssh[0]").message).toMatch(/IPv4-mapped/);
+    expect(issueAt(mapped, "firewall.ssh[0]").fix).toMatch(/write the IPv4 network/);
+    expect(mapped.filter((i) => i.path === "firewall.ssh[1]")).toEqual([]);
   });
 
   it("holds a VM NIC on an IPv6 network to MTU 1280", () => {

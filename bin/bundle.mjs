@@ -3,7 +3,8 @@
 // time of hundreds of modules (or of ts-node type-checking); `npm run typecheck` keeps the types.
 // Each bundle (dist/<name>.bundle.js) is run by a loader beside it (dist/<name>.js) with V8's
 // code cache of it (dist/v8-cache/): see LOADER.
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -23,18 +24,20 @@ const bundleOf = (entry) => path.join(dist, ENTRIES[entry].replace(/\.ts$/, ".bu
  * place), compiled with V8's code cache of it when there is one. Node 20 has no compile cache of
  * its own, and a cache made as a script is compiled holds only its top level; this one is made
  * when a run that had none ends, so it holds every function that run compiled (a start then
- * skips parsing the 4 MB bundle and compiling what it runs). V8 refuses a cache made for other
- * source or another V8, and the next run's end writes a new one; where none can be written,
- * every start compiles, as without it.
+ * skips parsing the 4 MB bundle and compiling what it runs). The cache is named after the
+ * bundle's content hash: V8 checks only the source's length (and its own version and flags)
+ * before using a cache, so a rebuilt bundle of the same length would otherwise run the old
+ * bundle's compiled code. V8 refuses a cache of another V8, and the next run's end writes a new
+ * one; where none can be written, every start compiles, as without it.
  */
-const LOADER = (bundle) => `// Written by bin/bundle.mjs: runs ${bundle} with V8's code cache of it (see LOADER there).
+const LOADER = (bundle, contentHash) => `// Written by bin/bundle.mjs: runs ${bundle} with V8's code cache of it (see LOADER there).
 "use strict";
 const fs = require("node:fs");
 const path = require("node:path");
 const vm = require("node:vm");
 const Module = require("node:module");
 const file = path.join(__dirname, ${JSON.stringify(bundle)});
-const cacheFile = path.join(__dirname, "v8-cache", ${JSON.stringify(`${bundle}.cache`)});
+const cacheFile = path.join(__dirname, "v8-cache", ${JSON.stringify(`${bundle}.${contentHash}.cache`)});
 let cachedData;
 try {
   cachedData = fs.readFileSync(cacheFile);
@@ -130,7 +133,18 @@ export async function buildBundles() {
   });
   mkdirSync(dist, { recursive: true });
   for (const output of result.outputFiles) replaceFile(output.path, output.contents, started);
-  for (const entry of Object.keys(ENTRIES)) replaceFile(loaderOf(entry), LOADER(path.basename(bundleOf(entry))), started);
+  const hashes = Object.fromEntries(result.outputFiles.map((output) => [output.path, createHash("sha256").update(output.contents).digest("hex").slice(0, 16)]));
+  for (const entry of Object.keys(ENTRIES)) {
+    const bundle = path.basename(bundleOf(entry));
+    const hash = hashes[bundleOf(entry)];
+    if (!hash) throw new Error(`esbuild wrote no ${bundle}`);
+    replaceFile(loaderOf(entry), LOADER(bundle, hash), started);
+    // Caches of earlier builds of this bundle are never read again.
+    const caches = path.join(dist, "v8-cache");
+    for (const name of existsSync(caches) ? readdirSync(caches) : []) {
+      if (name.startsWith(`${bundle}.`) && !name.startsWith(`${bundle}.${hash}.`)) rmSync(path.join(caches, name), { force: true });
+    }
+  }
   // A dependency changes with package-lock.json (npm ci, npm install): that one file stands for all of node_modules.
   const own = Object.keys(result.metafile.inputs).filter((input) => !input.split("/").includes("node_modules"));
   replaceFile(inputsFile, JSON.stringify([...own, "package-lock.json"]), started);

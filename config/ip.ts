@@ -149,6 +149,12 @@ export function isCanonicalSubnet6(cidr: string): boolean {
   return canonicalIpv6(cidr.split("/")[0]!) === parseSubnet6(cidr).network;
 }
 
+/** True for a network inside ::ffff:0:0/96 (IPv4-mapped): IPv4 written as IPv6, which no IPv6 packet carries. */
+export function isIpv4MappedSubnet(cidr: string): boolean {
+  const { network, prefix } = parseSubnet6(cidr);
+  return prefix >= 96 && ipaddr.IPv6.parse(network).range() === "ipv4Mapped";
+}
+
 export function contains6(subnet: Subnet, ip: string): boolean {
   return ipaddr.IPv6.parse(ip).match(ipaddr.IPv6.parse(subnet.network), subnet.prefix);
 }

@@ -4,7 +4,7 @@
  * firewall sources of IPv6, Kubernetes' IPv6 pod and service networks, the CNI's support, MTUs
  * and the sysctl that would turn IPv6 off. A description without IPv6 gets no problem here.
  */
-import { canonicalIpv6, contains6, ipv6Unusable, isCanonicalSubnet6, isSubnetRouterAnycast, overlaps6, parseSubnet6, splitAddress, subnetCount6, type Subnet } from "./ip";
+import { canonicalIpv6, contains6, ipv6Unusable, isCanonicalSubnet6, isIpv4MappedSubnet, isSubnetRouterAnycast, overlaps6, parseSubnet6, splitAddress, subnetCount6, type Subnet } from "./ip";
 import { DEFAULT_CALICO_BLOCK_SIZE6, dualStackOf, IPV6_MIN_MTU, ipv6Fields, MAX_NODE_MASK_DIFF, MIN_SERVICE_PREFIX6, NETWORK_PREFIX6 } from "./dual-stack";
 import { roleBridge } from "./mtu";
 import type { ResolvedCluster } from "./resolve";
@@ -63,6 +63,9 @@ export function checkIpv6(config: ClusterConfig, resolved: ResolvedCluster, repo
     if (!cidr.includes(":")) continue;
     if (!n.external.ipv6 && !n.internal.ipv6) {
       report(where, `${cidr} is an IPv6 network, but the VMs have no IPv6 address: the rule would admit nothing`, "remove it, or add networks.external.ipv6");
+    } else if (isIpv4MappedSubnet(cidr)) {
+      // An IPv4 packet never meets an IPv6 rule: ::ffff:1.2.3.0/120 admits nothing.
+      report(where, `${cidr} is an IPv4-mapped IPv6 network: IPv4 packets never match an IPv6 rule, so it admits nothing`, "write the IPv4 network instead, e.g. 1.2.3.0/24");
     } else if (!isCanonicalSubnet6(cidr)) {
       report(where, `${cidr} has host bits set`, `write the network address: ${parseSubnet6(cidr).cidr}`);
     }

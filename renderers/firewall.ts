@@ -19,7 +19,8 @@
  * Neighbour discovery and packet-too-big need no rule: the VM firewall's option ndp=1 admits
  * neighbour and router solicitation and neighbour advertisement, and both backends accept
  * destination-unreachable, packet-too-big and time-exceeded before a DROP policy (pve-firewall's
- * PVEFW-Drop; proxmox-firewall's allow-icmp chain, which adds parameter-problem).
+ * PVEFW-Drop; proxmox-firewall's allow-icmp chain, which adds parameter-problem). With ndp=1,
+ * router advertisements are admitted inbound too; radv only lets a VM send them.
  */
 import { createHash } from "node:crypto";
 import ipaddr from "ipaddr.js";
