@@ -7,49 +7,21 @@
  * them against its network-config schema.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { renderNetworkData } from "../renderers/cloud-init";
 import { planWith } from "./helpers";
-import { debian13Available, debian13CloudInitSchema, debian13NetConvert } from "./judges/debian13";
+import { debian13Available, debian13CloudInitSchema } from "./judges/debian13";
+import { netConverters, type Convert } from "./judges/net-convert";
 import { judged, judgedSync } from "./lab/judged";
 import { hasTool, runTool } from "./lab/tools";
 
 const available = hasTool("cloud-init", "cloud-init");
 const work = mkdtempSync(path.join(tmpdir(), "pvdn-cloud-init-"));
 
-/** Every file under a directory, as one text with file headers. */
-function tree(dir: string): string {
-  const walk = (d: string): string[] =>
-    readdirSync(d).flatMap((n) => (statSync(path.join(d, n)).isDirectory() ? walk(path.join(d, n)) : [path.join(d, n)]));
-  return walk(dir)
-    .sort()
-    .map((f) => `==> ${path.relative(dir, f)}\n${readFileSync(f, "utf8")}`)
-    .join("\n");
-}
-
-type Convert = (yaml: string, name: string, output: string, distro: string) => Promise<string>;
-
-const convert: Convert = async (yaml, name, output, distro) => {
-  const input = path.join(work, `${name}.yaml`);
-  writeFileSync(input, yaml);
-  const out = path.join(work, `${name}-${output}`);
-  const result = await judged({ judge: `cloud-init devel net-convert -k yaml -D ${distro} -O ${output}`, texts: { "network-config": yaml }, outputs: out }, () =>
-    runTool("cloud-init", ["devel", "net-convert", "-p", input, "-k", "yaml", "-d", out, "-D", distro, "-O", output]),
-  );
-  if (result.status !== 0) throw new Error(`cloud-init net-convert -O ${output} failed:\n${result.stderr}`);
-  return tree(out);
-};
-
-/** As convert, by Debian 13's cloud-init. */
-const convert13: Convert = async (yaml, name, output, distro) => {
-  const out = path.join(work, `${name}-${output}-debian13`);
-  const result = await debian13NetConvert(yaml, out, output, distro);
-  if (result.status !== 0) throw new Error(`Debian 13's cloud-init net-convert -O ${output} failed:\n${result.stderr}`);
-  return tree(out);
-};
+const { convert, convert13 } = netConverters(work);
 
 const example = planWith((c) => (c.vmDefaults.cloudInit.networkData = { enabled: true }));
 const jumbo = planWith((c) => {
