@@ -34,6 +34,10 @@ async function scenario(run: (host: PveHost) => Promise<void>, lan = "", boot = 
     const up = await host.lab.inLan(`ip addr add fd00:192:168::1/64 dev lan4 nodad && ip addr add fd00:10::3/64 dev lan5 nodad${lan ? ` && ${lan}` : ""}`);
     expect(up.status).toBe(0);
     await host.boot(boot);
+    // A dual-stack boot's addresses are tentative for a second or two (duplicate address
+    // detection): the scenario starts from a host whose IPv6 already works, as a real one would.
+    const settled = await host.lab.inHost('for i in $(seq 100); do [ -z "$(ip -6 addr show tentative)" ] && exit 0; sleep 0.1; done; ip -6 addr show tentative; exit 1');
+    expect(settled).toMatchObject({ status: 0 });
     await run(host);
   } finally {
     await host.lab.destroy();
