@@ -67,6 +67,13 @@ export function ipv4ToNumber(ip: string): number {
   return ipaddr.IPv4.parse(ip).toByteArray().reduce((n, octet) => n * 256 + octet, 0);
 }
 
+/** Orders IPv6 addresses by the numbers they stand for (for sorting). */
+export function compareIpv6(a: string, b: string): number {
+  const [x, y] = [ipaddr.IPv6.parse(a).toByteArray(), ipaddr.IPv6.parse(b).toByteArray()];
+  const i = x.findIndex((byte, k) => byte !== y[k]);
+  return i < 0 ? 0 : x[i]! - y[i]!;
+}
+
 /** The address a number stands for. */
 export function numberToIpv4(value: number): string {
   return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join(".");

@@ -23,8 +23,7 @@
  * router advertisements are admitted inbound too; radv only lets a VM send them.
  */
 import { createHash } from "node:crypto";
-import ipaddr from "ipaddr.js";
-import { contains, contains6, parseSubnet, parseSubnet6 } from "../config/ip";
+import { compareIpv6, contains, contains6, ipv4ToNumber, parseSubnet, parseSubnet6 } from "../config/ip";
 import type { ClusterPlan, VmPlan } from "../config/plan";
 
 export interface FirewallRule {
@@ -100,7 +99,7 @@ export function firewallRules(plan: ClusterPlan, role: Role): FirewallRule[] {
   const internal6 = internalNet6 && (podsCross && pods6 ? `${internalNet6},${pods6}` : internalNet6);
   // In address order, not the VM list's: reordering the VMs changes no rule.
   const controlPlaneVms = plan.vms.filter((v) => v.role === "control-plane");
-  const controlPlanes = controlPlaneVms.map((v) => v.nics[1].ip).sort((a, b) => ipv4Number(a) - ipv4Number(b));
+  const controlPlanes = controlPlaneVms.map((v) => v.nics[1].ip).sort((a, b) => ipv4ToNumber(a) - ipv4ToNumber(b));
   const controlPlanes6 = controlPlaneVms.flatMap((v) => (v.nics[1].ip6 ? [v.nics[1].ip6] : [])).sort(compareIpv6);
   const port = String(plan.apiServer.port);
   const rules: FirewallRule[] = [];
@@ -177,16 +176,4 @@ export function addressLists(cidrs: readonly string[], max = 512): string[] {
     else lists.push(cidr);
   }
   return lists;
-}
-
-/** IPv6 addresses in numeric order (for sorting). */
-function compareIpv6(a: string, b: string): number {
-  const [x, y] = [ipaddr.IPv6.parse(a).toByteArray(), ipaddr.IPv6.parse(b).toByteArray()];
-  const i = x.findIndex((byte, k) => byte !== y[k]);
-  return i < 0 ? 0 : x[i]! - y[i]!;
-}
-
-/** An IPv4 address as the number it stands for (for sorting). */
-function ipv4Number(ip: string): number {
-  return ip.split(".").reduce((n, octet) => n * 256 + Number(octet), 0);
 }
