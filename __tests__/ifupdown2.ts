@@ -74,3 +74,16 @@ export function stanzas(text: string): Record<string, Stanza> {
   }
   return out;
 }
+
+/** What Debian 12's ifupdown2 (the machine's) reads from a text: `ifquery -a -o json`'s output, in a sandbox. */
+export async function debian12Ifquery(text: string): Promise<string> {
+  const result = await judged({ judge: "ifquery -a -o json -i", texts: { interfaces: text }, inputs: ["/etc/network/ifupdown2"] }, async () => {
+    const sandbox = new Sandbox("pvdn-ifquery-");
+    writeFileSync(sandbox.file("/etc/network", "interfaces.queried"), text);
+    const answer = await sandbox.runAsync("exec ifquery -a -o json -i /etc/network/interfaces.queried");
+    sandbox.remove();
+    return answer;
+  });
+  if (result.status !== 0) throw new Error(`ifquery exited ${result.status}:\n${result.stderr}`);
+  return result.stdout;
+}

@@ -7,16 +7,13 @@
  * namespace lab: the IPv6 addresses, the IPv6 default route, and the router and the peer node
  * answering over IPv6.
  */
-import { writeFileSync } from "node:fs";
 import { renderInterfaces } from "../renderers/interfaces";
 import { dualBridgeNode, dualStack, planWith } from "./helpers";
-import { ifupdown2, syntaxCheck } from "./ifupdown2";
+import { debian12Ifquery, ifupdown2, syntaxCheck } from "./ifupdown2";
 import { debian13Available, debian13Ifquery, debian13SyntaxCheck } from "./judges/debian13";
 import { layouts } from "./layouts";
-import { judged } from "./lab/judged";
 import { canRunLabs, LAN } from "./lab/netlab";
 import { PveHost } from "./lab/pve-host";
-import { Sandbox } from "./lab/sandbox";
 
 jest.setTimeout(120_000);
 
@@ -63,18 +60,6 @@ function fromIfquery(json: string): Record<string, { method: string; options: st
   return Object.fromEntries(
     parsed.map((i) => [`${i.name} ${i.addr_family}`, { method: i.addr_method, options: Object.entries(i.config).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => `${k} ${x}`)).sort() }]),
   );
-}
-
-async function debian12Ifquery(text: string): Promise<string> {
-  const result = await judged({ judge: "ifquery -a -o json -i", texts: { interfaces: text }, inputs: ["/etc/network/ifupdown2"] }, async () => {
-    const sandbox = new Sandbox("pvdn-ifquery6-");
-    writeFileSync(sandbox.file("/etc/network", "interfaces.queried"), text);
-    const answer = await sandbox.runAsync("exec ifquery -a -o json -i /etc/network/interfaces.queried");
-    sandbox.remove();
-    return answer;
-  });
-  if (result.status !== 0) throw new Error(`ifquery exited ${result.status}:\n${result.stderr}`);
-  return result.stdout;
 }
 
 const withIfupdown2 = ifupdown2() ? it.concurrent : it.concurrent.skip;

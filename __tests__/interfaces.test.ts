@@ -1,12 +1,11 @@
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { renderInterfaces } from "../renderers/interfaces";
 import { planWith } from "./helpers";
-import { ifupdown2, knownAttributes, stanzas, syntaxCheck, type Stanza } from "./ifupdown2";
+import { debian12Ifquery, ifupdown2, knownAttributes, stanzas, syntaxCheck, type Stanza } from "./ifupdown2";
 import { debian13Available, debian13KnownAttributes, debian13Parsed, debian13Root, debian13SyntaxCheck, inDebian13 } from "./judges/debian13";
 import { BOND_MODES, bondMode, layouts } from "./layouts";
-import { judged } from "./lab/judged";
 import { Sandbox, shellQuote, uniqueName } from "./lab/sandbox";
 
 const render = (edit: (c: any) => void) => {
@@ -27,15 +26,7 @@ const intended = (text: string) => ({
 
 /** What Debian 12's ifupdown2 (the machine's) reads from a text: `ifquery -a -o json`, in a sandbox. */
 async function debian12Parsed(text: string): Promise<ReturnType<typeof intended>> {
-  const result = await judged({ judge: "ifquery -a -o json -i", texts: { interfaces: text }, inputs: ["/etc/network/ifupdown2"] }, async () => {
-    const sandbox = new Sandbox("pvdn-ifquery-");
-    writeFileSync(sandbox.file("/etc/network", "interfaces.queried"), text);
-    const answer = await sandbox.runAsync("exec ifquery -a -o json -i /etc/network/interfaces.queried");
-    sandbox.remove();
-    return answer;
-  });
-  if (result.status !== 0) throw new Error(`ifquery exited ${result.status}:\n${result.stderr}`);
-  const parsed: { name: string; addr_method: string; auto: boolean; config: Record<string, string | string[]> }[] = JSON.parse(result.stdout);
+  const parsed: { name: string; addr_method: string; auto: boolean; config: Record<string, string | string[]> }[] = JSON.parse(await debian12Ifquery(text));
   return {
     stanzas: Object.fromEntries(
       parsed.map((i) => [i.name, { method: i.addr_method, options: Object.entries(i.config).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => `${k} ${x}`)).sort() }]),
