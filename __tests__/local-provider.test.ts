@@ -214,7 +214,9 @@ const available = terraformAvailable();
       const deployed = await local.cdktf(["deploy", "host-network", "--auto-approve", "--skip-provider-lock", "--no-color"], project);
       if (deployed.status !== 0) throw new Error(`cdktf deploy exited ${deployed.status}:\n${deployed.output}`);
       const files = renderedFiles(stack, dir);
-      expect(deployed.output).toContain(`Apply complete! Resources: ${files.length} added, 0 changed, 0 destroyed.`);
+      // Judged by the state and the files, not by cdktf's printout: cdktf re-prefixes each chunk
+      // of Terraform's output it reads, so under load a line such as "Apply complete! …" can
+      // arrive split across two prefixed lines (seen in CI).
       for (const f of files) {
         expect(readFileSync(f.file)).toEqual(f.bytes);
         expect(mode(f.file)).toBe(expectedMode(f.filePermission));
