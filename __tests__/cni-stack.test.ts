@@ -1,6 +1,8 @@
 import { parse } from "yaml";
 import { calicoNetworkProblems } from "./cni/calico-installation";
 import { flannelConfigProblems, flannelVxlanMtus } from "./cni/flannel-config";
+import { CILIUM_VERSION } from "../config/schema";
+import { ciliumHelmValues, CILIUM_CHART_VERSION } from "../renderers/cilium";
 import { planFrom, planWith, resourcesOf } from "./helpers";
 import { synthAll } from "./synth";
 
@@ -306,13 +308,41 @@ describe("the CNI constructs take narrow props: usable without a plan, each prop
 describe("Cilium (alternative)", () => {
   const cilium = (settings: Record<string, unknown> = {}) => cniOf((c) => (c.kubernetes.cni = { plugin: "cilium", cilium: settings }));
 
-  it("writes its Helm values next to the state and installs neither Flannel nor Calico", () => {
+  it("installs the pinned chart as a Helm release with this cluster's values, and neither Flannel nor Calico", () => {
     const stack = cilium();
-    const [file] = resourcesOf(stack, "local_file");
-    expect(file.filename).toBe("../../../generated/cilium/values.yaml");
-    expect(parse(file.content)).toMatchObject({ routingMode: "tunnel", tunnelProtocol: "vxlan", MTU: 1500, ipam: { mode: "kubernetes" }, k8sServiceHost: "10.0.0.10", k8sServicePort: 6443 });
-    expect(Object.keys(stack.resource)).toEqual(["local_file"]);
+    expect(Object.keys(stack.resource)).toEqual(["helm_release"]);
+    const [release] = resourcesOf(stack, "helm_release");
+    // The chart the values are checked against (cilium-values.test.ts), from Cilium's repository.
+    expect(release).toMatchObject({ name: "cilium", chart: "cilium", repository: "https://helm.cilium.io/", version: CILIUM_CHART_VERSION, namespace: "kube-system" });
+    expect(CILIUM_CHART_VERSION).toBe(CILIUM_VERSION.replace(/^v/, ""));
+    // Waits for the agents and the operator, removes or rolls back what fails, longer than the provider's 300 s.
+    expect(release).toMatchObject({ wait: true, atomic: true, timeout: 600 });
+    expect(release.values).toHaveLength(1);
+    expect(parse(release.values[0])).toEqual(ciliumHelmValues(planWith((c) => (c.kubernetes.cni = { plugin: "cilium", cilium: {} }))));
+    expect(parse(release.values[0])).toMatchObject({ routingMode: "tunnel", tunnelProtocol: "vxlan", MTU: 1500, ipam: { mode: "kubernetes" }, k8sServiceHost: "10.0.0.10", k8sServicePort: 6443 });
     expect(stack.output.mtu_chain.value).toEqual({ underlay: 1500, vm_nic: 1500, encapsulation: "vxlan", overhead: 50, overlay: 1450 });
+  });
+
+  it("configures the helm provider from the same kubeconfig variables, read at plan time, and embeds no credentials", () => {
+    const stack = cilium();
+    // hashicorp/helm 3.x: `kubernetes` is a nested attribute (an object), not a block.
+    expect(stack.provider.helm).toEqual([{ kubernetes: stack.provider.kubernetes[0] }]);
+    expect(stack.provider.helm[0].kubernetes).toEqual({ config_path: "${var.kubeconfig_path}", config_context: "${(length(var.kubeconfig_context) < 1) ? null : var.kubeconfig_context}" });
+    expect(stack.terraform.required_providers.helm).toEqual({ source: "helm", version: "3.1.1" });
+    expect(JSON.stringify(stack)).not.toMatch(/client_key|client_certificate|token|password/i);
+    // Flannel's and Calico's stacks need no helm provider.
+    expect(cniOf().provider.helm).toBeUndefined();
+    expect(cniOf((c) => (c.kubernetes.cni.plugin = "calico")).provider.helm).toBeUndefined();
+  });
+
+  it("starts kube-vip-cloud-provider after the release: its pod needs the pod network (and, with kube-proxy replaced, Cilium for the API service)", () => {
+    const stack = cniOf((c) => ((c.kubernetes.cni = { plugin: "cilium", cilium: { kubeProxyReplacement: true } }), (c.kubernetes.loadBalancer = { addresses: ["192.168.0.200"] })));
+    const [id] = Object.keys(stack.resource.helm_release);
+    expect(resourcesOf(stack, "kubernetes_deployment_v1")[0].depends_on).toEqual([`helm_release.${id}`]);
+    // The RBAC and the pool's config map need no pods: they go alongside.
+    expect(resourcesOf(stack, "kubernetes_config_map_v1")[0].depends_on).toBeUndefined();
+    // Flannel: created alongside, as before.
+    expect(resourcesOf(cniOf((c) => (c.kubernetes.loadBalancer = { addresses: ["192.168.0.200"] })), "kubernetes_deployment_v1")[0].depends_on).toBeUndefined();
   });
 
   it("states Geneve and native routing in the MTU chain as Cilium's MTU code has them", () => {

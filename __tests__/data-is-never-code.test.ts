@@ -22,7 +22,11 @@ import { ansibleVariables, inventoryHostLine, jinja, jinjaTemplate } from "../re
 import { interfacesFile, renderInterfaces } from "../renderers/interfaces";
 import { markdownText, renderReport } from "../renderers/report";
 import { shellCommand } from "../renderers/shell";
+import { HelmProvider } from "@cdktf/provider-helm/lib/provider";
+import { Cilium } from "../constructs/cilium";
 import { unescapeTemplate } from "../constructs/terraform-text";
+import { CILIUM_CHART_REPOSITORY, CILIUM_CHART_VERSION } from "../renderers/cilium";
+import { PveDualnetStack } from "../stacks/pve-dualnet-stack";
 import { exampleInput } from "./helpers";
 import { ifupdown2 } from "./ifupdown2";
 import { judged, settingsIn } from "./lab/judged";
@@ -339,6 +343,43 @@ describe("/etc/network/interfaces: comments, judged by ifupdown2 with its Mako t
     // Variables are literal values: Terraform never interpolates them.
     expect(cni.variables.kubeconfig_path.value).toBe(`~/.kube/${paths[0]![1]}.conf`);
     expect(cni.variables.kubeconfig_context.value).toBe(contexts[0]![1]);
+  });
+
+  /**
+   * Cilium's Helm values reach Terraform as one string, helm_release's `values`. What the
+   * description can put in them (images, device names) has a format that refuses every hostile
+   * value (above), so the values text is handed every one directly, in the Cilium construct of a
+   * pve-dualnet stack: the Helm release Terraform plans must carry it as written.
+   */
+  const ciliumStack = (values: string) => {
+    const { plan } = attempt((c) => (c.kubernetes.cni = { plugin: "cilium" }));
+    const stack = new PveDualnetStack(cdktf.Testing.app(), "hostile-cilium", plan!.config);
+    new HelmProvider(stack, "helm", { kubernetes: { configPath: "~/.kube/config" } });
+    new Cilium(stack, "cilium", { values, chartVersion: CILIUM_CHART_VERSION, repository: CILIUM_CHART_REPOSITORY });
+    return JSON.parse(cdktf.Testing.synth(stack));
+  };
+  // A judge of its own: the shared one serves the resource types of the first stacks it judged.
+  let helmJudge: Promise<TerraformJudge> | undefined;
+  afterAll(async () => (await helmJudge)?.stop());
+  const plannedValues = async (name: string, json: any) => {
+    const j = await (helmJudge ??= TerraformJudge.start(resourceTypes(json)));
+    const shown = await j.showPlan(j.stackDir(name, json));
+    return shown.planned_values.root_module.resources.find((r: any) => r.type === "helm_release").values.values;
+  };
+
+  it("plans Cilium's Helm values verbatim: every hostile value in them comes back from Terraform as data", async () => {
+    const hostile = entries.filter(([, v]) => !cdktfTokenMarker(v)).map(([, v]) => v);
+    const values = stringify({ devices: hostile, image: { override: HOSTILE["Terraform interpolation"] }, [HOSTILE["a Terraform directive"]!]: HOSTILE["an unbalanced ${"] });
+    for (const marker of ["${", "%{"]) expect(values).toContain(marker);
+    const planned = await plannedValues("hostile-cilium", ciliumStack(values));
+    expect(planned).toEqual([values]);
+    expect(parse(planned[0]).devices).toEqual(hostile);
+  });
+
+  it("the check can fail: Cilium's values without the escaping are interpolated by Terraform", async () => {
+    const values = stringify({ devices: [HOSTILE["a Terraform directive"]] });
+    const raw = JSON.parse(unescapeTemplate(JSON.stringify(ciliumStack(values))));
+    expect(await plannedValues("unescaped-cilium", raw)).toEqual([values.replace(HOSTILE["a Terraform directive"]!, "yes")]);
   });
 
   it("the check can fail: the same stack without the escaping is interpolated by Terraform", async () => {

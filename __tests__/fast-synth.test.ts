@@ -110,6 +110,15 @@ describe("the fast synth", () => {
         c.terraformCloud = { organization: "homelab" };
       }),
     ],
+    [
+      // The helm provider's nested `kubernetes` object, helm_release's values (one string), a depends_on on it.
+      "Cilium as a Helm release, kube-vip-cloud-provider after it",
+      planWith((c) => {
+        c.kubernetes.cni = { plugin: "cilium", cilium: { kubeProxyReplacement: true, hubble: true } };
+        c.kubernetes.loadBalancer = { addresses: ["192.168.0.200"] };
+        c.kubernetes.kubeconfig = { context: "admin@lab" };
+      }),
+    ],
     ["the example with 150 more workers", planWith(withWorkers(150))],
   ])("writes byte for byte what cdktf's own synth writes: %s", (_name, plan) => {
     const fast = synthesized(plan, false);

@@ -54,6 +54,13 @@ const inProcess = async (...args: string[]): Promise<ToolResult> => {
 const worker3 = (c: any) => c.vms.push({ name: "worker-3", id: 115, role: "worker", ip: { external: "192.168.0.15", internal: "10.0.0.15" } });
 
 describe("what a change does, per VM and per host resource", () => {
+  it("Cilium's values change its Helm release in place (helm upgrade), not a new release", () => {
+    const cilium = (settings: Record<string, unknown>) => (c: any) => (c.kubernetes.cni = { plugin: "cilium", cilium: settings });
+    const impact = impactOf(cilium({ hubble: true }), stacksOf(planWith(cilium({}))));
+    const release = of(impact, "Helm release kube-system/cilium");
+    expect(release.summary).toMatch(/^changes Helm release kube-system\/cilium in place: values \(1 items, sha256 \w+…\) → \(1 items, sha256 \w+…\)$/);
+  });
+
   it("a resize is in place, and says that memory waits for a restart the provider will not do", () => {
     const impact = impactOf((c) => (c.vms[3].memory = 16384));
     expect(summaries(impact)).toEqual(["resizes app-worker in place: memory.dedicated 8192 → 16384"]);
@@ -377,6 +384,7 @@ const emitted = new Set(
     (c: any) => (c.vmDefaults.cloudInit.networkData = { enabled: true }),
     (c: any) => (c.vmDefaults.source = { image: { url: "https://example.com/noble.qcow2" } }),
     (c: any) => (c.kubernetes.cni.plugin = "calico"),
+    (c: any) => (c.kubernetes.cni.plugin = "cilium"),
     ...Object.values(layouts),
   ].flatMap((edit) => Object.values(stacksOf(planWith(edit))).flatMap((stack: any) => Object.keys(stack.resource ?? {}))),
 );
@@ -401,13 +409,15 @@ describe("the replacement facts (schemas/replacement-facts.yaml)", () => {
     }
   });
 
-  it("name only attributes of hashicorp/local's and hashicorp/kubernetes's schemas (rebuilt from the pinned bindings)", () => {
+  it("name only attributes of hashicorp/local's, hashicorp/kubernetes's and hashicorp/helm's schemas (rebuilt from the pinned bindings)", () => {
     for (const [pkg, address, provider] of [
       ["@cdktf/provider-local", "registry.terraform.io/hashicorp/local", "hashicorp/local"],
       ["@cdktf/provider-kubernetes", "registry.terraform.io/hashicorp/kubernetes", "hashicorp/kubernetes"],
+      ["@cdktf/provider-helm", "registry.terraform.io/hashicorp/helm", "hashicorp/helm"],
     ] as const) {
       const types = Object.keys(facts.resources).filter((t) => facts.resources[t]!.provider === provider);
-      const schemas = (bindingSchema(pkg, address, types) as any).provider_schemas[address].resource_schemas;
+      expect([provider, types.length]).not.toEqual([provider, 0]);
+      const schemas = (bindingSchema(pkg, address, types, { nestedAttributes: provider === "hashicorp/helm" }) as any).provider_schemas[address].resource_schemas;
       for (const type of types) expect([type, factPaths(type).filter((p) => !inSchema(schemas[type].block, p))]).toEqual([type, []]);
     }
   });

@@ -90,8 +90,13 @@ const variants: Variant[] = [
   },
   { name: "flannel wireguard", edit: (c) => (c.kubernetes.cni.flannel = { backend: "wireguard" }), stacks: ["cni"], plan: true },
   {
-    name: "cilium: its Helm values file (native routing, kube-proxy replacement, Hubble, pinned names)",
-    edit: (c) => ((c.vmDefaults.cloudInit.networkData = { enabled: true }), (c.kubernetes.cni = { plugin: "cilium", cilium: { routingMode: "native", kubeProxyReplacement: true, hubble: true } })),
+    // The helm provider and helm_release (hashicorp/helm 3.1.1), kube-vip-cloud-provider after the release.
+    name: "cilium: its Helm release (native routing, kube-proxy replacement, Hubble, pinned names, a LoadBalancer pool)",
+    edit: (c) => (
+      (c.vmDefaults.cloudInit.networkData = { enabled: true }),
+      (c.kubernetes.cni = { plugin: "cilium", cilium: { routingMode: "native", kubeProxyReplacement: true, hubble: true } }),
+      (c.kubernetes.loadBalancer = { addresses: ["192.168.0.200"] })
+    ),
     stacks: ["cni"],
     plan: true,
   },
@@ -130,6 +135,7 @@ const variants: Variant[] = [
   // Dual-stack (networks.internal.ipv6): Flannel's and Calico's IPv6 pools through the kubernetes provider.
   { name: "dual-stack flannel", edit: dualStack, stacks: ["cni"], plan: true },
   { name: "dual-stack calico", edit: (c) => (dualStack(c), (c.kubernetes.cni = { plugin: "calico" })), stacks: ["cni"], plan: true },
+  { name: "dual-stack cilium", edit: (c) => (dualStack(c), (c.kubernetes.cni = { plugin: "cilium" })), stacks: ["cni"], plan: true },
   { name: "Terraform Cloud backend", edit: (c) => (c.terraformCloud = { organization: "homelab", workspaces: { tags: ["pve"] } }), stacks: STACKS, plan: false },
 ];
 
@@ -198,6 +204,29 @@ const available = terraformAvailable();
       const result = await judge.check(judge.stackDir("mutant-shard", copy), { plan: false });
       expect(result.failed).toBe("validate");
       expect(result.output).toMatch(/Reference to undeclared resource[\s\S]*A managed resource\s+"proxmox_virtual_environment_cluster_firewall_security_group"\s+"firewall-worker_group_72A25495" has not been declared/);
+    });
+
+    // The cni stack with Cilium: hashicorp/helm's provider and helm_release (nested attributes only, 3.x).
+    const cilium = cases.find((c) => c.label.startsWith("cilium: its Helm release"))!.json;
+    const release = (stack: any) => Object.values<any>(stack.resource.helm_release)[0];
+    const helmMutations: [string, (stack: any) => void, RegExp][] = [
+      ["a misspelt helm_release attribute", (s) => ((release(s).timout = release(s).timeout), delete release(s).timeout), /Extraneous JSON object property[\s\S]*No argument or block type is named "timout"/],
+      ["a helm_release without its chart", (s) => delete release(s).chart, /The argument "chart" is required/],
+      ["helm_release values as one string instead of a list", (s) => (release(s).values = release(s).values[0]), /Inappropriate value for attribute "values": list of string required/],
+      ["the helm provider's kubernetes as a block list (helm 2.x's form; 3.x has a nested attribute)", (s) => (s.provider.helm[0].kubernetes = [s.provider.helm[0].kubernetes]), /Inappropriate value for attribute "kubernetes": object required/],
+    ];
+
+    it("the Cilium stack it mutates has a helm_release", () => {
+      expect(release(cilium)).toMatchObject({ chart: "cilium" });
+    });
+
+    it.concurrent.each(helmMutations.map(([label, mutate, message], i) => [label, mutate, message, i] as const))("%s", async (_label, mutate, message, i) => {
+      const copy = structuredClone(cilium);
+      mutate(copy);
+      const judge = await judgeOf();
+      const result = await judge.check(judge.stackDir(`mutant-helm-${i}`, copy), { plan: false });
+      expect(result.failed).toBe("validate");
+      expect(result.output).toMatch(message);
     });
 
     it.concurrent.each(mutations.map(([label, mutate, message], i) => [label, mutate, message, i] as const))("%s", async (_label, mutate, message, i) => {

@@ -3,12 +3,20 @@ import { ClusterRoleV1 } from "@cdktf/provider-kubernetes/lib/cluster-role-v1";
 import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
 import { DeploymentV1 } from "@cdktf/provider-kubernetes/lib/deployment-v1";
 import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account-v1";
+import type { ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
 import type { LoadBalancerPlan } from "../config/plan";
 
 export interface KubeVipCloudProviderProps {
   /** The pool and the controller's image. */
   readonly loadBalancer: LoadBalancerPlan;
+  /**
+   * What must be ready before the controller's deployment is created: the pod network, when the
+   * stack installs it as one resource that waits for it (Cilium's Helm release). The deployment
+   * waits for its rollout, and its pod gets no address (nor, without kube-proxy, a working API
+   * service address) before the CNI runs. @default none
+   */
+  readonly after?: readonly ITerraformDependable[];
 }
 
 /** Where kube-vip-cloud-provider reads its pool: its defaults (pkg/provider/provider.go, v0.0.12: KubeVipClientConfig, KubeVipClientConfigNamespace). */
@@ -88,6 +96,7 @@ export class KubeVipCloudProvider extends Construct {
           },
         },
       },
+      ...(props.after?.length ? { dependsOn: [...props.after] } : {}),
     });
   }
 }

@@ -318,6 +318,8 @@ function describe(type: string, id: string, config: JsonObject, resources: Map<s
     }
     case "kubernetes_manifest":
       return `${isObject(config.manifest) ? (str(config.manifest.kind) ?? "object") : "object"} ${named ?? id}`;
+    case "helm_release":
+      return `Helm release ${str(config.namespace) ?? "default"}/${str(config.name) ?? id}`;
     default:
       return facts && type.startsWith("kubernetes_") && named ? `${facts.noun} ${named}` : `${type}.${id}`;
   }

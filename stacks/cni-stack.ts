@@ -1,15 +1,15 @@
+import { HelmProvider } from "@cdktf/provider-helm/lib/provider";
 import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
-import { LocalProvider } from "@cdktf/provider-local/lib/provider";
 import { conditional, Fn, Op, TerraformOutput, TerraformVariable, Token, type TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
+import type { Release } from "@cdktf/provider-helm/lib/release";
 import type { ClusterPlan } from "../config/plan";
 import { Calico } from "../constructs/calico";
 import { Cilium } from "../constructs/cilium";
 import { Flannel } from "../constructs/flannel";
 import { KubeVipCloudProvider } from "../constructs/kube-vip-cloud-provider";
-import { ciliumValuesFile } from "../renderers/cilium";
+import { CILIUM_CHART_REPOSITORY, CILIUM_CHART_VERSION, ciliumValuesYaml } from "../renderers/cilium";
 import { kubeconfigPath } from "../renderers/node-setup";
-import { outputDirectory } from "./paths";
 import { PveDualnetStack } from "./pve-dualnet-stack";
 
 export interface CniStackProps {
@@ -19,9 +19,11 @@ export interface CniStackProps {
 }
 
 /**
- * Step 4 of the build order: the CNI, with node and overlay traffic on the internal network, and
- * with a LoadBalancer pool the controller that hands out its addresses.
- * Its own state; the kubeconfig is read at plan time from a path, never embedded.
+ * Step 4 of the build order: the CNI, with node and overlay traffic on the internal network
+ * (Flannel and Calico as typed Kubernetes resources through hashicorp/kubernetes, Cilium as a Helm
+ * release of its chart through hashicorp/helm), and with a LoadBalancer pool the controller that
+ * hands out its addresses. Its own state; the kubeconfig is read at plan time from a path, never
+ * embedded.
  */
 export class CniStack extends PveDualnetStack {
   constructor(scope: Construct, id: string, props: CniStackProps) {
@@ -42,13 +44,15 @@ export class CniStack extends PveDualnetStack {
     });
     path.overrideLogicalId("kubeconfig_path");
     context.overrideLogicalId("kubeconfig_context");
-    new KubernetesProvider(this, "kubernetes", {
+    const kubeconfig = {
       configPath: path.stringValue,
       // An expression, so a token: a literal "${...}" would be escaped as data (constructs/terraform-text.ts).
       configContext: Token.asString(conditional(Op.lt(Fn.lengthOf(context.stringValue), 1), Token.nullValue(), context.stringValue)),
-    });
+    };
+    new KubernetesProvider(this, "kubernetes", kubeconfig);
 
     const cni = plan.config.kubernetes.cni;
+    let cniRelease: Release | undefined;
     const k8sNet = plan.kubernetesNetwork;
     // Dual-stack: the IPv6 pod network (podSubnets[1]) and its node mask.
     const ipv6 = k8sNet.dualStack ? { podCidr: k8sNet.podSubnets[1]!, nodeCidrMaskSize: k8sNet.nodeCidrMaskSize6! } : undefined;
@@ -62,13 +66,16 @@ export class CniStack extends PveDualnetStack {
         settings: cni.calico,
       });
     else {
-      // Cilium: its Helm values, for the chart at the pinned version (docs/cni.md).
-      new LocalProvider(this, "local");
-      new Cilium(this, "cilium", { valuesFile: ciliumValuesFile(plan), directory: `${outputDirectory(plan.config.output.directory)}/cilium` });
+      // Cilium: the chart at the pinned version with this cluster's values, a Helm release
+      // (docs/cni.md). hashicorp/helm 3.x takes the cluster as a nested attribute,
+      // `kubernetes = { config_path, config_context }`: the same kubeconfig, read at plan time.
+      new HelmProvider(this, "helm", { kubernetes: kubeconfig });
+      cniRelease = new Cilium(this, "cilium", { values: ciliumValuesYaml(plan), chartVersion: CILIUM_CHART_VERSION, repository: CILIUM_CHART_REPOSITORY }).release;
     }
     // LoadBalancer services: the controller that hands out the pool's addresses (kube-vip on the
-    // control planes holds them). Nothing without a pool.
-    if (plan.loadBalancer) new KubeVipCloudProvider(this, "kube-vip-cloud-provider", { loadBalancer: plan.loadBalancer });
+    // control planes holds them). Nothing without a pool. After a CNI release, which waits until
+    // the pod network is up (Flannel's and Calico's resources are created alongside it, as before).
+    if (plan.loadBalancer) new KubeVipCloudProvider(this, "kube-vip-cloud-provider", { loadBalancer: plan.loadBalancer, ...(cniRelease ? { after: [cniRelease] } : {}) });
 
     new TerraformOutput(this, "mtu_chain", {
       description: "Underlay, VM NIC and overlay MTU of the internal network",

@@ -18,7 +18,13 @@
  *   local stand-in, stub/local-provider.mjs) must store them in state, so its schema needs them;
  * - min_items is 1 for a required block and 0 otherwise; max_items is 1 or unbounded;
  * - `map(any)` storage (dynamic attributes such as kubernetes_manifest.manifest) becomes
- *   "dynamic"; descriptions, sensitivity and deprecation are not recorded.
+ *   "dynamic"; descriptions, sensitivity and deprecation are not recorded;
+ * - cdktf's bindings do not tell a block from a nested attribute (the Plugin Framework's
+ *   SingleNestedAttribute, ListNestedAttribute): both are `isBlock: true`. A provider that declares
+ *   no blocks at all is rebuilt with `{ nestedAttributes: true }`: every such entry becomes an
+ *   attribute with a `nested_type` of the same nesting, as the provider serves it (hashicorp/helm
+ *   3.x: `kubernetes = { ... }` on the provider, `set = [ ... ]` on helm_release; its
+ *   helm/provider.go and helm/resource_helm_release.go at v3.1.1 declare no `Blocks`).
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
@@ -142,7 +148,7 @@ function objectAttributes(trace: ModuleTrace, struct: string): Record<string, un
   return Object.fromEntries([...entries].map(([key, entry]) => [key, attributeType(trace, entry)]));
 }
 
-function block(trace: ModuleTrace, owner: string, flagsClass: string, computedOnly = false): Record<string, unknown> {
+function block(trace: ModuleTrace, owner: string, flagsClass: string, computedOnly = false, nestedAttributes = false): Record<string, unknown> {
   const entries = trace.hcl.get(owner);
   if (!entries) throw new Error(`no entries for ${owner} in the binding`);
   const flags = trace.flags.get(flagsClass) ?? new Map<string, Flags>();
@@ -151,8 +157,16 @@ function block(trace: ModuleTrace, owner: string, flagsClass: string, computedOn
   for (const [key, entry] of entries) {
     const f = flags.get(key) ?? { computed: false, optional: true, required: false };
     if (entry.isBlock) {
-      const nested = block(trace, entry.struct!, `${structClass(entry.struct!)}OutputReference`);
+      const nested = block(trace, entry.struct!, `${structClass(entry.struct!)}OutputReference`, false, nestedAttributes);
       const nesting = entry.type === "struct" ? "single" : entry.type;
+      if (nestedAttributes) {
+        attributes[key] = {
+          nested_type: { attributes: nested.attributes, nesting_mode: nesting },
+          ...(f.required ? { required: true } : { optional: true }),
+          ...(f.computed ? { computed: true } : {}),
+        };
+        continue;
+      }
       blockTypes[key] = {
         nesting_mode: nesting,
         block: nested,
@@ -174,15 +188,15 @@ function block(trace: ModuleTrace, owner: string, flagsClass: string, computedOn
       attributes[key] = { type, computed: true };
     }
   }
-  return { attributes, ...(Object.keys(blockTypes).length ? { block_types: blockTypes } : {}) };
+  return { attributes, ...(Object.keys(blockTypes).length ? { block_types: blockTypes } : {}) } as { attributes: Record<string, unknown>; block_types?: Record<string, unknown> };
 }
 
 /**
  * A `terraform providers schema -json` document for one provider, with the resources of the
  * given Terraform types, rebuilt from its binding package (computed-only attributes too, with
- * `computedOnly`).
+ * `computedOnly`; nested attributes instead of blocks, with `nestedAttributes`).
  */
-export function bindingSchema(pkg: string, address: string, resourceTypes: readonly string[], options: { computedOnly?: boolean } = {}): object {
+export function bindingSchema(pkg: string, address: string, resourceTypes: readonly string[], options: { computedOnly?: boolean; nestedAttributes?: boolean } = {}): object {
   const lib = path.join(path.dirname(require.resolve(`${pkg}/package.json`)), "lib");
   const modules = readdirSync(lib).filter((d) => statSync(path.join(lib, d)).isDirectory());
   const traces = new Map<string, ModuleTrace>();
@@ -194,7 +208,7 @@ export function bindingSchema(pkg: string, address: string, resourceTypes: reado
     const trace = traceOf(dir);
     const cls = [...trace.types].find(([, t]) => t === tfType)?.[0];
     if (!cls) throw new Error(`${pkg}/lib/${dir} does not bind ${tfType}`);
-    return { version: 0, block: block(trace, cls, cls, options.computedOnly && tfType !== prefix) };
+    return { version: 0, block: block(trace, cls, cls, options.computedOnly && tfType !== prefix, options.nestedAttributes) };
   };
   // Module directories are the type names in kebab case, without the provider prefix.
   const prefix = address.split("/").pop()!;

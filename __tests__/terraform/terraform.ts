@@ -3,7 +3,8 @@
  * schema-only stub (stub/stub-provider.mjs) through TF_REATTACH_PROVIDERS, so `terraform init`
  * installs nothing and `validate` and `plan` check every resource against the provider's schema:
  * bpg/proxmox's real schema (schemas/, kept equal to the reference schema by a test), and
- * hashicorp/local and hashicorp/kubernetes rebuilt from their pinned bindings (binding-schema.ts).
+ * hashicorp/local, hashicorp/kubernetes and hashicorp/helm rebuilt from their pinned bindings
+ * (binding-schema.ts).
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -21,6 +22,8 @@ const PROVIDERS = {
   "registry.terraform.io/bpg/proxmox": { schema: () => JSON.parse(readFileSync(PROXMOX_SCHEMA, "utf8")) },
   "registry.terraform.io/hashicorp/local": { binding: "@cdktf/provider-local" },
   "registry.terraform.io/hashicorp/kubernetes": { binding: "@cdktf/provider-kubernetes" },
+  // hashicorp/helm 3.1.1 (@cdktf/provider-helm 12.1.2): the Plugin Framework, nested attributes only.
+  "registry.terraform.io/hashicorp/helm": { binding: "@cdktf/provider-helm", nestedAttributes: true },
 } as const;
 export type ProviderAddress = keyof typeof PROVIDERS;
 export const LOCAL_ADDRESS: ProviderAddress = "registry.terraform.io/hashicorp/local";
@@ -42,7 +45,8 @@ export function writeProviderSchemas(
     const prefix = address.split("/").pop()!;
     const types = resourceTypes.filter((t) => t.startsWith(`${prefix}_`));
     const computedOnly = options.computedOnly?.includes(address as ProviderAddress);
-    const document = "schema" in source ? source.schema() : bindingSchema(source.binding, address, types, computedOnly ? { computedOnly } : {});
+    const nestedAttributes = "nestedAttributes" in source && source.nestedAttributes;
+    const document = "schema" in source ? source.schema() : bindingSchema(source.binding, address, types, { ...(computedOnly ? { computedOnly } : {}), ...(nestedAttributes ? { nestedAttributes } : {}) });
     const file = path.join(workDir, `schema-${i}.json`);
     documents.push(JSON.stringify(document));
     writeFileSync(file, documents[documents.length - 1]!);
