@@ -97,6 +97,14 @@ describe("network.env with dual-stack", () => {
       expect(result.stdout).toMatch(/rolled back: .*the IPv6 default route is 'default via fd00:192:168::1 dev vmbr0.*', planned via fd00:192:168::1 dev vmbr1/);
       expect(result.status).toBe(2);
       await backToIpv4(host);
+      // Via the planned gateway, on a device whose name extends the planned one's. The kernel refuses
+      // an onlink IPv6 route to a gateway that another device's connected route covers ("Nexthop
+      // has invalid gateway or device mismatch"), so the file cannot put it on a vmbr01 beside
+      // vmbr0 as the IPv4 test does: the route stays on vmbr0 and the plan names "vmbr".
+      const prefixed = await host.apply(host.stage(dual(), { times: ROOMY, env: (env) => env.replace(/^GATEWAY6_DEV=vmbr0$/m, "GATEWAY6_DEV=vmbr") }));
+      expect(prefixed.stdout).toMatch(/rolled back: .*the IPv6 default route is 'default via fd00:192:168::1 dev vmbr0 .*', planned via fd00:192:168::1 dev vmbr\. The previous network is live/);
+      expect(prefixed.status).toBe(2);
+      await backToIpv4(host);
     });
   });
 

@@ -415,6 +415,17 @@ const within = async <T>(what: string, run: Promise<T>, seconds: number): Promis
     expect(result.stdout).toMatch(/the default route is 'default via 192\.168\.0\.253 dev vmbr0.*', planned via 192\.168\.0\.1 dev vmbr0/);
     expect(result.status).toBe(2);
     await unchanged(host);
+    // Via the planned gateway, on a device whose name begins with the planned one's: vmbr01, a
+    // bridge of the file that takes the default route (onlink: it has no address), not vmbr0.
+    const elsewhere = baseFile
+      .replace("\tgateway 192.168.0.1\n", "")
+      .replace("auto vmbr1\n", "auto vmbr01\niface vmbr01 inet manual\n\tbridge-ports none\n\tbridge-stp off\n\tbridge-fd 0\n\tpost-up ip route add default via 192.168.0.1 dev vmbr01 onlink\n\nauto vmbr1\n");
+    expect(elsewhere).toMatch(/iface vmbr01[\s\S]*auto vmbr1\n/);
+    const prefixed = await host.apply(host.stage(base, { interfaces: elsewhere, times: { ...TEST_TIMES, verifyTimeout: 2 } }));
+    expect(prefixed.stdout).toMatch(/the default route is 'default via 192\.168\.0\.1 dev vmbr01 onlink.*', planned via 192\.168\.0\.1 dev vmbr0/);
+    expect(prefixed.status).toBe(2);
+    await unchanged(host);
+    expect(await host.link("vmbr01")).toBeUndefined();
   });
 
   labTest("a live network that differs from the plan fails verification: an address, then an MTU", async (host) => {

@@ -437,8 +437,9 @@ EOF
   routes6=$(ip -6 route show default | grep -v ' proto ra ')
   count6=$(printf '%s\n' "$routes6" | grep -c '^default')
   [ "$count6" -eq 1 ] || { PROBLEM="$count6 IPv6 default routes, planned exactly one (via $GATEWAY6 dev $GATEWAY6_DEV): $(printf '%s' "$routes6" | tr '\n' ';')"; return 1; }
+  # The device by its whole name: vmbr01 is not vmbr0.
   case "$routes6" in
-    "default via $GATEWAY6 dev $GATEWAY6_DEV"*) ;;
+    "default via $GATEWAY6 dev $GATEWAY6_DEV" | "default via $GATEWAY6 dev $GATEWAY6_DEV "*) ;;
     *) PROBLEM="the IPv6 default route is '$routes6', planned via $GATEWAY6 dev $GATEWAY6_DEV"; return 1 ;;
   esac
   ping -6 -c 1 -W 1 "$GATEWAY6" >/dev/null 2>&1 9>&- || { PROBLEM="IPv6 gateway $GATEWAY6 does not answer"; return 1; }
@@ -477,8 +478,10 @@ EOF
   routes=$(ip -4 route show default)
   count=$(printf '%s\n' "$routes" | grep -c '^default')
   [ "$count" -eq 1 ] || { PROBLEM="$count default routes, planned exactly one (via $GATEWAY dev $GATEWAY_DEV): $(printf '%s' "$routes" | tr '\n' ';')"; return 1; }
+  # The gateway and the device by their whole names (a space or the end follows each): a route via
+  # the planned gateway on vmbr01 is not one on vmbr0.
   case "$routes" in
-    "default via $GATEWAY dev $GATEWAY_DEV"*) ;;
+    "default via $GATEWAY dev $GATEWAY_DEV" | "default via $GATEWAY dev $GATEWAY_DEV "*) ;;
     *) PROBLEM="the default route is '$routes', planned via $GATEWAY dev $GATEWAY_DEV"; return 1 ;;
   esac
   ping -c 1 -W 1 "$GATEWAY" >/dev/null 2>&1 9>&- || { PROBLEM="gateway $GATEWAY does not answer"; return 1; }
