@@ -592,6 +592,10 @@ sysctl_value() { # path
   cat "$1" 2>/dev/null
 }
 
+# iptables runs with -w 5: it waits for the xtables lock (iptables-legacy's; another run of
+# iptables, pve-firewall's, may hold it) at most 5 s, never without end as a bare -w does, which
+# would hang a rollback. A count that could not be read shows in the rollback's comparison.
+
 # The recorded settings' values and the recorded rules' number of copies in place, one line each:
 # "sysctl PATH VALUE", "rule TOOL TABLE COUNT -A CHAIN MATCH...". A setting that cannot be read (an
 # interface that does not exist) has no line.
@@ -607,7 +611,7 @@ host_state() { # run directory
       [ -n "$rule" ] || continue
       chain=${rule#-A }
       chain=${chain%% *}
-      count=$("$tool" -w -t "$table" -S "$chain" 2>/dev/null | grep -cxF -e "$rule")
+      count=$("$tool" -w 5 -t "$table" -S "$chain" 2>/dev/null | grep -cxF -e "$rule")
       printf 'rule %s %s %s %s\n' "$tool" "$table" "${count:-0}" "$rule"
     done <"$1/rules"
   fi
@@ -638,7 +642,7 @@ restore_host_state() { # run directory
         rule=${rest#* }
         chain=${rule#-A }
         chain=${chain%% *}
-        count=$("$first" -w -t "$table" -S "$chain" 2>/dev/null | grep -cxF -e "$rule")
+        count=$("$first" -w 5 -t "$table" -S "$chain" 2>/dev/null | grep -cxF -e "$rule")
         removed=0
         while [ "${count:-0}" -gt "$want" ]; do
           # The words of the rule as iptables -S prints them, -A turned into -D (field splitting on
@@ -647,7 +651,7 @@ restore_host_state() { # run directory
           # shellcheck disable=SC2086
           set -- ${rule#-A }
           set +f
-          "$first" -w -t "$table" -D "$@" 2>/dev/null || break
+          "$first" -w 5 -t "$table" -D "$@" 2>/dev/null || break
           removed=$((removed + 1))
           count=$((count - 1))
         done
