@@ -36,12 +36,12 @@ const jumbo = (c: any) => (c.networks.internal = { ...c.networks.internal, mtu: 
  * iptables' nat and raw rules) and proxy ARP on vmbr0 (the routed layout's). None of it is
  * ifupdown2's to take back: every rollback of it must (see `unchanged`).
  */
-const strandingGateway = plan((c) => {
-  c.networks.external.gateway = "192.168.0.254";
+const routing = (c: any) => {
   const interfaces = c.proxmox.nodes[0].interfaces;
   Object.assign(interfaces.find((i: any) => i.name === "vmbr0"), { ipForward: true, proxyArp: true });
   interfaces.find((i: any) => i.name === "vmbr1").masquerade = { outInterface: "vmbr0" };
-});
+};
+const strandingGateway = plan((c) => ((c.networks.external.gateway = "192.168.0.254"), routing(c)));
 const commented = (comment: string) => plan((c) => (c.proxmox.nodes[0].interfaces[2].comment = comment));
 /** A change that verifies and leaves something to take back: a second address on vmbr1. */
 const EXTRA = "10.0.0.22/24";
@@ -483,10 +483,13 @@ const within = async <T>(what: string, run: Promise<T>, seconds: number): Promis
   });
 
   labTest("verified but never confirmed (Terraform lost the host), GUI changes made meanwhile: rolled back, the GUI's file saved, not left for pvenetcommit", async (host, ready) => {
-    const staged = host.stage(commented("unconfirmed"));
+    // A change that verifies and turns the host into a router (see `routing`): the dead-man switch
+    // must give that back too.
+    const staged = host.stage(plan(routing));
     const applied = await host.apply(staged);
     expect(applied.stdout).toMatch(/switched: [\s\S]*verified; awaiting confirmation/);
     expect(applied.status).toBe(0);
+    expect((await host.routingState()).forwarding).toEqual(["1", "0"]);
     // The Proxmox GUI edits the network while the change is live: its interfaces.new holds the
     // unconfirmed file plus the edit.
     const gui = `${staged.interfaces}# edited in the GUI\n`;
@@ -496,6 +499,7 @@ const within = async <T>(what: string, run: Promise<T>, seconds: number): Promis
     await waitForLog(host, DEADMAN_DONE, BUDGET.deadman);
     expect(runLog(host)).toMatch(/the Proxmox GUI wrote pending changes to \/etc\/network\/interfaces\.new while this change was live, on top of it: saved to \S+interfaces\.new\.from-gui and removed/);
     expect(readFileSync(runFile(host, run, "interfaces.new.from-gui"), "utf8")).toBe(gui);
+    expect(runLog(host)).toMatch(/restored net\.ipv4\.ip_forward to 0 \(the rejected file had set 1\)/);
     const late = await host.confirm(staged);
     expect(late.stdout).toMatch(/not confirmed: the change was rolled back before confirmation/);
     expect(late.status).toBe(2);
