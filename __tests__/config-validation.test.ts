@@ -164,6 +164,14 @@ describe("addresses and gateways", () => {
     const issues = issuesOf((c) => (c.networks.internal.cidr = "10.0.0.5/24"));
     expect(issueAt(issues, "networks.internal.cidr").fix).toMatch(/10\.0\.0\.0\/24/);
   });
+
+  it("rejects a masquerade source with host bits set (iptables lists the network address; the apply's rollback matches rules by it)", () => {
+    const issues = issuesOf((c) => (bridge(c, "vmbr1").masquerade = { outInterface: "vmbr0", sourceCidr: "10.0.0.5/24" }));
+    const issue = issueAt(issues, "proxmox.nodes[0].interfaces[3].masquerade.sourceCidr");
+    expect(issue.message).toBe("10.0.0.5/24 has host bits set");
+    expect(issue.fix).toMatch(/write the network address: 10\.0\.0\.0\/24/);
+    expect(() => planWith((c) => (bridge(c, "vmbr1").masquerade = { outInterface: "vmbr0", sourceCidr: "10.0.0.0/24" }))).not.toThrow();
+  });
 });
 
 describe("subnet plan", () => {

@@ -44,13 +44,23 @@ async function scenario(run: (host: PveHost) => Promise<void>, lan = "", boot = 
   }
 }
 
-/** What rollback must leave: the IPv4 file live, and no IPv6 address or default route of the change. */
+/**
+ * What rollback must leave: the IPv4 file live, no IPv6 address or default route of the change, and
+ * the booted host's forwarding (off, both families) without a NAT rule of the change.
+ */
 async function backToIpv4(host: PveHost): Promise<void> {
   expect(host.live).not.toMatch(/inet6/);
   const addresses = await host.lab.hostJson("-6 addr show scope global");
   expect(addresses.flatMap((l: any) => l.addr_info.filter((a: any) => a.local).map((a: any) => a.local))).toEqual([]);
   expect(await host.lab.hostJson("-6 route show default")).toEqual([]);
+  expect(await host.routingState()).toEqual({ forwarding: ["0", "0"], proxyArpVmbr0: "0", rules: [] });
 }
+
+/**
+ * The dual-stack file turned into the NAT layout: vmbr1's networks masqueraded through vmbr0 by
+ * iptables and ip6tables, with IPv4 and IPv6 forwarding on.
+ */
+const natThroughVmbr0 = (c: any) => (c.proxmox.nodes[0].interfaces.find((i: any) => i.name === "vmbr1").masquerade = { outInterface: "vmbr0" });
 
 describe("network.env with dual-stack", () => {
   it("names the IPv6 addresses, the IPv6 gateway and its interface; a host without IPv6 gets the file as before", () => {
@@ -79,11 +89,16 @@ describe("network.env with dual-stack", () => {
     });
   });
 
-  it.concurrent("rolls back when the IPv6 gateway does not answer", async () => {
+  it.concurrent("rolls back when the IPv6 gateway does not answer, forwarding and the IPv4 and IPv6 NAT rules of the change too", async () => {
     await scenario(async (host) => {
-      const result = await host.apply(host.stage(dual((c) => (c.networks.external.ipv6.gateway = "fd00:192:168::fe")), { times: ROOMY }));
+      const staged = host.stage(dual((c) => ((c.networks.external.ipv6.gateway = "fd00:192:168::fe"), natThroughVmbr0(c))), { times: ROOMY });
+      expect(staged.interfaces).toMatch(/post-up echo 1 > \/proc\/sys\/net\/ipv6\/conf\/all\/forwarding\n\tpost-up ip6tables -t nat -A POSTROUTING/);
+      const result = await host.apply(staged);
       expect(result.stdout).toMatch(/note: IPv6 gateway fd00:192:168::fe does not answer before the change either/);
       expect(result.stdout).toMatch(/rolled back: not verified within 15 s of the switch: IPv6 gateway fd00:192:168::fe does not answer/);
+      expect(result.stdout).toMatch(/restored net\.ipv4\.ip_forward to 0 \(the rejected file had set 1\)/);
+      expect(result.stdout).toMatch(/restored net\.ipv6\.conf\.all\.forwarding to 0 \(the rejected file had set 1\)/);
+      expect(result.stdout).toMatch(/removed 1 copy of the rejected file's rule: ip6tables -t nat -A POSTROUTING -s fd00:10::\/64 -o vmbr0 -j MASQUERADE/);
       expect(result.status).toBe(2);
       await backToIpv4(host);
     });
@@ -96,6 +111,14 @@ describe("network.env with dual-stack", () => {
       const result = await host.apply(staged);
       expect(result.stdout).toMatch(/rolled back: .*the IPv6 default route is 'default via fd00:192:168::1 dev vmbr0.*', planned via fd00:192:168::1 dev vmbr1/);
       expect(result.status).toBe(2);
+      await backToIpv4(host);
+      // Via the planned gateway, on a device whose name extends the planned one's. The kernel refuses
+      // an onlink IPv6 route to a gateway that another device's connected route covers ("Nexthop
+      // has invalid gateway or device mismatch"), so the file cannot put it on a vmbr01 beside
+      // vmbr0 as the IPv4 test does: the route stays on vmbr0 and the plan names "vmbr".
+      const prefixed = await host.apply(host.stage(dual(), { times: ROOMY, env: (env) => env.replace(/^GATEWAY6_DEV=vmbr0$/m, "GATEWAY6_DEV=vmbr") }));
+      expect(prefixed.stdout).toMatch(/rolled back: .*the IPv6 default route is 'default via fd00:192:168::1 dev vmbr0 .*', planned via fd00:192:168::1 dev vmbr\. The previous network is live/);
+      expect(prefixed.status).toBe(2);
       await backToIpv4(host);
     });
   });

@@ -30,7 +30,18 @@ const plan = (edit: (c: any) => void = () => {}) => planWith((c) => (withPeer(c)
 const base = plan();
 const baseFile = renderInterfaces(base.hosts[0]!, base.config.name);
 const jumbo = (c: any) => (c.networks.internal = { ...c.networks.internal, mtu: 9000, jumboFrames: true });
-const strandingGateway = plan((c) => (c.networks.external.gateway = "192.168.0.254"));
+/**
+ * A change that strands the host (its gateway does not answer) and that turns the bridged host into
+ * a router: vmbr1's network masqueraded through vmbr0 (the NAT layout's post-up lines: ip_forward,
+ * iptables' nat and raw rules) and proxy ARP on vmbr0 (the routed layout's). None of it is
+ * ifupdown2's to take back: every rollback of it must (see `unchanged`).
+ */
+const routing = (c: any) => {
+  const interfaces = c.proxmox.nodes[0].interfaces;
+  Object.assign(interfaces.find((i: any) => i.name === "vmbr0"), { ipForward: true, proxyArp: true });
+  interfaces.find((i: any) => i.name === "vmbr1").masquerade = { outInterface: "vmbr0" };
+};
+const strandingGateway = plan((c) => ((c.networks.external.gateway = "192.168.0.254"), routing(c)));
 const commented = (comment: string) => plan((c) => (c.proxmox.nodes[0].interfaces[2].comment = comment));
 /** A change that verifies and leaves something to take back: a second address on vmbr1. */
 const EXTRA = "10.0.0.22/24";
@@ -116,10 +127,13 @@ function labTest(name: string, run: (host: PveHost, ready: () => void) => Promis
 
 /** Nothing of a run is left where ifupdown2 or pvenetcommit would pick it up. */
 const cleanEtc = (host: PveHost) => expect(host.etcNetwork()).toEqual(["interfaces"]);
+/** The booted host's forwarding, proxy ARP and NAT rules: none (PveHost.boot). */
+const NOT_ROUTING = { forwarding: ["0", "0"], proxyArpVmbr0: "0", rules: [] };
 const unchanged = async (host: PveHost) => {
   expect(host.live).toBe(baseFile);
   expect(await host.defaultRoutes()).toEqual([{ gateway: LAN.gateway, dev: "vmbr0" }]);
   expect(await addresses(host, "vmbr1")).toEqual(["10.0.0.2/24"]);
+  expect(await host.routingState()).toEqual(NOT_ROUTING);
   cleanEtc(host);
 };
 const addresses = async (host: PveHost, dev: string) => ((await host.link(dev))?.addr_info ?? []).filter((a: any) => a.family === "inet").map((a: any) => `${a.local}/${a.prefixlen}`);
@@ -222,9 +236,20 @@ const within = async <T>(what: string, run: Promise<T>, seconds: number): Promis
   }, { waitsForDeadman: true });
 
   labTest("stranding gateway: rolls back at once, before any confirmation", async (host) => {
-    const result = await host.apply(host.stage(strandingGateway));
-    expect(result.stdout).toMatch(/gateway 192\.168\.0\.254 does not answer/);
+    const run = host.apply(host.stage(strandingGateway));
+    // The change was live: forwarding, proxy ARP and the masquerade rules on.
+    await waitForLog(host, /waiting: gateway 192\.168\.0\.254 does not answer/, BUDGET.checkpoint);
+    const live = await host.routingState();
+    expect(live.forwarding).toEqual(["1", "0"]);
+    expect(live.proxyArpVmbr0).toBe("1");
+    expect(live.rules).toEqual(["iptables -t nat -A POSTROUTING -s 10.0.0.0/24 -o vmbr0 -j MASQUERADE", "iptables -t raw -A PREROUTING -i fwbr+ -j CT --zone 1"]);
+    const result = await run;
     expect(result.stdout).toMatch(/rolled back: not verified within 6 s of the switch: gateway 192\.168\.0\.254 does not answer\. The previous network is live, as it was before the change/);
+    // What ifreload of the previous file leaves behind, given back and said so.
+    expect(result.stdout).toMatch(/restored net\.ipv4\.ip_forward to 0 \(the rejected file had set 1\)/);
+    expect(result.stdout).toMatch(/restored net\.ipv4\.conf\.vmbr0\.proxy_arp to 0 \(the rejected file had set 1\)/);
+    expect(result.stdout).toMatch(/removed 1 copy of the rejected file's rule: iptables -t nat -A POSTROUTING -s 10\.0\.0\.0\/24 -o vmbr0 -j MASQUERADE/);
+    expect(result.stdout).toMatch(/removed 1 copy of the rejected file's rule: iptables -t raw -A PREROUTING -i fwbr\+ -j CT --zone 1/);
     expect(result.status).toBe(2);
     await unchanged(host);
     expect((await host.program("status")).stdout).toMatch(/^nothing pending/);
@@ -415,6 +440,17 @@ const within = async <T>(what: string, run: Promise<T>, seconds: number): Promis
     expect(result.stdout).toMatch(/the default route is 'default via 192\.168\.0\.253 dev vmbr0.*', planned via 192\.168\.0\.1 dev vmbr0/);
     expect(result.status).toBe(2);
     await unchanged(host);
+    // Via the planned gateway, on a device whose name begins with the planned one's: vmbr01, a
+    // bridge of the file that takes the default route (onlink: it has no address), not vmbr0.
+    const elsewhere = baseFile
+      .replace("\tgateway 192.168.0.1\n", "")
+      .replace("auto vmbr1\n", "auto vmbr01\niface vmbr01 inet manual\n\tbridge-ports none\n\tbridge-stp off\n\tbridge-fd 0\n\tpost-up ip route add default via 192.168.0.1 dev vmbr01 onlink\n\nauto vmbr1\n");
+    expect(elsewhere).toMatch(/iface vmbr01[\s\S]*auto vmbr1\n/);
+    const prefixed = await host.apply(host.stage(base, { interfaces: elsewhere, times: { ...TEST_TIMES, verifyTimeout: 2 } }));
+    expect(prefixed.stdout).toMatch(/the default route is 'default via 192\.168\.0\.1 dev vmbr01 onlink.*', planned via 192\.168\.0\.1 dev vmbr0/);
+    expect(prefixed.status).toBe(2);
+    await unchanged(host);
+    expect(await host.link("vmbr01")).toBeUndefined();
   });
 
   labTest("a live network that differs from the plan fails verification: an address, then an MTU", async (host) => {
@@ -447,10 +483,13 @@ const within = async <T>(what: string, run: Promise<T>, seconds: number): Promis
   });
 
   labTest("verified but never confirmed (Terraform lost the host), GUI changes made meanwhile: rolled back, the GUI's file saved, not left for pvenetcommit", async (host, ready) => {
-    const staged = host.stage(commented("unconfirmed"));
+    // A change that verifies and turns the host into a router (see `routing`): the dead-man switch
+    // must give that back too.
+    const staged = host.stage(plan(routing));
     const applied = await host.apply(staged);
     expect(applied.stdout).toMatch(/switched: [\s\S]*verified; awaiting confirmation/);
     expect(applied.status).toBe(0);
+    expect((await host.routingState()).forwarding).toEqual(["1", "0"]);
     // The Proxmox GUI edits the network while the change is live: its interfaces.new holds the
     // unconfirmed file plus the edit.
     const gui = `${staged.interfaces}# edited in the GUI\n`;
@@ -460,6 +499,7 @@ const within = async <T>(what: string, run: Promise<T>, seconds: number): Promis
     await waitForLog(host, DEADMAN_DONE, BUDGET.deadman);
     expect(runLog(host)).toMatch(/the Proxmox GUI wrote pending changes to \/etc\/network\/interfaces\.new while this change was live, on top of it: saved to \S+interfaces\.new\.from-gui and removed/);
     expect(readFileSync(runFile(host, run, "interfaces.new.from-gui"), "utf8")).toBe(gui);
+    expect(runLog(host)).toMatch(/restored net\.ipv4\.ip_forward to 0 \(the rejected file had set 1\)/);
     const late = await host.confirm(staged);
     expect(late.stdout).toMatch(/not confirmed: the change was rolled back before confirmation/);
     expect(late.status).toBe(2);

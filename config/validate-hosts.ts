@@ -3,7 +3,7 @@
  * slaves, bonds, VLANs, addresses, gateways, MTUs, loops), the apply's times, and what the nodes
  * must not share.
  */
-import { contains, parseSubnet, splitAddress } from "./ip";
+import { contains, isCanonicalSubnet, parseSubnet, splitAddress } from "./ip";
 import { DEFAULT_MTU, uppersOf, vlanParts } from "./mtu";
 import { hostGateway, roleBridge } from "./plan";
 import type { ResolvedHost } from "./resolve";
@@ -59,6 +59,10 @@ export function checkHost(config: ClusterConfig, host: ResolvedHost, path: strin
           report(`${p}.masquerade.outInterface`, "a bridge cannot masquerade through itself", "name the uplink interface");
         }
         if (!iface.address) report(`${p}.address`, "a masquerading bridge needs an address: it is the VMs' gateway", "set the bridge address, e.g. 10.10.10.1/24");
+        // iptables keeps the network address (10.0.0.5/24 becomes 10.0.0.0/24): a rule written
+        // otherwise is not the rule `iptables -S` lists, which the host apply's rollback counts.
+        const source = iface.masquerade.sourceCidr;
+        if (source && !isCanonicalSubnet(source)) report(`${p}.masquerade.sourceCidr`, `${source} has host bits set`, `write the network address: ${parseSubnet(source).cidr}`);
       }
     }
     if (iface.kind === "bond") {

@@ -437,8 +437,9 @@ EOF
   routes6=$(ip -6 route show default | grep -v ' proto ra ')
   count6=$(printf '%s\n' "$routes6" | grep -c '^default')
   [ "$count6" -eq 1 ] || { PROBLEM="$count6 IPv6 default routes, planned exactly one (via $GATEWAY6 dev $GATEWAY6_DEV): $(printf '%s' "$routes6" | tr '\n' ';')"; return 1; }
+  # The device by its whole name: vmbr01 is not vmbr0.
   case "$routes6" in
-    "default via $GATEWAY6 dev $GATEWAY6_DEV"*) ;;
+    "default via $GATEWAY6 dev $GATEWAY6_DEV" | "default via $GATEWAY6 dev $GATEWAY6_DEV "*) ;;
     *) PROBLEM="the IPv6 default route is '$routes6', planned via $GATEWAY6 dev $GATEWAY6_DEV"; return 1 ;;
   esac
   ping -6 -c 1 -W 1 "$GATEWAY6" >/dev/null 2>&1 9>&- || { PROBLEM="IPv6 gateway $GATEWAY6 does not answer"; return 1; }
@@ -477,8 +478,10 @@ EOF
   routes=$(ip -4 route show default)
   count=$(printf '%s\n' "$routes" | grep -c '^default')
   [ "$count" -eq 1 ] || { PROBLEM="$count default routes, planned exactly one (via $GATEWAY dev $GATEWAY_DEV): $(printf '%s' "$routes" | tr '\n' ';')"; return 1; }
+  # The gateway and the device by their whole names (a space or the end follows each): a route via
+  # the planned gateway on vmbr01 is not one on vmbr0.
   case "$routes" in
-    "default via $GATEWAY dev $GATEWAY_DEV"*) ;;
+    "default via $GATEWAY dev $GATEWAY_DEV" | "default via $GATEWAY dev $GATEWAY_DEV "*) ;;
     *) PROBLEM="the default route is '$routes', planned via $GATEWAY dev $GATEWAY_DEV"; return 1 ;;
   esac
   ping -c 1 -W 1 "$GATEWAY" >/dev/null 2>&1 9>&- || { PROBLEM="gateway $GATEWAY does not answer"; return 1; }
@@ -519,18 +522,144 @@ snapshot() {
 
 # The snapshot of the interfaces a run's two files name (run directory/names), and every default
 # route: what a rollback must bring back. Links the files do not name (a VM's tap started during
-# the window) are no part of it.
+# the window) are no part of it. With it, what the files' own commands change (host_state).
 managed_snapshot() { # run directory
-  if [ -f "$1/names" ]; then
-    snapshot | awk 'NR == FNR { keep[$1] = 1; next } $1 == "route" || ($2 in keep)' "$1/names" - | sort
-  else
-    snapshot | sort
-  fi
+  {
+    if [ -f "$1/names" ]; then
+      snapshot | awk 'NR == FNR { keep[$1] = 1; next } $1 == "route" || ($2 in keep)' "$1/names" -
+    else
+      snapshot
+    fi
+    host_state "$1"
+  } | sort
 }
 
 # Interfaces a file names in auto/allow-*/iface lines.
 names_in() {
   awk '$1 == "auto" || $1 ~ /^allow-/ { for (i = 2; i <= NF; i++) print $i } $1 == "iface" { print $2 }' "$@" | sort -u
+}
+
+# ---------------------------------------------------------------------------
+# What the files' own commands change, which ifreload never gives back. The routed and NAT layouts
+# turn on forwarding (ip_forward, IPv6 all/forwarding) and proxy ARP with `post-up echo 1 >
+# /proc/sys/...` and add iptables/ip6tables rules with `post-up iptables -t nat -A ...`, removed by
+# `post-down`. ifreload runs post-down only for an interface the file no longer has (Debian's and
+# Proxmox's ifupdown2.conf set ifreload_down_changed=0: a changed interface is never taken down),
+# runs every post-up again on each reload (a rule added by one is added once more), and nothing
+# turns a kernel setting back. So before the switch the run records the settings both files write
+# and how many copies of each rule they add are in place (run directory: sysctls, rules; the values
+# go into its snapshot, `before`), and every rollback puts them back (restore_host_state).
+# ---------------------------------------------------------------------------
+
+# The /proc/sys files a file's up and down commands write ("echo 1 > /proc/sys/net/ipv4/ip_forward"):
+# plain paths only.
+sysctls_in() {
+  awk '$1 ~ /^(pre-up|up|post-up|down|pre-down|post-down)$/ {
+    for (i = 2; i <= NF; i++) {
+      word = $i
+      sub(/^>/, "", word)
+      if (word ~ /^\/proc\/sys\/[A-Za-z0-9_.\/-]+$/ && word !~ /\.\./) print word
+    }
+  }' "$@" | sort -u
+}
+
+# The rules a file's up commands add with iptables or ip6tables, as `iptables -S` prints them: one
+# line each, "TOOL TABLE -A CHAIN MATCH...". Only plain commands (no shell operators, variables or
+# substitutions), whose rule is in the words after -A/-I CHAIN (an -I position is left out).
+rules_in() {
+  awk '$1 ~ /^(up|post-up)$/ && ($2 == "iptables" || $2 == "ip6tables") && $0 !~ /[;&|$`<>(){}\\"]/ {
+    table = "filter"; chain = ""; rule = ""
+    for (i = 3; i <= NF; i++) {
+      word = $i
+      gsub(/\047/, "", word)
+      if (word == "-t" || word == "--table") { table = $(++i); gsub(/\047/, "", table); continue }
+      if (word == "-w" || word == "--wait") continue
+      if (chain == "" && (word == "-A" || word == "--append" || word == "-I" || word == "--insert")) {
+        chain = $(++i)
+        gsub(/\047/, "", chain)
+        if ((word == "-I" || word == "--insert") && $(i + 1) ~ /^[0-9]+$/) i++
+        continue
+      }
+      rule = rule " " word
+    }
+    if (chain != "" && rule != "") print $2, table, "-A " chain rule
+  }' "$@" | sort -u
+}
+
+# A /proc/sys file's value. Not by `read`: dash reads a byte at a time, and a /proc/sys file read
+# at an offset gives no more, so read never sees the newline and fails.
+sysctl_value() { # path
+  cat "$1" 2>/dev/null
+}
+
+# iptables runs with -w 5: it waits for the xtables lock (iptables-legacy's; another run of
+# iptables, pve-firewall's, may hold it) at most 5 s, never without end as a bare -w does, which
+# would hang a rollback. A count that could not be read shows in the rollback's comparison.
+
+# The recorded settings' values and the recorded rules' number of copies in place, one line each:
+# "sysctl PATH VALUE", "rule TOOL TABLE COUNT -A CHAIN MATCH...". A setting that cannot be read (an
+# interface that does not exist) has no line.
+host_state() { # run directory
+  if [ -f "$1/sysctls" ]; then
+    while IFS= read -r path; do
+      [ -n "$path" ] || continue
+      value=$(sysctl_value "$path") && printf 'sysctl %s %s\n' "$path" "$value"
+    done <"$1/sysctls"
+  fi
+  if [ -f "$1/rules" ]; then
+    while read -r tool table rule; do
+      [ -n "$rule" ] || continue
+      chain=${rule#-A }
+      chain=${chain%% *}
+      count=$("$tool" -w 5 -t "$table" -S "$chain" 2>/dev/null | grep -cxF -e "$rule")
+      printf 'rule %s %s %s %s\n' "$tool" "$table" "${count:-0}" "$rule"
+    done <"$1/rules"
+  fi
+  return 0
+}
+
+# Puts back what host_state recorded before the change (run directory/before): each setting its
+# value, each rule as many copies as there were (the rejected file's own rules: none). Says what it
+# did; what it cannot do shows in the rollback's comparison with the snapshot.
+restore_host_state() { # run directory
+  [ -f "$1/before" ] || return 0
+  grep -E '^(sysctl|rule) ' "$1/before" 2>/dev/null | while read -r kind first rest; do
+    case "$kind" in
+      sysctl)
+        value=$(sysctl_value "$first") || continue
+        [ "$value" = "$rest" ] && continue
+        name=$(printf '%s' "${first#/proc/sys/}" | tr / .)
+        if { printf '%s\n' "$rest" >"$first"; } 2>/dev/null; then
+          log "restored $name to $rest (the rejected file had set $value)"
+        else
+          log "WARNING: could not restore $name to $rest (it is $value)"
+        fi
+        ;;
+      rule)
+        table=${rest%% *}
+        rest=${rest#* }
+        want=${rest%% *}
+        rule=${rest#* }
+        chain=${rule#-A }
+        chain=${chain%% *}
+        count=$("$first" -w 5 -t "$table" -S "$chain" 2>/dev/null | grep -cxF -e "$rule")
+        removed=0
+        while [ "${count:-0}" -gt "$want" ]; do
+          # The words of the rule as iptables -S prints them, -A turned into -D (field splitting on
+          # purpose, globbing off).
+          set -f
+          # shellcheck disable=SC2086
+          set -- ${rule#-A }
+          set +f
+          "$first" -w 5 -t "$table" -D "$@" 2>/dev/null || break
+          removed=$((removed + 1))
+          count=$((count - 1))
+        done
+        [ "$removed" -eq 0 ] || log "removed $removed $([ "$removed" -eq 1 ] && echo copy || echo copies) of the rejected file's rule: $first -t $table $rule"
+        ;;
+    esac
+  done
+  return 0
 }
 
 # ---------------------------------------------------------------------------
@@ -581,7 +710,10 @@ rollback_pending() { # reason
     attempt=$((attempt + 1))
     sleep 2
   done
-  # The previous network must look as it did before the change: same links, addresses, route.
+  # What ifreload leaves of the rejected file: its forwarding, proxy ARP and firewall rules.
+  restore_host_state "$run_dir"
+  # The previous network must look as it did before the change: same links, addresses, route,
+  # forwarding and rules.
   if [ -f "$run_dir/before" ]; then
     until_time=$(($(now) + P_VERIFY))
     until [ "$(managed_snapshot "$run_dir")" = "$(cat "$run_dir/before")" ]; do
@@ -778,6 +910,8 @@ EOF
   if ! cp -p "$LIVE" "$BACKUP" 2>/dev/null || ! sync "$BACKUP" 2>/dev/null ||
     [ "$(size_of "$BACKUP")" != "$(size_of "$LIVE")" ] || [ "$(sha_of "$BACKUP")" != "$LIVE_SHA" ] ||
     ! { names_in "$LIVE" "$staged" >"$RUN_DIR/names"; } 2>/dev/null ||
+    ! { sysctls_in "$LIVE" "$staged" >"$RUN_DIR/sysctls"; } 2>/dev/null ||
+    ! { rules_in "$LIVE" "$staged" >"$RUN_DIR/rules"; } 2>/dev/null ||
     ! { managed_snapshot "$RUN_DIR" >"$RUN_DIR/before"; } 2>/dev/null || ! sync "$RUN_DIR" 2>/dev/null; then
     rm -f "$staged" "$BACKUP"
     finish 1 "refused: could not back up $LIVE to $BACKUP (disk full?); nothing changed"

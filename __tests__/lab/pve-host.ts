@@ -36,6 +36,9 @@ export interface RunOptions {
  */
 export const TEST_TIMES: NetworkApplyTimes = { confirmTimeout: 20, verifyTimeout: 6 };
 
+/** The forwarding switches a routed or NAT file turns on (post-up lines): off on a booted lab host. */
+export const FORWARDING = ["/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv6/conf/all/forwarding"] as const;
+
 export interface Staged {
   readonly dir: string;
   readonly sha: string;
@@ -67,10 +70,16 @@ export class PveHost {
     return path.join(this.lab.sandbox.dir("/var/lib/pve-dualnet"), ...parts);
   }
 
-  /** Brings a plan's file up directly (ifup -a), as the host's starting point. */
+  /**
+   * Brings a plan's file up directly (ifup -a), as the host's starting point: a host that forwards
+   * only if its file says so. A new network namespace copies IPv4 forwarding from the machine's
+   * (net.core.devconf_inherit_init_net 0, the kernel's ip-sysctl.rst), which Docker turns on: it is
+   * turned off first, so that a change that turns it on can be seen.
+   */
   async boot(plan: ClusterPlan): Promise<void> {
     writeFileSync(this.lab.sandbox.file("/etc/network", "interfaces"), renderInterfaces(plan.hosts[0]!, plan.config.name));
-    const up = await this.lab.run("ifup -a 2>&1");
+    const forwardingOff = FORWARDING.map((file) => `{ [ ! -e ${file} ] || echo 0 >${file}; } && `).join("");
+    const up = await this.lab.run(`${forwardingOff}ifup -a 2>&1`);
     if (up.status !== 0) throw new Error(`ifup -a failed: ${up.stdout}`);
   }
 
@@ -166,6 +175,20 @@ export class PveHost {
       }
     };
     return { prelude: `PATH=${shellQuote(dir)}:$PATH; export PATH; `, hang, hung };
+  }
+
+  /**
+   * What a routed or NAT file changes besides links, addresses and routes: the forwarding switches,
+   * proxy ARP on vmbr0, and the rules of iptables' and ip6tables' nat and raw tables (iptables -S).
+   */
+  async routingState(): Promise<{ forwarding: string[]; proxyArpVmbr0: string; rules: string[] }> {
+    const read = await this.lab.inHost(
+      `cat ${FORWARDING.join(" ")} /proc/sys/net/ipv4/conf/vmbr0/proxy_arp; for t in iptables ip6tables; do for table in nat raw; do $t -w -t $table -S | sed "s/^/$t -t $table /"; done; done`,
+    );
+    if (read.status !== 0) throw new Error(`cannot read the host's routing state: ${read.stderr}`);
+    const [ipv4, ipv6, proxyArp, ...rules] = read.stdout.trim().split("\n");
+    // A table's default policies (-P) are always there; only added rules (-A) count.
+    return { forwarding: [ipv4!, ipv6!], proxyArpVmbr0: proxyArp!, rules: rules.filter((r) => / -A /.test(r)) };
   }
 
   async defaultRoutes(): Promise<{ gateway: string; dev: string }[]> {
