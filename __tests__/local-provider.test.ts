@@ -214,9 +214,9 @@ const available = terraformAvailable();
       const deployed = await local.cdktf(["deploy", "host-network", "--auto-approve", "--skip-provider-lock", "--no-color"], project);
       if (deployed.status !== 0) throw new Error(`cdktf deploy exited ${deployed.status}:\n${deployed.output}`);
       const files = renderedFiles(stack, dir);
-      // Judged by the state and the files, not by cdktf's printout: cdktf re-prefixes each chunk
-      // of Terraform's output it reads, so under load a line such as "Apply complete! …" can
-      // arrive split across two prefixed lines (seen in CI).
+      // Judged by the state and the files, not by cdktf's printout: cdktf runs `terraform apply`
+      // in a pty (node-pty) and ends the step at the pty's exit, so the last lines ("Apply
+      // complete! …") can be lost (seen in CI, stop 29).
       for (const f of files) {
         expect(readFileSync(f.file)).toEqual(f.bytes);
         expect(mode(f.file)).toBe(expectedMode(f.filePermission));

@@ -48,6 +48,7 @@ import {
   resetSshConnections,
   sleep,
   startProxmoxHost,
+  stateChange,
   userView,
   type Deploy,
   type DeployResult,
@@ -386,11 +387,13 @@ function hostLab(release: Release, scenarios: "all" | "boot") {
       const { vm } = lab;
       const before = await hostState(vm);
       expect((await unitProps(vm, GUARD, ["LoadState"])).LoadState).toBe("not-found");
+      const stateBefore = lab.project.stateInstances();
       const result = await step("1. deploy B (jumbo frames inside), confirmed", async () => (await deploy(9000)).done);
       expectDeployed(result);
+      // Terraform's "6 added, 0 changed, 0 destroyed", read from the state.
+      expect(stateChange(stateBefore, lab.project.stateInstances())).toEqual({ added: 6, replaced: 0, removed: 0 });
       notes.push(`${release}, 1: the apply step printed "awaiting confirmation" ${((result.ms - (lab.current!.seenAt(/verified; awaiting confirmation/) ?? 0)) / 1000).toFixed(1)} s before cdktf ended; confirmed ${((lab.current!.seenAt(/confirmed over a new connection/)! - lab.current!.seenAt(/verified; awaiting confirmation/)!) / 1000).toFixed(1)} s after it`);
       const seen = userView(result.output);
-      expect(seen).toMatch(/Apply complete! Resources: 6 added, 0 changed, 0 destroyed\./);
       // The confirm came over a connection of its own, opened after the apply's had ended.
       const order = [/verified; awaiting confirmation until/, /Provisioning with 'remote-exec'\.\.\./, /Connecting to remote host via SSH/, /Connected!/, /confirmed over a new connection: the new network is live/];
       let at = 0;
@@ -444,6 +447,7 @@ function hostLab(release: Release, scenarios: "all" | "boot") {
         const guardBefore = await unitProps(vm, GUARD, guardProps);
         expect(guardBefore).toMatchObject({ ActiveState: "active", SubState: "exited", NRestarts: "0" });
         const before = await hostState(vm);
+        const stateBefore = lab.project.stateInstances();
         const d = await deploy(1500);
         // While the change is pending (after the transient timer was armed, before the confirm):
         const during = await step("5. deploy A until the change is pending", () => until("the change to be pending with its timer armed", 300_000, async () => {
@@ -456,7 +460,8 @@ function hostLab(release: Release, scenarios: "all" | "boot") {
         const result = await step("5. deploy A: until confirmed", () => d.done);
         expectDeployed(result);
         expect(userView(result.output)).toMatch(/confirmed over a new connection: the new network is live/);
-        expect(userView(result.output)).toMatch(/Apply complete! Resources: 3 added, 0 changed, 3 destroyed\./);
+        // Terraform's "3 added, 0 changed, 3 destroyed": three replaced, read from the state.
+        expect(stateChange(stateBefore, lab.project.stateInstances())).toEqual({ added: 0, replaced: 3, removed: 0 });
 
         expect(guardDuring).toEqual(guardBefore);
         expect(await unitProps(vm, GUARD, guardProps)).toEqual(guardBefore);

@@ -371,6 +371,26 @@ export class HostNetworkProject {
     return { address: `terraform_data.${resource.name}`, interfacesSha: String(interfacesSha), tainted: instance.status === "tainted" };
   }
 
+  /**
+   * Every resource instance in the host-network state, address -> id. What an apply did is read
+   * here, not from cdktf's printout: cdktf runs `terraform apply` in a pty and ends the step at
+   * the pty's exit, so its last lines ("Apply complete! ...") can be lost.
+   */
+  stateInstances(): Map<string, string> {
+    let state: { resources?: { mode?: string; type: string; name: string; instances: { index_key?: string | number; attributes: { id?: string } }[] }[] };
+    try {
+      state = JSON.parse(readFileSync(path.join(this.dir, "terraform.host-network.tfstate"), "utf8"));
+    } catch {
+      return new Map();
+    }
+    const instances = new Map<string, string>();
+    for (const r of state.resources ?? []) {
+      if (r.mode === "data") continue;
+      for (const i of r.instances) instances.set(`${r.type}.${r.name}${i.index_key === undefined ? "" : `[${JSON.stringify(i.index_key)}]`}`, String(i.attributes.id));
+    }
+    return instances;
+  }
+
   /** `terraform <args>` in the stack's directory, as cdktf runs it (hashicorp/local's stand-in attached). */
   terraform(args: readonly string[]): Promise<{ status: number | null; output: string }> {
     return this.local.terraform(args, this.stackDir);
@@ -401,6 +421,17 @@ export async function resetSshConnections(netns: string, command: string): Promi
 }
 
 /** cdktf deploy's output as a user reads it: no terminal control sequences, spinners or progress lines. */
+/** What an apply did to the state: instances added, replaced (same address, new id) and removed. */
+export function stateChange(before: Map<string, string>, after: Map<string, string>): { added: number; replaced: number; removed: number } {
+  let added = 0;
+  let replaced = 0;
+  for (const [address, id] of after) {
+    if (!before.has(address)) added++;
+    else if (before.get(address) !== id) replaced++;
+  }
+  return { added, replaced, removed: [...before.keys()].filter((address) => !after.has(address)).length };
+}
+
 export function userView(output: string): string {
   return output
     .replace(/\x1b\[[0-9;]*[A-Za-z]/g, "")
