@@ -542,11 +542,12 @@ names_in() {
 # ---------------------------------------------------------------------------
 # What the files' own commands change, which ifreload never gives back. The routed and NAT layouts
 # turn on forwarding (ip_forward, IPv6 all/forwarding) and proxy ARP with `post-up echo 1 >
-# /proc/sys/...` and add iptables/ip6tables rules with `post-up iptables -t nat -A ...`, removed by
-# `post-down`. ifreload runs post-down only for an interface the file no longer has (Debian's and
-# Proxmox's ifupdown2.conf set ifreload_down_changed=0: a changed interface is never taken down),
-# runs every post-up again on each reload (a rule added by one is added once more), and nothing
-# turns a kernel setting back. So before the switch the run records the settings both files write
+# /proc/sys/...` and add iptables/ip6tables rules with `post-up iptables -t nat -C RULE || iptables
+# -t nat -A RULE`, removed by `post-down`. ifreload runs post-down only for an interface the file no
+# longer has (Debian's and Proxmox's ifupdown2.conf set ifreload_down_changed=0: a changed interface
+# is never taken down), runs every post-up again on each reload (a plain `-A`, as an older or
+# hand-written file has, adds its rule once more each time), and nothing turns a kernel setting
+# back. So before the switch the run records the settings both files write
 # and how many copies of each rule they add are in place (run directory: sysctls, rules; the values
 # go into its snapshot, `before`), and every rollback puts them back (restore_host_state).
 # ---------------------------------------------------------------------------
@@ -564,26 +565,49 @@ sysctls_in() {
 }
 
 # The rules a file's up commands add with iptables or ip6tables, as `iptables -S` prints them: one
-# line each, "TOOL TABLE -A CHAIN MATCH...". Only plain commands (no shell operators, variables or
-# substitutions), whose rule is in the words after -A/-I CHAIN (an -I position is left out).
+# line each, "TOOL TABLE -A CHAIN MATCH...". Two forms: a plain command ("iptables -t nat -A RULE"),
+# and the check-then-add pve-dualnet writes ("iptables -t nat -C RULE || iptables -t nat -A RULE":
+# every ifreload runs post-up again, and this adds the rule only where it is missing), whose halves
+# must name the same tool, table and rule. Nothing else with a shell operator, variable or
+# substitution counts. The rule is the words after -A/-I CHAIN (an -I position is left out).
 rules_in() {
-  awk '$1 ~ /^(up|post-up)$/ && ($2 == "iptables" || $2 == "ip6tables") && $0 !~ /[;&|$`<>(){}\\"]/ {
-    table = "filter"; chain = ""; rule = ""
-    for (i = 3; i <= NF; i++) {
-      word = $i
-      gsub(/\047/, "", word)
-      if (word == "-t" || word == "--table") { table = $(++i); gsub(/\047/, "", table); continue }
-      if (word == "-w" || word == "--wait") continue
-      if (chain == "" && (word == "-A" || word == "--append" || word == "-I" || word == "--insert")) {
-        chain = $(++i)
-        gsub(/\047/, "", chain)
-        if ((word == "-I" || word == "--insert") && $(i + 1) ~ /^[0-9]+$/) i++
-        continue
+  awk '
+    # Sets TOOL TABLE OP RULE from one command; fails on anything else.
+    function parse(text,   n, w, i, word) {
+      if (text ~ /[;&|$`<>(){}\\"]/) return 0
+      n = split(text, w)
+      if (w[1] != "iptables" && w[1] != "ip6tables") return 0
+      TOOL = w[1]; TABLE = "filter"; OP = ""; RULE = ""; chain = ""
+      for (i = 2; i <= n; i++) {
+        word = w[i]
+        gsub(/\047/, "", word)
+        if (word == "-t" || word == "--table") { TABLE = w[++i]; gsub(/\047/, "", TABLE); continue }
+        if (word == "-w" || word == "--wait") continue
+        if (chain == "" && (word == "-A" || word == "--append" || word == "-I" || word == "--insert" || word == "-C" || word == "--check")) {
+          OP = (word == "-C" || word == "--check") ? "C" : "A"
+          chain = w[++i]
+          gsub(/\047/, "", chain)
+          if (OP == "A" && (word == "-I" || word == "--insert") && w[i + 1] ~ /^[0-9]+$/) i++
+          continue
+        }
+        RULE = RULE " " word
       }
-      rule = rule " " word
+      if (chain == "" || RULE == "") return 0
+      RULE = "-A " chain RULE
+      return 1
     }
-    if (chain != "" && rule != "") print $2, table, "-A " chain rule
-  }' "$@" | sort -u
+    $1 ~ /^(up|post-up)$/ {
+      command = $0
+      sub(/^[ \t]*[a-z-]+[ \t]+/, "", command)
+      split_at = index(command, " || ")
+      if (split_at == 0) {
+        if (parse(command) && OP == "A") print TOOL, TABLE, RULE
+        next
+      }
+      if (!parse(substr(command, 1, split_at - 1)) || OP != "C") next
+      check = TOOL " " TABLE " " RULE
+      if (parse(substr(command, split_at + 4)) && OP == "A" && TOOL " " TABLE " " RULE == check) print TOOL, TABLE, RULE
+    }' "$@" | sort -u
 }
 
 # A /proc/sys file's value. Not by `read`: dash reads a byte at a time, and a /proc/sys file read
