@@ -409,6 +409,43 @@ const within = async <T>(what: string, run: Promise<T>, seconds: number): Promis
     nothingPending(host);
   });
 
+  labTest("a NAT change confirmed, reloaded three times, then a bridged file confirmed: one copy of each rule, then none, and forwarding off", async (host) => {
+    const nat = host.stage(plan(routing), { times: ROOMY });
+    const applied = await host.apply(nat, { confirm: true });
+    expect(applied.stdout).toMatch(/confirmed: the new network is live/);
+    expect(applied.status).toBe(0);
+    // The values the settings had before the first file that writes them: what they go back to.
+    expect(readFileSync(host.stateDir("network", "settings-before"), "utf8")).toBe("/proc/sys/net/ipv4/conf/vmbr0/proxy_arp 0\n/proc/sys/net/ipv4/ip_forward 0\n");
+    // Every ifreload runs each post-up line again (ifreload_down_changed=0): the rules are added once.
+    for (let i = 0; i < 3; i++) expect((await host.lab.run("ifreload -a 2>&1")).status).toBe(0);
+    const routed = {
+      forwarding: ["1", "0"],
+      proxyArpVmbr0: "1",
+      rules: ["iptables -t nat -A POSTROUTING -s 10.0.0.0/24 -o vmbr0 -j MASQUERADE", "iptables -t raw -A PREROUTING -i fwbr+ -j CT --zone 1"],
+    };
+    expect(await host.routingState()).toEqual(routed);
+    // Back onto the bridged file, confirmed over a new connection: ifreload keeps vmbr0 and vmbr1
+    // (never taken down, so no post-down runs); what only the NAT file did goes at confirmation.
+    const bridged = host.stage(base, { times: ROOMY });
+    verifiedPending(await host.apply(bridged));
+    expect(await host.routingState()).toEqual(routed);
+    // A setting without a record (the previous file written by hand, or by an earlier version)
+    // goes back to what the host's sysctl configuration sets at boot (sysctl.d(5), either key
+    // form), else to the kernel's default, 0.
+    writeFileSync(host.stateDir("network", "settings-before"), "/proc/sys/net/ipv4/ip_forward 0\n");
+    writeFileSync(host.lab.sandbox.file("/etc/sysctl.d", "60-proxy-arp.conf"), "net.ipv4.conf.vmbr0.proxy_arp = 1\nnet/ipv4/conf/vmbr0/proxy_arp=0\n");
+    const confirmed = await host.confirm(bridged);
+    expect(confirmed.stdout).toMatch(/confirmed over a new connection/);
+    expect(confirmed.status).toBe(0);
+    await unchanged(host);
+    expect(confirmed.stdout).toMatch(/reset net\.ipv4\.ip_forward to 0 \(its value before the previous file set it\): only the previous file set it, to 1/);
+    expect(confirmed.stdout).toMatch(/reset net\.ipv4\.conf\.vmbr0\.proxy_arp to 0 \(what the host's sysctl configuration sets at boot, before any interfaces file runs\)/);
+    expect(confirmed.stdout).toMatch(/removed 1 copy of the previous file's rule: iptables -t nat -A POSTROUTING -s 10\.0\.0\.0\/24 -o vmbr0 -j MASQUERADE/);
+    expect(confirmed.stdout).toMatch(/removed 1 copy of the previous file's rule: iptables -t raw -A PREROUTING -i fwbr\+ -j CT --zone 1/);
+    expect(existsSync(host.stateDir("network", "settings-before"))).toBe(false);
+    nothingPending(host);
+  });
+
   labTest("a repeated apply is a no-op", async (host) => {
     const staged = host.stage(base);
     const result = await host.apply(staged);
