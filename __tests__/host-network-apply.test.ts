@@ -236,13 +236,16 @@ const within = async <T>(what: string, run: Promise<T>, seconds: number): Promis
   }, { waitsForDeadman: true });
 
   labTest("stranding gateway: rolls back at once, before any confirmation", async (host) => {
-    const run = host.apply(host.stage(strandingGateway));
+    // Held once the change is reloaded: its commands ran (on a loaded machine a reload can outlast
+    // the 6 s window, and then verification looks once, without a "waiting" line to wait for).
+    const run = host.apply(host.stage(strandingGateway), { pauseAt: "reloaded" });
+    await waitForLog(host, /checkpoint reloaded/, BUDGET.checkpoint);
     // The change was live: forwarding, proxy ARP and the masquerade rules on.
-    await waitForLog(host, /waiting: gateway 192\.168\.0\.254 does not answer/, BUDGET.checkpoint);
     const live = await host.routingState();
     expect(live.forwarding).toEqual(["1", "0"]);
     expect(live.proxyArpVmbr0).toBe("1");
     expect(live.rules).toEqual(["iptables -t nat -A POSTROUTING -s 10.0.0.0/24 -o vmbr0 -j MASQUERADE", "iptables -t raw -A PREROUTING -i fwbr+ -j CT --zone 1"]);
+    host.resume();
     const result = await run;
     expect(result.stdout).toMatch(/rolled back: not verified within 6 s of the switch: gateway 192\.168\.0\.254 does not answer\. The previous network is live, as it was before the change/);
     // What ifreload of the previous file leaves behind, given back and said so.
@@ -403,6 +406,43 @@ const within = async <T>(what: string, run: Promise<T>, seconds: number): Promis
     expect(result.stdout).toMatch(/confirmed: the new network is live/);
     expect(result.status).toBe(0);
     expect(host.live).toBe(staged.interfaces);
+    nothingPending(host);
+  });
+
+  labTest("a NAT change confirmed, reloaded three times, then a bridged file confirmed: one copy of each rule, then none, and forwarding off", async (host) => {
+    const nat = host.stage(plan(routing), { times: ROOMY });
+    const applied = await host.apply(nat, { confirm: true });
+    expect(applied.stdout).toMatch(/confirmed: the new network is live/);
+    expect(applied.status).toBe(0);
+    // The values the settings had before the first file that writes them: what they go back to.
+    expect(readFileSync(host.stateDir("network", "settings-before"), "utf8")).toBe("/proc/sys/net/ipv4/conf/vmbr0/proxy_arp 0\n/proc/sys/net/ipv4/ip_forward 0\n");
+    // Every ifreload runs each post-up line again (ifreload_down_changed=0): the rules are added once.
+    for (let i = 0; i < 3; i++) expect((await host.lab.run("ifreload -a 2>&1")).status).toBe(0);
+    const routed = {
+      forwarding: ["1", "0"],
+      proxyArpVmbr0: "1",
+      rules: ["iptables -t nat -A POSTROUTING -s 10.0.0.0/24 -o vmbr0 -j MASQUERADE", "iptables -t raw -A PREROUTING -i fwbr+ -j CT --zone 1"],
+    };
+    expect(await host.routingState()).toEqual(routed);
+    // Back onto the bridged file, confirmed over a new connection: ifreload keeps vmbr0 and vmbr1
+    // (never taken down, so no post-down runs); what only the NAT file did goes at confirmation.
+    const bridged = host.stage(base, { times: ROOMY });
+    verifiedPending(await host.apply(bridged));
+    expect(await host.routingState()).toEqual(routed);
+    // A setting without a record (the previous file written by hand, or by an earlier version)
+    // goes back to what the host's sysctl configuration sets at boot (sysctl.d(5), either key
+    // form), else to the kernel's default, 0.
+    writeFileSync(host.stateDir("network", "settings-before"), "/proc/sys/net/ipv4/ip_forward 0\n");
+    writeFileSync(host.lab.sandbox.file("/etc/sysctl.d", "60-proxy-arp.conf"), "net.ipv4.conf.vmbr0.proxy_arp = 1\nnet/ipv4/conf/vmbr0/proxy_arp=0\n");
+    const confirmed = await host.confirm(bridged);
+    expect(confirmed.stdout).toMatch(/confirmed over a new connection/);
+    expect(confirmed.status).toBe(0);
+    await unchanged(host);
+    expect(confirmed.stdout).toMatch(/reset net\.ipv4\.ip_forward to 0 \(its value before the previous file set it\): only the previous file set it, to 1/);
+    expect(confirmed.stdout).toMatch(/reset net\.ipv4\.conf\.vmbr0\.proxy_arp to 0 \(what the host's sysctl configuration sets at boot, before any interfaces file runs\)/);
+    expect(confirmed.stdout).toMatch(/removed 1 copy of the previous file's rule: iptables -t nat -A POSTROUTING -s 10\.0\.0\.0\/24 -o vmbr0 -j MASQUERADE/);
+    expect(confirmed.stdout).toMatch(/removed 1 copy of the previous file's rule: iptables -t raw -A PREROUTING -i fwbr\+ -j CT --zone 1/);
+    expect(existsSync(host.stateDir("network", "settings-before"))).toBe(false);
     nothingPending(host);
   });
 

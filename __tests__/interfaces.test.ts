@@ -199,15 +199,16 @@ describe("routed layout", () => {
 describe("NAT layout", () => {
   const s = stanzas(render(layouts.nat!));
 
-  it("masquerades the VM subnet through the uplink, adding on post-up and removing on post-down", () => {
-    expect(s.vmbr0!.options).toContain("post-up iptables -t nat -A POSTROUTING -s '10.10.10.0/24' -o eno1 -j MASQUERADE");
+  it("masquerades the VM subnet through the uplink, adding on post-up where it is missing and removing on post-down", () => {
+    const rule = "POSTROUTING -s '10.10.10.0/24' -o eno1 -j MASQUERADE";
+    expect(s.vmbr0!.options).toContain(`post-up iptables -t nat -C ${rule} || iptables -t nat -A ${rule}`);
     expect(s.vmbr0!.options).toContain("post-down iptables -t nat -D POSTROUTING -s '10.10.10.0/24' -o eno1 -j MASQUERADE");
     expect(s.vmbr0!.options).toContain("post-up echo 1 > /proc/sys/net/ipv4/ip_forward");
     expect(s.eno1!.options).toContain("gateway 198.51.100.1");
   });
 
   it("separates bridged and NATed conntrack entries at the fwbr bridges of pve-firewall (iptables), and only there", () => {
-    const zone = "post-up iptables -t raw -I PREROUTING -i fwbr+ -j CT --zone 1";
+    const zone = "post-up iptables -t raw -C PREROUTING -i fwbr+ -j CT --zone 1 || iptables -t raw -I PREROUTING -i fwbr+ -j CT --zone 1";
     expect(s.vmbr0!.options).toContain(zone);
     // proxmox-firewall (nftables) makes no fwbr bridges: the rule would match nothing.
     const nft = stanzas(render((c: any) => (layouts.nat!(c), (c.proxmox.firewallBackend = "nftables"))));

@@ -542,11 +542,12 @@ names_in() {
 # ---------------------------------------------------------------------------
 # What the files' own commands change, which ifreload never gives back. The routed and NAT layouts
 # turn on forwarding (ip_forward, IPv6 all/forwarding) and proxy ARP with `post-up echo 1 >
-# /proc/sys/...` and add iptables/ip6tables rules with `post-up iptables -t nat -A ...`, removed by
-# `post-down`. ifreload runs post-down only for an interface the file no longer has (Debian's and
-# Proxmox's ifupdown2.conf set ifreload_down_changed=0: a changed interface is never taken down),
-# runs every post-up again on each reload (a rule added by one is added once more), and nothing
-# turns a kernel setting back. So before the switch the run records the settings both files write
+# /proc/sys/...` and add iptables/ip6tables rules with `post-up iptables -t nat -C RULE || iptables
+# -t nat -A RULE`, removed by `post-down`. ifreload runs post-down only for an interface the file no
+# longer has (Debian's and Proxmox's ifupdown2.conf set ifreload_down_changed=0: a changed interface
+# is never taken down), runs every post-up again on each reload (a plain `-A`, as an older or
+# hand-written file has, adds its rule once more each time), and nothing turns a kernel setting
+# back. So before the switch the run records the settings both files write
 # and how many copies of each rule they add are in place (run directory: sysctls, rules; the values
 # go into its snapshot, `before`), and every rollback puts them back (restore_host_state).
 # ---------------------------------------------------------------------------
@@ -564,26 +565,49 @@ sysctls_in() {
 }
 
 # The rules a file's up commands add with iptables or ip6tables, as `iptables -S` prints them: one
-# line each, "TOOL TABLE -A CHAIN MATCH...". Only plain commands (no shell operators, variables or
-# substitutions), whose rule is in the words after -A/-I CHAIN (an -I position is left out).
+# line each, "TOOL TABLE -A CHAIN MATCH...". Two forms: a plain command ("iptables -t nat -A RULE"),
+# and the check-then-add pve-dualnet writes ("iptables -t nat -C RULE || iptables -t nat -A RULE":
+# every ifreload runs post-up again, and this adds the rule only where it is missing), whose halves
+# must name the same tool, table and rule. Nothing else with a shell operator, variable or
+# substitution counts. The rule is the words after -A/-I CHAIN (an -I position is left out).
 rules_in() {
-  awk '$1 ~ /^(up|post-up)$/ && ($2 == "iptables" || $2 == "ip6tables") && $0 !~ /[;&|$`<>(){}\\"]/ {
-    table = "filter"; chain = ""; rule = ""
-    for (i = 3; i <= NF; i++) {
-      word = $i
-      gsub(/\047/, "", word)
-      if (word == "-t" || word == "--table") { table = $(++i); gsub(/\047/, "", table); continue }
-      if (word == "-w" || word == "--wait") continue
-      if (chain == "" && (word == "-A" || word == "--append" || word == "-I" || word == "--insert")) {
-        chain = $(++i)
-        gsub(/\047/, "", chain)
-        if ((word == "-I" || word == "--insert") && $(i + 1) ~ /^[0-9]+$/) i++
-        continue
+  awk '
+    # Sets TOOL TABLE OP RULE from one command; fails on anything else.
+    function parse(text,   n, w, i, word) {
+      if (text ~ /[;&|$`<>(){}\\"]/) return 0
+      n = split(text, w)
+      if (w[1] != "iptables" && w[1] != "ip6tables") return 0
+      TOOL = w[1]; TABLE = "filter"; OP = ""; RULE = ""; chain = ""
+      for (i = 2; i <= n; i++) {
+        word = w[i]
+        gsub(/\047/, "", word)
+        if (word == "-t" || word == "--table") { TABLE = w[++i]; gsub(/\047/, "", TABLE); continue }
+        if (word == "-w" || word == "--wait") continue
+        if (chain == "" && (word == "-A" || word == "--append" || word == "-I" || word == "--insert" || word == "-C" || word == "--check")) {
+          OP = (word == "-C" || word == "--check") ? "C" : "A"
+          chain = w[++i]
+          gsub(/\047/, "", chain)
+          if (OP == "A" && (word == "-I" || word == "--insert") && w[i + 1] ~ /^[0-9]+$/) i++
+          continue
+        }
+        RULE = RULE " " word
       }
-      rule = rule " " word
+      if (chain == "" || RULE == "") return 0
+      RULE = "-A " chain RULE
+      return 1
     }
-    if (chain != "" && rule != "") print $2, table, "-A " chain rule
-  }' "$@" | sort -u
+    $1 ~ /^(up|post-up)$/ {
+      command = $0
+      sub(/^[ \t]*[a-z-]+[ \t]+/, "", command)
+      split_at = index(command, " || ")
+      if (split_at == 0) {
+        if (parse(command) && OP == "A") print TOOL, TABLE, RULE
+        next
+      }
+      if (!parse(substr(command, 1, split_at - 1)) || OP != "C") next
+      check = TOOL " " TABLE " " RULE
+      if (parse(substr(command, split_at + 4)) && OP == "A" && TOOL " " TABLE " " RULE == check) print TOOL, TABLE, RULE
+    }' "$@" | sort -u
 }
 
 # A /proc/sys file's value. Not by `read`: dash reads a byte at a time, and a /proc/sys file read
@@ -658,6 +682,110 @@ restore_host_state() { # run directory
         [ "$removed" -eq 0 ] || log "removed $removed $([ "$removed" -eq 1 ] && echo copy || echo copies) of the rejected file's rule: $first -t $table $rule"
         ;;
     esac
+  done
+  return 0
+}
+
+# ---------------------------------------------------------------------------
+# After a confirmation: what only the previous file did. ifreload of the new file leaves the
+# previous file's forwarding, proxy ARP and rules in place where the new file keeps the interface
+# (ifreload_down_changed=0, see above): a NAT host moved onto a bridged file would forward and
+# masquerade for ever. This runs at confirmation, not at verification: until then the change may
+# still be rolled back, and its rollback must find the previous file's state as it was (the
+# snapshot, `before`, holds it; a rollback never adds a rule back).
+#
+# A setting only the previous file wrote goes back to what it was before a file applied by this
+# program first wrote it: each confirmation records, for every setting the new file writes and the
+# previous one did not, its value before the switch (from the run's `before`) in $ORIGINS ("PATH
+# VALUE", a line each). Where no record has it (the previous file was written by hand, or applied
+# by an earlier version), what the host's sysctl configuration sets at boot (configured_sysctl:
+# applied before networking starts, so before any interfaces file ran), and where that sets
+# nothing, the kernel's default, 0: ip_forward "Default: 0 (disabled)", IPv6 conf/all/forwarding
+# "Default: 0 (disabled)", proxy_arp off unless set (the kernel's
+# Documentation/networking/ip-sysctl.rst). Every copy of a rule only the previous file adds is
+# removed (a plain -A of an older file added one more at each reload). Each is logged; what fails
+# is a warning, never a reason to undo the confirmation.
+# ---------------------------------------------------------------------------
+ORIGINS=$STATE/settings-before
+
+# The value the host's sysctl configuration gives a setting (PATH under /proc/sys) at boot, where
+# systemd-sysctl applies it before networking starts: the files of sysctl.d(5) (systemd 252), one
+# name in an earlier directory masking it in the later ones, read in the order of their names, the
+# last assignment winning; a key's separator is a dot (dots and slashes then swap) or a slash.
+# Empty when no file sets it.
+configured_sysctl() { # path
+  want=${1#/proc/sys/}
+  files=$(for dir in /etc/sysctl.d /run/sysctl.d /usr/local/lib/sysctl.d /usr/lib/sysctl.d /lib/sysctl.d; do
+    for file in "$dir"/*.conf; do [ -f "$file" ] && printf '%s %s\n' "${file##*/}" "$file"; done
+  done | awk '!seen[$1]++' | sort -k1,1 | cut -d' ' -f2-)
+  [ -n "$files" ] || return 0
+  printf '%s\n' "$files" | while IFS= read -r file; do cat "$file" 2>/dev/null; echo; done | awk -v want="$want" '
+    /^[ \t]*[#;]/ || index($0, "=") == 0 { next }
+    {
+      key = substr($0, 1, index($0, "=") - 1); value = substr($0, index($0, "=") + 1)
+      gsub(/^[ \t]*-?[ \t]*|[ \t]+$/, "", key); gsub(/^[ \t]+|[ \t]+$/, "", value)
+      slash = index(key, "/"); dot = index(key, ".")
+      if (dot > 0 && (slash == 0 || dot < slash)) {
+        path = ""
+        for (i = 1; i <= length(key); i++) { c = substr(key, i, 1); path = path (c == "." ? "/" : c == "/" ? "." : c) }
+        key = path
+      }
+      if (key == want) found = value
+    }
+    END { print found }'
+}
+
+settle_confirmed() { # previous file, confirmed file, run directory
+  [ -f "$1" ] && [ -f "$2" ] || return 0
+  old_sysctls=$(sysctls_in "$1")
+  new_sysctls=$(sysctls_in "$2")
+  origins=$(cat "$ORIGINS" 2>/dev/null)
+  # The records of settings the confirmed file writes stay; those it is the first to write are made.
+  kept=$(printf '%s\n' "$new_sysctls" | awk 'NR == FNR { if ($0 != "") keep[$0] = 1; next } ($1 in keep)' - "$ORIGINS" 2>/dev/null)
+  for path in $new_sysctls; do
+    printf '%s\n' "$old_sysctls" | grep -qxF -e "$path" && continue
+    # The previous file did not write it: its value before the switch was not that file's doing.
+    kept=$(printf '%s\n' "$kept" | awk -v p="$path" '$0 != "" && $1 != p')
+    value=$(awk -v p="$path" '$1 == "sysctl" && $2 == p { sub(/^[^ ]+ [^ ]+ /, ""); print; exit }' "$3/before" 2>/dev/null)
+    [ -n "$value" ] && kept="${kept:+$kept
+}$path $value"
+  done
+  for path in $old_sysctls; do
+    printf '%s\n' "$new_sysctls" | grep -qxF -e "$path" && continue
+    value=$(sysctl_value "$path") || continue # the interface is gone, and its setting with it
+    origin=$(printf '%s\n' "$origins" | awk -v p="$path" '$1 == p { sub(/^[^ ]+ /, ""); v = $0 } END { print v }')
+    why="its value before the previous file set it"
+    if [ -z "$origin" ]; then
+      origin=$(configured_sysctl "$path")
+      why="what the host's sysctl configuration sets at boot, before any interfaces file runs"
+    fi
+    [ -n "$origin" ] || { origin=0; why="the kernel's default: its value before the previous file set it is not known"; }
+    [ "$value" = "$origin" ] && continue
+    name=$(printf '%s' "${path#/proc/sys/}" | tr / .)
+    if { printf '%s\n' "$origin" >"$path"; } 2>/dev/null; then
+      log "reset $name to $origin ($why): only the previous file set it, to $value"
+    else
+      log "WARNING: could not reset $name to $origin (only the previous file set it, to $value)"
+    fi
+  done
+  if [ -z "$kept" ]; then
+    drop_file "$ORIGINS" 2>/dev/null
+  elif ! { printf '%s\n' "$kept" >"$ORIGINS.tmp" && mv -f "$ORIGINS.tmp" "$ORIGINS"; } 2>/dev/null; then
+    rm -f "$ORIGINS.tmp"
+    log "WARNING: could not record the settings' earlier values in $ORIGINS (read-only or full?)"
+  fi
+  new_rules=$(rules_in "$2")
+  rules_in "$1" | while read -r tool table rule; do
+    [ -n "$rule" ] || continue
+    printf '%s\n' "$new_rules" | grep -qxF -e "$tool $table $rule" && continue
+    # The words of the rule as iptables -S prints them (field splitting on purpose, globbing off).
+    set -f
+    # shellcheck disable=SC2086
+    set -- ${rule#-A }
+    set +f
+    removed=0
+    while "$tool" -w 5 -t "$table" -D "$@" 2>/dev/null; do removed=$((removed + 1)); done
+    [ "$removed" -eq 0 ] || log "removed $removed $([ "$removed" -eq 1 ] && echo copy || echo copies) of the previous file's rule: $tool -t $table $rule"
   done
   return 0
 }
@@ -959,6 +1087,7 @@ EOF
     record_confirmation || rollback_and_exit "could not record the confirmation in $STATE (read-only or full?)"
     disarm_deadman
     SWITCHED=0
+    settle_confirmed "$BACKUP" "$LIVE" "$RUN_DIR"
     prune_runs
     finish 0 "confirmed: the new network is live"
   fi
@@ -1008,6 +1137,7 @@ cmd_confirm() { # env sha
   verify_once || rollback_and_exit "no longer verifies at confirmation: $PROBLEM"
   record_confirmation || finish 1 "NOT CONFIRMED: could not record the confirmation in $STATE (read-only or full?). The change stays with its dead-man switch, which rolls it back at $(clock "$P_DEADLINE")"
   disarm_deadman
+  settle_confirmed "$P_BACKUP" "$LIVE" "$RUN_DIR"
   prune_runs
   finish 0 "confirmed over a new connection: the new network is live"
 }

@@ -104,27 +104,43 @@ function renderStanza(iface: PlannedInterface, firewallBackend: HostPlan["firewa
   }
   if (c.kind === "bridge" && c.masquerade) {
     const source = c.masquerade.sourceCidr ?? parseSubnet(iface.address!).cidr;
-    const rule = `POSTROUTING -s '${source}' -o ${c.masquerade.outInterface} -j MASQUERADE`;
     if (!c.ipForward) add("post-up", "echo 1 > /proc/sys/net/ipv4/ip_forward");
-    add("post-up", `iptables -t nat -A ${rule}`);
-    add("post-down", `iptables -t nat -D ${rule}`);
+    for (const [op, command] of ruleLines("iptables", "nat", "-A", `POSTROUTING -s '${source}' -o ${c.masquerade.outInterface} -j MASQUERADE`)) add(op, command);
     // The VMs' IPv6 network masqueraded the same way, by ip6tables (NAT66 to the uplink's address).
     if (iface.address6) {
-      const rule6 = `POSTROUTING -s '${parseSubnet6(iface.address6).cidr}' -o ${c.masquerade.outInterface} -j MASQUERADE`;
       if (!c.ipForward) forwardIpv6();
-      add("post-up", `ip6tables -t nat -A ${rule6}`);
-      add("post-down", `ip6tables -t nat -D ${rule6}`);
+      const rule6 = `POSTROUTING -s '${parseSubnet6(iface.address6).cidr}' -o ${c.masquerade.outInterface} -j MASQUERADE`;
+      for (const [op, command] of ruleLines("ip6tables", "nat", "-A", rule6)) add(op, command);
     }
     // With pve-firewall (iptables), a VM's traffic passes its fwbr bridge, and bridged and NATed
     // flows must not share conntrack entries. proxmox-firewall (nftables) makes no fwbr bridges.
     if (firewallBackend === "iptables") {
-      add("post-up", "iptables -t raw -I PREROUTING -i fwbr+ -j CT --zone 1");
-      add("post-down", "iptables -t raw -D PREROUTING -i fwbr+ -j CT --zone 1");
+      for (const [op, command] of ruleLines("iptables", "raw", "-I", "PREROUTING -i fwbr+ -j CT --zone 1")) add(op, command);
     }
   }
 
   const inet = [...comments.map((line) => `# ${line}`), `auto ${c.name}`, `iface ${c.name} inet ${method}`, ...options.map((o) => `\t${o}`)];
   return iface.address6 ? [...inet, "", ...inet6Stanza(c.name, iface.address6, iface.gateway6)] : inet;
+}
+
+/**
+ * The post-up and post-down lines of one firewall rule (`CHAIN MATCH... -j TARGET`, written once
+ * and used by all three commands). Proxmox VE's guide adds with a bare `-A`/`-I` on post-up and
+ * deletes with `-D` on post-down (pve-docs pve-network.adoc, "Masquerading (NAT) with
+ * iptables"): that assumes every post-up is matched by a post-down. ifupdown2 breaks that: each
+ * `ifreload -a` runs the post-up lines of every interface again, but post-down only for one the
+ * file no longer has (ifreload_down_changed=0, ifupdown2.conf's default, Debian's and Proxmox's),
+ * so each reload added one more copy of the rule, and one post-down removed only one. Here post-up
+ * checks first (`-C`, iptables(8) of iptables 1.8.9: "Check whether a rule matching the
+ * specification does exist in the selected chain") and adds only when the rule is missing, so any
+ * number of reloads leave one copy; the apply program reads this form (rules_in in
+ * host/pve-dualnet-network.sh).
+ */
+function ruleLines(tool: "iptables" | "ip6tables", table: "nat" | "raw", add: "-A" | "-I", rule: string): [string, string][] {
+  return [
+    ["post-up", `${tool} -t ${table} -C ${rule} || ${tool} -t ${table} ${add} ${rule}`],
+    ["post-down", `${tool} -t ${table} -D ${rule}`],
+  ];
 }
 
 /**
