@@ -28,8 +28,12 @@ export function unescapeTemplate(text: string): string {
 /** cdktf's in-band marker of a string token (cdktf 0.21, lib/tokens/private/encoding.js). */
 const STRING_TOKEN = /\$\{TfToken\[[a-zA-Z0-9:._-]+\]\}/g;
 
-/** A string with its literal fragments escaped and cdktf's token markers left for cdktf to resolve. */
-function escapeLiterals(text: string): string {
+/**
+ * A string with its literal fragments escaped and cdktf's token markers left for cdktf to resolve:
+ * what the aspect below does to every string (and key) of a resource. Exported for elements that
+ * write their JSON already escaped (patches/plain-resource.ts, the fast synth's own resources).
+ */
+export function escapeLiterals(text: string): string {
   if (!text.includes("{")) return text; // most strings: nothing to escape, no token
   let out = "";
   let last = 0;
@@ -98,6 +102,14 @@ export function escapeElement(json: Record<string, unknown>): Record<string, unk
 }
 
 const escaped = new WeakSet<TerraformElement>();
+
+/**
+ * Marks a resource whose JSON is written with escapeLiterals applied to every string and key
+ * already (patches/plain-resource.ts): the aspect leaves it as it is.
+ */
+export function escapesItsOwnLiterals(element: TerraformElement): void {
+  escaped.add(element);
+}
 
 /**
  * The aspect that makes every literal of a stack data (see the top of this file). cdktf calls an

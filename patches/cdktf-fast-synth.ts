@@ -181,7 +181,8 @@ function stackDocument(stack: Stack, resolve: TokensModule["resolve"]): Record<s
   const metadata = { version: stack.cdktfVersion, stackName: stack.node.id, backend: "local", cloud: undefined };
   const elements = terraformElements(stack);
   const metadatas = elements.map((e) => resolveOnlyTokens(e.toMetadata(), (part) => resolve(stack, part)));
-  for (const meta of metadatas) util.deepMerge(metadata, meta);
+  const grown = new Set<unknown[]>();
+  for (const meta of metadatas) mergeAppending(metadata, meta as Record<string, unknown>, grown);
   const outputs = elements.reduce((carry, item) => {
     if (!TerraformOutput.isTerraformOutput(item)) return carry;
     util.deepMerge(
@@ -192,6 +193,9 @@ function stackDocument(stack: Stack, resolve: TokensModule["resolve"]): Record<s
   }, {});
   tf["//"] = { metadata, outputs };
   const fragments = elements.map((e) => {
+    // An element that writes its JSON resolved already (patches/plain-resource.ts), unless it holds a token after all.
+    const resolved = (e as { resolvedTerraform?: () => unknown }).resolvedTerraform?.();
+    if (resolved) return { fragment: resolved, share: true };
     resolvedDate = false;
     const fragment = resolveOnlyTokens(
       e.toTerraform(),
@@ -207,6 +211,33 @@ function stackDocument(stack: Stack, resolve: TokensModule["resolve"]): Record<s
   const owned = new Set<object>([tf]);
   for (const { fragment, share } of fragments) mergeShared(tf, fragment as Record<string, unknown>, owned, share);
   return tf;
+}
+
+/**
+ * cdktf's deepMerge(target, source) (lib/util.js), the same result, but an array that meets an
+ * array is appended to in place where deepMerge copies both into a new one: the stack's metadata
+ * lists the overridden attributes of every resource (network_device of every VM), and deepMerge's
+ * copies of that growing list cost time in the square of the VMs. `grown` holds the arrays made
+ * here, the only ones appended to.
+ */
+function mergeAppending(target: Record<string, unknown>, source: Record<string, unknown>, grown: Set<unknown[]>): void {
+  for (const key of Object.keys(source)) {
+    const value = source[key];
+    const existing = target[key];
+    if (Array.isArray(value) && Array.isArray(existing)) {
+      if (grown.has(existing)) {
+        for (const item of value) existing.push(item);
+      } else {
+        const joined = [...existing, ...value];
+        grown.add(joined);
+        target[key] = joined;
+      }
+    } else if (typeof value === "object" && value !== null && !Array.isArray(value) && !Tokenization.isResolvable(value) && typeof existing === "object" && existing !== null && !Tokenization.isResolvable(existing)) {
+      mergeAppending(existing as Record<string, unknown>, value as Record<string, unknown>, grown);
+    } else {
+      util.deepMerge(target, { [key]: value });
+    }
+  }
 }
 
 /** Set while an element's JSON is resolved: cdktf returned a Date in it (its resolve keeps Dates, and only Dates, as they are). */
@@ -341,8 +372,8 @@ export function holdsNumberToken(value: string): boolean {
 }
 
 /** A value that is, or may be, a token: handed to cdktf's resolve as a whole. */
-const isTokenString = (value: string) => value.includes("TfToken[") || holdsNumberToken(value);
-const isTokenNumber = (value: number) => !(Number.isFinite(value) && Math.abs(value) < 1e200);
+export const isTokenString = (value: string) => value.includes("TfToken[") || holdsNumberToken(value);
+export const isTokenNumber = (value: number) => !(Number.isFinite(value) && Math.abs(value) < 1e200);
 
 /**
  * What cdktf's resolve returns, with only the token-bearing parts handed to it: plain data (plain
