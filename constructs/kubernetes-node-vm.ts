@@ -119,7 +119,8 @@ export class KubernetesNodeVm extends Construct {
  */
 export function networkDeviceElement(nic: VirtualEnvironmentVmNetworkDevice): Record<string, unknown> {
   const element = virtualEnvironmentVmNetworkDeviceToTerraform(nic) as Record<string, unknown>;
-  return Object.fromEntries(Object.entries(element).map(([key, value]) => [key, value ?? null]));
+  for (const key of Object.keys(element)) element[key] ??= null;
+  return element;
 }
 
 function bootDisk(vm: VmPlan, imageFileId: string | undefined): VirtualEnvironmentVmDisk {

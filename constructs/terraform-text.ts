@@ -104,12 +104,10 @@ export function escapeElement(json: Record<string, unknown>): Record<string, unk
 const escaped = new WeakSet<TerraformElement>();
 
 /**
- * Marks a resource whose JSON is written with escapeLiterals applied to every string and key
- * already (patches/plain-resource.ts): the aspect leaves it as it is.
+ * The mark of an element whose JSON has escapeLiterals applied to every string and key already
+ * (patches/plain-resource.ts): the aspect leaves it as it is.
  */
-export function escapesItsOwnLiterals(element: TerraformElement): void {
-  escaped.add(element);
-}
+export const ESCAPES_OWN_LITERALS = Symbol("pve-dualnet: escapes its own literals");
 
 /**
  * The aspect that makes every literal of a stack data (see the top of this file). cdktf calls an
@@ -118,7 +116,7 @@ export function escapesItsOwnLiterals(element: TerraformElement): void {
  */
 export class TerraformLiterals implements IAspect {
   visit(node: IConstruct): void {
-    if (!TerraformElement.isTerraformElement(node) || escaped.has(node)) return;
+    if (!TerraformElement.isTerraformElement(node) || ESCAPES_OWN_LITERALS in node || escaped.has(node)) return;
     escaped.add(node);
     const toTerraform = node.toTerraform.bind(node);
     node.toTerraform = () => escapeElement(toTerraform());

@@ -19,7 +19,7 @@
  */
 import { TerraformElement, TerraformResource, TerraformStack, type ITerraformDependable } from "cdktf";
 import type { Construct } from "constructs";
-import { escapeLiterals, escapesItsOwnLiterals } from "../constructs/terraform-text";
+import { escapeLiterals, ESCAPES_OWN_LITERALS } from "../constructs/terraform-text";
 import { isTokenNumber, isTokenString } from "./cdktf-fast-synth";
 
 /**
@@ -30,7 +30,7 @@ import { isTokenNumber, isTokenString } from "./cdktf-fast-synth";
 export type PlainSpec = { readonly [key: string]: string | readonly [name: string, block: PlainSpec, kind?: "list"] };
 
 /** cdktf's TerraformElement keeps the element type to itself; a PlainResource names it here. */
-const ADDRESS = Symbol("pve-dualnet plain resource address");
+const ADDRESS = Symbol("pve-dualnet: plain resource");
 
 /** What one walk over a resource's values found. */
 interface Found {
@@ -43,6 +43,11 @@ interface Found {
  * cdktf's `depends_on` names them: `<type>.<logical id>`.
  */
 export class PlainResource extends TerraformElement {
+  /** Marks of every PlainResource: its own (for depends_on), and the aspect's (constructs/terraform-text.ts). */
+  static {
+    Object.defineProperty(PlainResource.prototype, ADDRESS, { value: true });
+    Object.defineProperty(PlainResource.prototype, ESCAPES_OWN_LITERALS, { value: true });
+  }
   readonly terraformResourceType: string;
   private readonly attributes: Record<string, unknown>;
   private readonly dependencies: readonly ITerraformDependable[] | undefined;
@@ -64,8 +69,8 @@ export class PlainResource extends TerraformElement {
   ) {
     super(scope, id, props.type);
     this.terraformResourceType = props.type;
-    const { dependsOn, lifecycle, ...config } = props.config;
-    const attributes = plainAttributes(config, props.spec, props.type, this.found);
+    const { dependsOn, lifecycle } = props.config;
+    const attributes = plainAttributes(props.config as Record<string, unknown>, props.spec, props.type, this.found, false, META);
     // cdktf's lifecycleToTerraform and keysToSnakeCase: the same keys, snake case.
     if (lifecycle) attributes.lifecycle = plainAttributes(lifecycle as Record<string, unknown>, LIFECYCLE, `${props.type}.lifecycle`, this.found, true);
     for (const [key, value] of Object.entries(props.overrides ?? {})) attributes[escapeKey(key, this.found)] = plainValue(value, this.found);
@@ -75,8 +80,6 @@ export class PlainResource extends TerraformElement {
     this.attributes = inKeyOrder(attributes);
     this.overridden = Object.keys(props.overrides ?? {});
     this.dependencies = dependsOn;
-    Object.defineProperty(this, ADDRESS, { value: true });
-    escapesItsOwnLiterals(this);
   }
 
   /** cdktf's TerraformResource.toMetadata: the stack's metadata lists the overridden attributes of every resource. */
@@ -101,6 +104,9 @@ export class PlainResource extends TerraformElement {
     return this.found.token ? undefined : json;
   }
 }
+
+/** The meta-arguments a PlainResource writes apart from the attributes. */
+const META: ReadonlySet<string> = new Set(["dependsOn", "lifecycle"]);
 
 /** The lifecycle settings a PlainResource writes (replace_triggered_by, which names resources, is left to the binding). */
 const LIFECYCLE: PlainSpec = { ignoreChanges: "ignore_changes", createBeforeDestroy: "create_before_destroy", preventDestroy: "prevent_destroy" };
@@ -138,9 +144,9 @@ function inOrder(spec: PlainSpec): (readonly [string, PlainSpec[string]])[] {
  * it (an empty object stays one; a block inside a list is kept as it is), a list of blocks mapped
  * element by element; every value as plainValue makes it.
  */
-function plainAttributes(config: Record<string, unknown>, spec: PlainSpec, where: string, found: Found, inList = false): Record<string, unknown> {
+function plainAttributes(config: Record<string, unknown>, spec: PlainSpec, where: string, found: Found, inList = false, skip?: ReadonlySet<string>): Record<string, unknown> {
   for (const key of Object.keys(config)) {
-    if (!Object.hasOwn(spec, key)) throw new Error(`${where}: the fast synth has no Terraform name for ${key} (add it to the PlainSpec)`);
+    if (!Object.hasOwn(spec, key) && !skip?.has(key)) throw new Error(`${where}: the fast synth has no Terraform name for ${key} (add it to the PlainSpec)`);
   }
   const out: Record<string, unknown> = {};
   for (const [key, field] of inOrder(spec)) {
@@ -210,9 +216,16 @@ function escapeKey(key: string, found: Found): string {
   return escaped;
 }
 
+/** Sorted key lists, by the keys in their first order: the resources of one kind share a few. */
+const keyOrders = new Map<string, string[]>();
+
 /** A copy of an object with its keys in sorted order (the writer's order). */
 function inKeyOrder(record: Record<string, unknown>): Record<string, unknown> {
+  const keys = Object.keys(record);
+  const signature = keys.join("\0");
+  let sorted = keyOrders.get(signature);
+  if (!sorted) keyOrders.set(signature, (sorted = [...keys].sort()));
   const out: Record<string, unknown> = {};
-  for (const key of Object.keys(record).sort()) out[key] = record[key];
+  for (const key of sorted) out[key] = record[key];
   return out;
 }
