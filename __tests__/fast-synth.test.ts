@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { App, Lazy, Token, TerraformElement, TerraformIterator, TerraformOutput, TerraformStack, Testing, Tokenization } from "cdktf";
 import type { Construct } from "constructs";
 import type { ClusterPlan } from "../config/plan";
-import { fastSynth, holdsNumberToken, stableJson, STOCK_SYNTH_ENV, useFastSynth } from "../patches/cdktf-fast-synth";
+import { fastSynth, holdsNumberToken, markOrderedBlock, stableJson, STOCK_SYNTH_ENV, useFastSynth } from "../patches/cdktf-fast-synth";
 import { PveDualnetStack } from "../stacks/pve-dualnet-stack";
 import { synthesize } from "../stacks/synthesize";
 import { dualBridgeNode, planFrom, planWith, shardByNode, tree } from "./helpers";
@@ -178,9 +178,32 @@ describe("the fast synth", () => {
     const { KubernetesNodeVm } = require("../constructs/kubernetes-node-vm") as typeof import("../constructs/kubernetes-node-vm");
     const vm = new KubernetesNodeVm(stack, "vm-x", { vm: planWith().vms[0]! });
     expect(vm.resource).toBeInstanceOf(PlainResource);
-    expect(() => new PlainResource(stack, "odd", { type: "t", config: { nodeName: "pve", bios: "ovmf" }, spec: { nodeName: "node_name" } })).toThrow(
+    const config = { nodeName: "pve", bios: "ovmf" };
+    expect(() => new PlainResource(stack, "odd", { type: "t", config: config as object, spec: { nodeName: "node_name" } })).toThrow(
       "t: the fast synth has no Terraform name for bios (add it to the PlainSpec)",
     );
+  });
+
+  it("writes a block made in its order (a plain resource's) as json-stable-stringify does: empty arrays and objects, and strings that look like them", () => {
+    const block = () => ({
+      "//": { metadata: { path: "a/b", uniqueId: "b" } },
+      a: [],
+      b: { c: {}, d: [[], {}, "[]", "{}"], e: 'x": []', f: "[]", g: ": {}" },
+      "h\": []": [],
+      i: [{ j: [] }],
+      k: "line\n  []",
+    });
+    const empties = 7;
+    const exact = block();
+    markOrderedBlock(exact, empties);
+    const document = (b: object) => ({ resource: { t: { n: b } } });
+    expect(stableJson(document(exact))).toBe(stockStringify(document(block()), { space: 2 }));
+    // A count that does not match: written the general way, with the same bytes.
+    for (const count of [empties - 1, empties + 1]) {
+      const miscounted = block();
+      markOrderedBlock(miscounted, count);
+      expect(stableJson(document(miscounted))).toBe(stockStringify(document(block()), { space: 2 }));
+    }
   });
 
   it("writes a stack's JSON as json-stable-stringify does, whatever the data", () => {

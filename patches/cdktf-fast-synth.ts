@@ -493,6 +493,40 @@ export function stableJson(value: unknown): string {
   return parts.join("");
 }
 
+/**
+ * Blocks made in the writer's order (patches/plain-resource.ts): keys sorted all the way down,
+ * nothing but plain objects, arrays, strings, finite numbers, booleans and null, no cycle; with
+ * the number of empty arrays and objects in them.
+ */
+const orderedBlocks = new WeakMap<object, number>();
+
+/** Marks a block made in the writer's order, holding `empties` empty arrays and objects (see orderedBlocks). */
+export function markOrderedBlock(block: object, empties: number): void {
+  orderedBlocks.set(block, empties);
+}
+
+/** A line of JSON.stringify's indented text that is an empty array or object, after its key if it has one. */
+const EMPTY_LINE = /(^|\n)( *)((?:"(?:[^"\\]|\\.)*": )?)(\[\]|\{\})(?=,?(?:\n|$))/g;
+
+/**
+ * json-stable-stringify's text of a block made in the writer's order: JSON.stringify's, with each
+ * empty array or object opened and closed on two lines. A JSON string never holds a line break,
+ * so a line that ends in `[]` or `{}` (and a comma) is one; undefined unless exactly `empties` are
+ * found (the block is then written as any other). Primitives with a toJSON of their own (which
+ * json-stable-stringify would call) are left to the general way too.
+ */
+function orderedBlockText(node: object, empties: number): string | undefined {
+  if ("toJSON" in String.prototype || "toJSON" in Number.prototype || "toJSON" in Boolean.prototype) return undefined;
+  const text = JSON.stringify(node, null, 2);
+  if (!empties) return text;
+  let found = 0;
+  const written = text.replace(EMPTY_LINE, (_match, start: string, indent: string, key: string, empty: string) => {
+    found++;
+    return `${start}${indent}${key}${empty[0]}\n${indent}${empty[1]}`;
+  });
+  return found === empties ? written : undefined;
+}
+
 /** The depth from which a block is written by JSON.stringify: a resource's arguments (resource, type, name, arguments). */
 const BLOCK_LEVEL = 3;
 
@@ -556,6 +590,11 @@ function stableJsonParts(value: unknown, out: (part: string) => void): void {
  * by JSON.stringify; undefined where JSON.stringify cannot give it (see writeStableJson).
  */
 function blockText(node: object, ancestors: object[]): string | undefined {
+  const empties = orderedBlocks.get(node);
+  if (empties !== undefined) {
+    const text = orderedBlockText(node, empties);
+    if (text !== undefined) return text;
+  }
   const marker = `pve-dualnet-empty-${Math.random().toString(36).slice(2)}-`;
   const emptyArray = `${marker}[`;
   const emptyObject = `${marker}{`;

@@ -20,7 +20,7 @@
 import { TerraformElement, TerraformResource, TerraformStack, type ITerraformDependable } from "cdktf";
 import type { Construct } from "constructs";
 import { escapeLiterals, ESCAPES_OWN_LITERALS } from "../constructs/terraform-text";
-import { isTokenNumber, isTokenString } from "./cdktf-fast-synth";
+import { isTokenNumber, isTokenString, markOrderedBlock } from "./cdktf-fast-synth";
 
 /**
  * How a binding's configuration becomes Terraform JSON: for each key the construct may set, its
@@ -36,6 +36,8 @@ const ADDRESS = Symbol("pve-dualnet: plain resource");
 interface Found {
   /** A token marker, or a value that is not plain data: the JSON goes through cdktf's resolve. */
   token: boolean;
+  /** Empty arrays and objects (which the stack's writer writes in a form of its own). */
+  empties: number;
 }
 
 /**
@@ -52,7 +54,7 @@ export class PlainResource extends TerraformElement {
   private readonly attributes: Record<string, unknown>;
   private readonly dependencies: readonly ITerraformDependable[] | undefined;
   private readonly overridden: readonly string[];
-  private readonly found: Found = { token: false };
+  private readonly found: Found = { token: false, empties: 0 };
 
   constructor(
     scope: Construct,
@@ -92,6 +94,7 @@ export class PlainResource extends TerraformElement {
     const attributes = this.attributes;
     if (this.dependencies) attributes.depends_on = this.dependencies.map((d) => dependencyAddress(d, this, this.found));
     attributes["//"] = { metadata: { path: this.node.path, uniqueId: this.friendlyUniqueId } };
+    if (!this.found.token) markOrderedBlock(attributes, this.found.empties + (this.dependencies?.length === 0 ? 1 : 0));
     return { resource: { [this.terraformResourceType]: { [this.friendlyUniqueId]: attributes } } };
   }
 
@@ -160,12 +163,16 @@ function plainAttributes(config: Record<string, unknown>, spec: PlainSpec, where
     if (kind === "list") {
       if (!Array.isArray(value)) throw new Error(`${where}.${key}: a list of blocks expected`);
       out[name] = value.map((item: Record<string, unknown>) => plainAttributes(item, block, `${where}.${key}`, found, true));
+      if (value.length === 0) found.empties++;
       continue;
     }
     const mapped = plainAttributes(value as Record<string, unknown>, block, `${where}.${key}`, found, inList);
     // The binding keeps a block (not one inside a list) in an output reference, which returns
     // nothing when none of its values is set.
-    if (!inList && Object.keys(mapped).length === 0 && Object.keys(value as object).length > 0) continue;
+    if (Object.keys(mapped).length === 0) {
+      if (!inList && Object.keys(value as object).length > 0) continue;
+      found.empties++;
+    }
     out[name] = mapped;
   }
   return out;
@@ -188,7 +195,10 @@ function plainValue(value: unknown, found: Found): unknown {
       return value;
     case "object": {
       if (value === null) return null;
-      if (Array.isArray(value)) return value.map((item) => plainValue(item, found));
+      if (Array.isArray(value)) {
+        if (value.length === 0) found.empties++;
+        return value.map((item) => plainValue(item, found));
+      }
       const proto: unknown = Object.getPrototypeOf(value);
       if ((proto !== Object.prototype && proto !== null) || typeof (value as { resolve?: unknown }).resolve === "function") break;
       const out: Record<string, unknown> = {};
@@ -196,6 +206,7 @@ function plainValue(value: unknown, found: Found): unknown {
         const item = (value as Record<string, unknown>)[key];
         if (item !== undefined) out[escapeKey(key, found)] = plainValue(item, found);
       }
+      if (Object.keys(out).length === 0) found.empties++;
       return out;
     }
   }
