@@ -505,26 +505,39 @@ export function markOrderedBlock(block: object, empties: number): void {
   orderedBlocks.set(block, empties);
 }
 
-/** A line of JSON.stringify's indented text that is an empty array or object, after its key if it has one. */
-const EMPTY_LINE = /(^|\n)( *)((?:"(?:[^"\\]|\\.)*": )?)(\[\]|\{\})(?=,?(?:\n|$))/g;
-
 /**
  * json-stable-stringify's text of a block made in the writer's order: JSON.stringify's, with each
- * empty array or object opened and closed on two lines. A JSON string never holds a line break,
- * so a line that ends in `[]` or `{}` (and a comma) is one; undefined unless exactly `empties` are
- * found (the block is then written as any other). Primitives with a toJSON of their own (which
- * json-stable-stringify would call) are left to the general way too.
+ * empty array or object opened and closed on two lines, at the indent of its line. A JSON string
+ * never holds a line break and always ends in a quote, so a `[]` or `{}` followed by the end of
+ * its line (or a comma and the end of the line, or the end of the text) is an empty array or
+ * object; undefined unless exactly `empties` are found (the block is then written as any other).
+ * Primitives with a toJSON of their own (which json-stable-stringify would call) are left to the
+ * general way too.
  */
 function orderedBlockText(node: object, empties: number): string | undefined {
   if ("toJSON" in String.prototype || "toJSON" in Number.prototype || "toJSON" in Boolean.prototype) return undefined;
   const text = JSON.stringify(node, null, 2);
   if (!empties) return text;
+  const lineEnd = (at: number) => at >= text.length || text.charCodeAt(at) === 10;
+  const parts: string[] = [];
+  let last = 0;
   let found = 0;
-  const written = text.replace(EMPTY_LINE, (_match, start: string, indent: string, key: string, empty: string) => {
+  let array = text.indexOf("[]");
+  let object = text.indexOf("{}");
+  while (array !== -1 || object !== -1) {
+    const at = object === -1 || (array !== -1 && array < object) ? array : object;
+    if (at === array) array = text.indexOf("[]", at + 2);
+    else object = text.indexOf("{}", at + 2);
+    if (!(lineEnd(at + 2) || (text.charCodeAt(at + 2) === 44 && lineEnd(at + 3)))) continue;
+    const lineStart = text.lastIndexOf("\n", at) + 1;
+    let indentEnd = lineStart;
+    while (text.charCodeAt(indentEnd) === 32) indentEnd++;
+    parts.push(text.slice(last, at + 1), "\n", text.slice(lineStart, indentEnd));
+    last = at + 1;
     found++;
-    return `${start}${indent}${key}${empty[0]}\n${indent}${empty[1]}`;
-  });
-  return found === empties ? written : undefined;
+  }
+  parts.push(text.slice(last));
+  return found === empties ? parts.join("") : undefined;
 }
 
 /** The depth from which a block is written by JSON.stringify: a resource's arguments (resource, type, name, arguments). */
