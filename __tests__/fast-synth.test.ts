@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { App, Lazy, Token, TerraformElement, TerraformIterator, TerraformOutput, TerraformStack, Testing, Tokenization } from "cdktf";
 import type { Construct } from "constructs";
 import type { ClusterPlan } from "../config/plan";
-import { fastSynth, holdsNumberToken, markOrderedBlock, stableJson, STOCK_SYNTH_ENV, useFastSynth } from "../patches/cdktf-fast-synth";
+import { fastSynth, holdsNumberToken, ORDERED_BLOCK, stableJson, STOCK_SYNTH_ENV, useFastSynth } from "../patches/cdktf-fast-synth";
 import { PveDualnetStack } from "../stacks/pve-dualnet-stack";
 import { synthesize } from "../stacks/synthesize";
 import { dualBridgeNode, planFrom, planWith, shardByNode, tree } from "./helpers";
@@ -195,13 +195,13 @@ describe("the fast synth", () => {
     });
     const empties = 7;
     const exact = block();
-    markOrderedBlock(exact, empties);
+    Object.assign(exact, { [ORDERED_BLOCK]: empties });
     const document = (b: object) => ({ resource: { t: { n: b } } });
     expect(stableJson(document(exact))).toBe(stockStringify(document(block()), { space: 2 }));
     // A count that does not match: written the general way, with the same bytes.
     for (const count of [empties - 1, empties + 1]) {
       const miscounted = block();
-      markOrderedBlock(miscounted, count);
+      Object.assign(miscounted, { [ORDERED_BLOCK]: count });
       expect(stableJson(document(miscounted))).toBe(stockStringify(document(block()), { space: 2 }));
     }
   });

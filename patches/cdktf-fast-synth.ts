@@ -194,8 +194,8 @@ function stackDocument(stack: Stack, resolve: TokensModule["resolve"]): Record<s
   tf["//"] = { metadata, outputs };
   const fragments = elements.map((e) => {
     // An element that writes its JSON resolved already (patches/plain-resource.ts), unless it holds a token after all.
-    const resolved = (e as { resolvedTerraform?: () => unknown }).resolvedTerraform?.();
-    if (resolved) return { fragment: resolved, share: true };
+    const resolved = (e as { resolvedResource?: () => ResolvedResource | undefined }).resolvedResource?.();
+    if (resolved) return { resource: resolved, fragment: undefined, share: true };
     resolvedDate = false;
     const fragment = resolveOnlyTokens(
       e.toTerraform(),
@@ -206,10 +206,13 @@ function stackDocument(stack: Stack, resolve: TokensModule["resolve"]): Record<s
       },
       true,
     );
-    return { fragment, share: !resolvedDate };
+    return { resource: undefined, fragment, share: !resolvedDate };
   });
   const owned = new Set<object>([tf]);
-  for (const { fragment, share } of fragments) mergeShared(tf, fragment as Record<string, unknown>, owned, share);
+  for (const { resource, fragment, share } of fragments) {
+    if (resource) insertResource(tf, resource, owned);
+    else mergeShared(tf, fragment as Record<string, unknown>, owned, share);
+  }
   return tf;
 }
 
@@ -238,6 +241,36 @@ function mergeAppending(target: Record<string, unknown>, source: Record<string, 
       util.deepMerge(target, { [key]: value });
     }
   }
+}
+
+/** A resource's resolved JSON, `{ resource: { [type]: { [name]: attributes } } }`, as its parts. */
+export interface ResolvedResource {
+  readonly type: string;
+  readonly name: string;
+  readonly attributes: Record<string, unknown>;
+}
+
+/**
+ * What mergeShared does with `{ resource: { [type]: { [name]: attributes } } }`, without making
+ * that object for every resource: the attributes go in as they are where no earlier element has
+ * the name; anything else is left to mergeShared.
+ */
+function insertResource(tf: Record<string, unknown>, { type, name, attributes }: ResolvedResource, owned: Set<object>): void {
+  const plain = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && Object.getPrototypeOf(value) === Object.prototype;
+  const child = (parent: Record<string, unknown>, key: string): Record<string, unknown> | undefined => {
+    const existing = parent[key];
+    if (existing === undefined) {
+      const made = {};
+      owned.add(made);
+      parent[key] = made;
+      return made;
+    }
+    return plain(existing) && owned.has(existing) ? existing : undefined;
+  };
+  const resources = child(tf, "resource");
+  const byName = resources && child(resources, type);
+  if (byName && byName[name] === undefined) byName[name] = attributes;
+  else mergeShared(tf, { resource: { [type]: { [name]: attributes } } }, owned, true);
 }
 
 /** Set while an element's JSON is resolved: cdktf returned a Date in it (its resolve keeps Dates, and only Dates, as they are). */
@@ -494,16 +527,12 @@ export function stableJson(value: unknown): string {
 }
 
 /**
- * Blocks made in the writer's order (patches/plain-resource.ts): keys sorted all the way down,
- * nothing but plain objects, arrays, strings, finite numbers, booleans and null, no cycle; with
- * the number of empty arrays and objects in them.
+ * The mark of a block made in the writer's order (patches/plain-resource.ts): keys sorted all the
+ * way down, nothing but plain objects, arrays, strings, finite numbers, booleans and null, no
+ * cycle; its value is the number of empty arrays and objects in it. A symbol key: JSON.stringify,
+ * Object.keys and every copy leave it out.
  */
-const orderedBlocks = new WeakMap<object, number>();
-
-/** Marks a block made in the writer's order, holding `empties` empty arrays and objects (see orderedBlocks). */
-export function markOrderedBlock(block: object, empties: number): void {
-  orderedBlocks.set(block, empties);
-}
+export const ORDERED_BLOCK = Symbol("pve-dualnet: a block in the writer's order, with this many empty arrays and objects");
 
 /**
  * json-stable-stringify's text of a block made in the writer's order: JSON.stringify's, with each
@@ -514,9 +543,14 @@ export function markOrderedBlock(block: object, empties: number): void {
  * Primitives with a toJSON of their own (which json-stable-stringify would call) are left to the
  * general way too.
  */
-function orderedBlockText(node: object, empties: number): string | undefined {
+function orderedBlockText(node: object, empties: number, level: number): string | undefined {
   if ("toJSON" in String.prototype || "toJSON" in Number.prototype || "toJSON" in Boolean.prototype) return undefined;
-  const text = JSON.stringify(node, null, 2);
+  // Stringified inside `level` objects of one key, so JSON.stringify indents it as it stands in the document.
+  const [before, after] = (nestings[level] ??= nesting(level));
+  let nested: unknown = node;
+  for (let i = 0; i < level; i++) nested = { k: nested };
+  const whole = JSON.stringify(nested, null, 2);
+  const text = whole.slice(before, whole.length - after);
   if (!empties) return text;
   const lineEnd = (at: number) => at >= text.length || text.charCodeAt(at) === 10;
   const parts: string[] = [];
@@ -540,6 +574,16 @@ function orderedBlockText(node: object, empties: number): string | undefined {
   return found === empties ? parts.join("") : undefined;
 }
 
+/** The lengths of the text JSON.stringify writes before and after a value nested in `level` objects of one key. */
+const nestings: [number, number][] = [];
+function nesting(level: number): [number, number] {
+  let nested: unknown = 0;
+  for (let i = 0; i < level; i++) nested = { k: nested };
+  const text = JSON.stringify(nested, null, 2);
+  const at = text.indexOf("0");
+  return [at, text.length - at - 1];
+}
+
 /** The depth from which a block is written by JSON.stringify: a resource's arguments (resource, type, name, arguments). */
 const BLOCK_LEVEL = 3;
 
@@ -560,6 +604,12 @@ function stableJsonParts(value: unknown, out: (part: string) => void): void {
       return;
     }
     if (level >= BLOCK_LEVEL) {
+      const empties = (node as { [ORDERED_BLOCK]?: number })[ORDERED_BLOCK];
+      const ordered = empties === undefined ? undefined : orderedBlockText(node, empties, level);
+      if (ordered !== undefined) {
+        out(ordered);
+        return;
+      }
       const text = blockText(node, ancestors);
       if (text !== undefined) {
         out(level ? text.replaceAll("\n", indent(level)) : text);
@@ -603,11 +653,6 @@ function stableJsonParts(value: unknown, out: (part: string) => void): void {
  * by JSON.stringify; undefined where JSON.stringify cannot give it (see writeStableJson).
  */
 function blockText(node: object, ancestors: object[]): string | undefined {
-  const empties = orderedBlocks.get(node);
-  if (empties !== undefined) {
-    const text = orderedBlockText(node, empties);
-    if (text !== undefined) return text;
-  }
   const marker = `pve-dualnet-empty-${Math.random().toString(36).slice(2)}-`;
   const emptyArray = `${marker}[`;
   const emptyObject = `${marker}{`;

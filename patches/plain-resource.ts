@@ -20,7 +20,7 @@
 import { TerraformElement, TerraformResource, TerraformStack, type ITerraformDependable } from "cdktf";
 import type { Construct } from "constructs";
 import { escapeLiterals, ESCAPES_OWN_LITERALS } from "../constructs/terraform-text";
-import { isTokenNumber, isTokenString, markOrderedBlock } from "./cdktf-fast-synth";
+import { isTokenNumber, isTokenString, ORDERED_BLOCK, type ResolvedResource } from "./cdktf-fast-synth";
 
 /**
  * How a binding's configuration becomes Terraform JSON: for each key the construct may set, its
@@ -91,20 +91,27 @@ export class PlainResource extends TerraformElement {
 
   /** The element's JSON: its attributes object itself (keys in order), with the metadata and references written into it. */
   override toTerraform(): Record<string, unknown> {
-    const attributes = this.attributes;
-    if (this.dependencies) attributes.depends_on = this.dependencies.map((d) => dependencyAddress(d, this, this.found));
-    attributes["//"] = { metadata: { path: this.node.path, uniqueId: this.friendlyUniqueId } };
-    if (!this.found.token) markOrderedBlock(attributes, this.found.empties + (this.dependencies?.length === 0 ? 1 : 0));
-    return { resource: { [this.terraformResourceType]: { [this.friendlyUniqueId]: attributes } } };
+    const { type, name, attributes } = this.block();
+    return { resource: { [type]: { [name]: attributes } } };
   }
 
   /**
    * For the fast synth's stack document: this element's JSON as cdktf's resolve would return it,
-   * or undefined where it holds something only cdktf's resolve can turn into JSON.
+   * in its parts, or undefined where it holds something only cdktf's resolve can turn into JSON.
    */
-  resolvedTerraform(): Record<string, unknown> | undefined {
-    const json = this.toTerraform();
-    return this.found.token ? undefined : json;
+  resolvedResource(): ResolvedResource | undefined {
+    const block = this.block();
+    return this.found.token ? undefined : block;
+  }
+
+  /** The attributes object itself (keys in order), with the metadata and references written into it. */
+  private block(): ResolvedResource {
+    const attributes = this.attributes;
+    if (this.dependencies) attributes.depends_on = this.dependencies.map((d) => dependencyAddress(d, this, this.found));
+    attributes["//"] = { metadata: { path: this.node.path, uniqueId: this.friendlyUniqueId } };
+    if (this.found.token) delete (attributes as { [ORDERED_BLOCK]?: number })[ORDERED_BLOCK];
+    else (attributes as { [ORDERED_BLOCK]?: number })[ORDERED_BLOCK] = this.found.empties + (this.dependencies?.length === 0 ? 1 : 0);
+    return { type: this.terraformResourceType, name: this.friendlyUniqueId, attributes };
   }
 }
 
