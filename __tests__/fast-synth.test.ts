@@ -11,10 +11,10 @@ import * as path from "node:path";
 import { App, Lazy, Token, TerraformElement, TerraformIterator, TerraformOutput, TerraformStack, Testing, Tokenization } from "cdktf";
 import type { Construct } from "constructs";
 import type { ClusterPlan } from "../config/plan";
-import { fastSynth, holdsNumberToken, stableJson, STOCK_SYNTH_ENV, useFastSynth } from "../patches/cdktf-fast-synth";
+import { fastSynth, holdsNumberToken, ORDERED_BLOCK, stableJson, STOCK_SYNTH_ENV, useFastSynth } from "../patches/cdktf-fast-synth";
 import { PveDualnetStack } from "../stacks/pve-dualnet-stack";
 import { synthesize } from "../stacks/synthesize";
-import { planWith, shardByNode, tree } from "./helpers";
+import { dualBridgeNode, planFrom, planWith, shardByNode, tree } from "./helpers";
 
 /** The example with `workers` more worker VMs (addresses .50 up of both /24s). */
 const withWorkers = (workers: number) => (c: any) => {
@@ -134,6 +134,85 @@ describe("the fast synth", () => {
     const fast = synthesized(plan, false);
     expect(Object.keys(fast)).toContain("stacks/vms-pve2/cdk.tf.json");
     expect(fast).toEqual(synthesized(plan, true));
+  });
+
+  /** Proxmox HA (VE 9 rules, VE 8 groups) over three Proxmox nodes: per-VM HA resources that depend on the VMs' plain resources. */
+  const withHa = (version: 8 | 9) => (c: any) => {
+    c.proxmox.nodes.push(dualBridgeNode("pve2", "192.168.0.3", "10.0.0.3"), dualBridgeNode("pve3", "192.168.0.4", "10.0.0.4"));
+    c.proxmox.ha = { enabled: true };
+    c.proxmox.version = version;
+  };
+
+  it.each([
+    ["the dual-stack example", planFrom("examples/dual-stack.yaml")],
+    ["Cilium", planWith((c) => (c.kubernetes.cni = { plugin: "cilium" }))],
+    ["Proxmox HA with rules (VE 9)", planWith(withHa(9))],
+    ["Proxmox HA with groups (VE 8), 30 more workers", planWith((c) => (withWorkers(30)(c), withHa(8)(c)))],
+    [
+      "SSH keys, a search domain, Terraform template syntax in descriptions, SATA and virtio disks, per-VM tags, no firewall",
+      planWith((c) => {
+        withWorkers(2)(c);
+        c.vmDefaults.cloudInit.sshKeys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGZhc3Qtc3ludGgtdGVzdC1rZXktMDAwMDAwMDAwMDA ops@example"];
+        c.networks.external.searchDomain = "lab.example";
+        c.vms[0].description = "literal ${var.x} and %{ if } stay text";
+        c.vms[1].disk = { interface: "sata0", iothread: false };
+        c.vms[2].disk = { interface: "virtio1", ssd: false, discard: false };
+        c.vms[3].tags = ["gpu", "edge"];
+        c.firewall = { enabled: false };
+      }),
+    ],
+  ])("writes byte for byte what cdktf's own synth writes: %s", (_name, plan) => {
+    expect(synthesized(plan, false)).toEqual(synthesized(plan, true));
+  });
+
+  it("writes byte for byte what cdktf's own synth writes: sharded by Proxmox node with HA rules, cloud images and network data", () => {
+    const plan = planWith((c) => {
+      withWorkers(12)(c);
+      shardByNode(c);
+      c.proxmox.ha = { enabled: true };
+      c.proxmox.version = 9;
+      c.vms.forEach((vm: any, i: number) => (vm.node = ["pve", "pve2", "pve3"][i % 3]));
+      c.vmDefaults.source = { image: { url: "https://cloud-images.ubuntu.com/noble/current/noble-server-cloudimg-amd64.img", fileName: "noble.qcow2" } };
+      c.vmDefaults.cloudInit.networkData = { enabled: true };
+    });
+    const fast = synthesized(plan, false);
+    expect(Object.keys(fast)).toEqual(expect.arrayContaining(["stacks/vms-pve3/cdk.tf.json", "stacks/vms_ha/cdk.tf.json"]));
+    expect(fast).toEqual(synthesized(plan, true));
+  });
+
+  it("writes the per-VM resources without the bindings, and refuses a setting it has no Terraform name for", () => {
+    const { PlainResource } = require("../patches/plain-resource") as typeof import("../patches/plain-resource");
+    const app = Testing.app();
+    const stack = new TerraformStack(app, "plain");
+    const { KubernetesNodeVm } = require("../constructs/kubernetes-node-vm") as typeof import("../constructs/kubernetes-node-vm");
+    const vm = new KubernetesNodeVm(stack, "vm-x", { vm: planWith().vms[0]! });
+    expect(vm.resource).toBeInstanceOf(PlainResource);
+    const config = { nodeName: "pve", bios: "ovmf" };
+    expect(() => new PlainResource(stack, "odd", { type: "t", config: config as object, spec: { nodeName: "node_name" } })).toThrow(
+      "t: the fast synth has no Terraform name for bios (add it to the PlainSpec)",
+    );
+  });
+
+  it("writes a block made in its order (a plain resource's) as json-stable-stringify does: empty arrays and objects, and strings that look like them", () => {
+    const block = () => ({
+      "//": { metadata: { path: "a/b", uniqueId: "b" } },
+      a: [],
+      b: { c: {}, d: [[], {}, "[]", "{}"], e: 'x": []', f: "[]", g: ": {}" },
+      "h\": []": [],
+      i: [{ j: [] }],
+      k: "line\n  []",
+    });
+    const empties = 7;
+    const exact = block();
+    Object.assign(exact, { [ORDERED_BLOCK]: empties });
+    const document = (b: object) => ({ resource: { t: { n: b } } });
+    expect(stableJson(document(exact))).toBe(stockStringify(document(block()), { space: 2 }));
+    // A count that does not match: written the general way, with the same bytes.
+    for (const count of [empties - 1, empties + 1]) {
+      const miscounted = block();
+      Object.assign(miscounted, { [ORDERED_BLOCK]: count });
+      expect(stableJson(document(miscounted))).toBe(stockStringify(document(block()), { space: 2 }));
+    }
   });
 
   it("writes a stack's JSON as json-stable-stringify does, whatever the data", () => {

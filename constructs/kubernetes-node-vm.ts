@@ -1,10 +1,14 @@
+import type { ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
 import type { VmPlan } from "../config/plan";
+import { fastSynth } from "../patches/cdktf-fast-synth";
+import { PlainResource, type PlainSpec } from "../patches/plain-resource";
 import type { CloudImage } from "./cloud-image";
 import type { NetworkDataSnippet } from "./network-data-snippet";
 import {
   VirtualEnvironmentVm,
   virtualEnvironmentVmNetworkDeviceToTerraform,
+  type VirtualEnvironmentVmConfig,
   type VirtualEnvironmentVmDisk,
   type VirtualEnvironmentVmNetworkDevice,
 } from "../.gen/providers/proxmox/virtual-environment-vm";
@@ -40,7 +44,8 @@ export interface KubernetesNodeVmProps {
  * with the only gateway on the external NIC.
  */
 export class KubernetesNodeVm extends Construct {
-  readonly resource: VirtualEnvironmentVm;
+  /** The VM resource: the binding, or with the fast synth its plain JSON (patches/plain-resource.ts). */
+  readonly resource: ITerraformDependable;
 
   constructor(scope: Construct, id: string, props: KubernetesNodeVmProps) {
     super(scope, id);
@@ -49,7 +54,7 @@ export class KubernetesNodeVm extends Construct {
     // Files the VM names by literal id (so their replacement never replaces the VM) come first.
     const dependencies = [props.image?.file, props.networkData?.file].filter((f) => f !== undefined);
 
-    this.resource = new VirtualEnvironmentVm(this, "vm", {
+    const config: VirtualEnvironmentVmConfig = {
       nodeName: vm.node,
       vmId: vm.id,
       name: vm.name,
@@ -90,15 +95,19 @@ export class KubernetesNodeVm extends Construct {
       // (terraform apply -replace=...).
       lifecycle: clone ? { ignoreChanges: ["clone"] } : undefined,
       dependsOn: dependencies.length ? dependencies : undefined,
-    });
+    };
     // Both NICs, always, in this order: leaving network_device out would keep a cloned
     // template's NICs, and removing a middle NIC would shift the later ones.
-    this.resource.addOverride(
-      "network_device",
-      vm.nics.map((nic) =>
-        networkDeviceElement({ bridge: nic.bridge, model: "virtio", macAddress: nic.mac, mtu: nic.mtu, queues: nic.queues, firewall: nic.firewall }),
-      ),
+    const networkDevice = vm.nics.map((nic) =>
+      networkDeviceElement({ bridge: nic.bridge, model: "virtio", macAddress: nic.mac, mtu: nic.mtu, queues: nic.queues, firewall: nic.firewall }),
     );
+    if (fastSynth()) {
+      this.resource = new PlainResource(this, "vm", { type: "proxmox_virtual_environment_vm", config, spec: VM_SPEC, overrides: { network_device: networkDevice } });
+    } else {
+      const resource = new VirtualEnvironmentVm(this, "vm", config);
+      resource.addOverride("network_device", networkDevice);
+      this.resource = resource;
+    }
   }
 }
 
@@ -110,7 +119,8 @@ export class KubernetesNodeVm extends Construct {
  */
 export function networkDeviceElement(nic: VirtualEnvironmentVmNetworkDevice): Record<string, unknown> {
   const element = virtualEnvironmentVmNetworkDeviceToTerraform(nic) as Record<string, unknown>;
-  return Object.fromEntries(Object.entries(element).map(([key, value]) => [key, value ?? null]));
+  for (const key of Object.keys(element)) element[key] ??= null;
+  return element;
 }
 
 function bootDisk(vm: VmPlan, imageFileId: string | undefined): VirtualEnvironmentVmDisk {
@@ -127,3 +137,44 @@ function bootDisk(vm: VmPlan, imageFileId: string | undefined): VirtualEnvironme
     importFromAttribute: imageFileId,
   };
 }
+
+/**
+ * The Terraform names of what KubernetesNodeVm sets, as the binding's converters write them
+ * (.gen/providers/proxmox/virtual-environment-vm: synthesizeAttributes and the
+ * virtualEnvironmentVm*ToTerraform functions), for the fast synth.
+ */
+const VM_SPEC: PlainSpec = {
+  nodeName: "node_name",
+  vmId: "vm_id",
+  name: "name",
+  description: "description",
+  tags: "tags",
+  onBoot: "on_boot",
+  started: "started",
+  protection: "protection",
+  migrate: "migrate",
+  rebootAfterUpdate: "reboot_after_update",
+  machine: "machine",
+  scsiHardware: "scsi_hardware",
+  agent: ["agent", { enabled: "enabled", trim: "trim" }],
+  cpu: ["cpu", { cores: "cores", sockets: "sockets", type: "type" }],
+  memory: ["memory", { dedicated: "dedicated" }],
+  operatingSystem: ["operating_system", { type: "type" }],
+  clone: ["clone", { vmId: "vm_id", nodeName: "node_name", full: "full" }],
+  disk: [
+    "disk",
+    { interface: "interface", datastoreId: "datastore_id", size: "size", discard: "discard", iothread: "iothread", ssd: "ssd", importFromAttribute: "import_from" },
+    "list",
+  ],
+  initialization: [
+    "initialization",
+    {
+      datastoreId: "datastore_id",
+      upgrade: "upgrade",
+      networkDataFileId: "network_data_file_id",
+      ipConfig: ["ip_config", { ipv4: ["ipv4", { address: "address", gateway: "gateway" }], ipv6: ["ipv6", { address: "address", gateway: "gateway" }] }, "list"],
+      dns: ["dns", { servers: "servers", domain: "domain" }],
+      userAccount: ["user_account", { username: "username", keys: "keys" }],
+    },
+  ],
+};

@@ -28,8 +28,12 @@ export function unescapeTemplate(text: string): string {
 /** cdktf's in-band marker of a string token (cdktf 0.21, lib/tokens/private/encoding.js). */
 const STRING_TOKEN = /\$\{TfToken\[[a-zA-Z0-9:._-]+\]\}/g;
 
-/** A string with its literal fragments escaped and cdktf's token markers left for cdktf to resolve. */
-function escapeLiterals(text: string): string {
+/**
+ * A string with its literal fragments escaped and cdktf's token markers left for cdktf to resolve:
+ * what the aspect below does to every string (and key) of a resource. Exported for elements that
+ * write their JSON already escaped (patches/plain-resource.ts, the fast synth's own resources).
+ */
+export function escapeLiterals(text: string): string {
   if (!text.includes("{")) return text; // most strings: nothing to escape, no token
   let out = "";
   let last = 0;
@@ -100,13 +104,19 @@ export function escapeElement(json: Record<string, unknown>): Record<string, unk
 const escaped = new WeakSet<TerraformElement>();
 
 /**
+ * The mark of an element whose JSON has escapeLiterals applied to every string and key already
+ * (patches/plain-resource.ts): the aspect leaves it as it is.
+ */
+export const ESCAPES_OWN_LITERALS = Symbol("pve-dualnet: escapes its own literals");
+
+/**
  * The aspect that makes every literal of a stack data (see the top of this file). cdktf calls an
  * element's toTerraform() to build the stack's JSON and then resolves its tokens; the aspect
  * escapes the literals of that JSON in between.
  */
 export class TerraformLiterals implements IAspect {
   visit(node: IConstruct): void {
-    if (!TerraformElement.isTerraformElement(node) || escaped.has(node)) return;
+    if (!TerraformElement.isTerraformElement(node) || ESCAPES_OWN_LITERALS in node || escaped.has(node)) return;
     escaped.add(node);
     const toTerraform = node.toTerraform.bind(node);
     node.toTerraform = () => escapeElement(toTerraform());

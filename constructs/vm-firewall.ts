@@ -1,8 +1,10 @@
 import type { ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
-import { VirtualEnvironmentFirewallOptions } from "../.gen/providers/proxmox/virtual-environment-firewall-options";
-import { VirtualEnvironmentFirewallRules } from "../.gen/providers/proxmox/virtual-environment-firewall-rules";
+import { VirtualEnvironmentFirewallOptions, type VirtualEnvironmentFirewallOptionsConfig } from "../.gen/providers/proxmox/virtual-environment-firewall-options";
+import { VirtualEnvironmentFirewallRules, type VirtualEnvironmentFirewallRulesConfig } from "../.gen/providers/proxmox/virtual-environment-firewall-rules";
 import type { VmPlan } from "../config/plan";
+import { fastSynth } from "../patches/cdktf-fast-synth";
+import { PlainResource, type PlainSpec } from "../patches/plain-resource";
 
 /** A security group a VM's firewall uses: its name, and its resource when the same stack holds it. */
 export interface SecurityGroupRef {
@@ -27,13 +29,14 @@ export interface VmFirewallProps {
  * carry `firewall: true`.
  */
 export class VmFirewall extends Construct {
-  readonly options: VirtualEnvironmentFirewallOptions;
-  readonly rules: VirtualEnvironmentFirewallRules;
+  /** The bindings, or with the fast synth their plain JSON (patches/plain-resource.ts). */
+  readonly options: ITerraformDependable;
+  readonly rules: ITerraformDependable;
 
   constructor(scope: Construct, id: string, props: VmFirewallProps) {
     super(scope, id);
     const { vm, securityGroup } = props;
-    this.options = new VirtualEnvironmentFirewallOptions(this, "options", {
+    const options: VirtualEnvironmentFirewallOptionsConfig = {
       nodeName: vm.node,
       vmId: vm.id,
       enabled: true,
@@ -47,13 +50,44 @@ export class VmFirewall extends Construct {
       logLevelIn: "nolog",
       logLevelOut: "nolog",
       dependsOn: [props.vmResource],
-    });
-    this.rules = new VirtualEnvironmentFirewallRules(this, "rules", {
+    };
+    const rules: VirtualEnvironmentFirewallRulesConfig = {
       nodeName: vm.node,
       vmId: vm.id,
       rule: [{ securityGroup: securityGroup.name, comment: `Kubernetes ${vm.role} (pve-dualnet)` }],
       // The group exists before a VM uses it, and is removed only after no VM does.
       dependsOn: securityGroup.resource ? [props.vmResource, securityGroup.resource] : [props.vmResource],
-    });
+    };
+    const fast = fastSynth();
+    this.options = fast
+      ? new PlainResource(this, "options", { type: "proxmox_virtual_environment_firewall_options", config: options, spec: OPTIONS_SPEC })
+      : new VirtualEnvironmentFirewallOptions(this, "options", options);
+    this.rules = fast
+      ? new PlainResource(this, "rules", { type: "proxmox_virtual_environment_firewall_rules", config: rules, spec: RULES_SPEC })
+      : new VirtualEnvironmentFirewallRules(this, "rules", rules);
   }
 }
+
+/**
+ * The Terraform names of what VmFirewall sets, as the bindings write them
+ * (.gen/providers/proxmox/virtual-environment-firewall-{options,rules}), for the fast synth.
+ */
+const OPTIONS_SPEC: PlainSpec = {
+  nodeName: "node_name",
+  vmId: "vm_id",
+  enabled: "enabled",
+  inputPolicy: "input_policy",
+  outputPolicy: "output_policy",
+  macfilter: "macfilter",
+  ipfilter: "ipfilter",
+  dhcp: "dhcp",
+  ndp: "ndp",
+  radv: "radv",
+  logLevelIn: "log_level_in",
+  logLevelOut: "log_level_out",
+};
+const RULES_SPEC: PlainSpec = {
+  nodeName: "node_name",
+  vmId: "vm_id",
+  rule: ["rule", { securityGroup: "security_group", comment: "comment" }, "list"],
+};

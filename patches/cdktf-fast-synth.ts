@@ -181,7 +181,8 @@ function stackDocument(stack: Stack, resolve: TokensModule["resolve"]): Record<s
   const metadata = { version: stack.cdktfVersion, stackName: stack.node.id, backend: "local", cloud: undefined };
   const elements = terraformElements(stack);
   const metadatas = elements.map((e) => resolveOnlyTokens(e.toMetadata(), (part) => resolve(stack, part)));
-  for (const meta of metadatas) util.deepMerge(metadata, meta);
+  const grown = new Set<unknown[]>();
+  for (const meta of metadatas) mergeAppending(metadata, meta as Record<string, unknown>, grown);
   const outputs = elements.reduce((carry, item) => {
     if (!TerraformOutput.isTerraformOutput(item)) return carry;
     util.deepMerge(
@@ -192,6 +193,9 @@ function stackDocument(stack: Stack, resolve: TokensModule["resolve"]): Record<s
   }, {});
   tf["//"] = { metadata, outputs };
   const fragments = elements.map((e) => {
+    // An element that writes its JSON resolved already (patches/plain-resource.ts), unless it holds a token after all.
+    const resolved = (e as { resolvedResource?: () => ResolvedResource | undefined }).resolvedResource?.();
+    if (resolved) return { resource: resolved, fragment: undefined, share: true };
     resolvedDate = false;
     const fragment = resolveOnlyTokens(
       e.toTerraform(),
@@ -202,11 +206,71 @@ function stackDocument(stack: Stack, resolve: TokensModule["resolve"]): Record<s
       },
       true,
     );
-    return { fragment, share: !resolvedDate };
+    return { resource: undefined, fragment, share: !resolvedDate };
   });
   const owned = new Set<object>([tf]);
-  for (const { fragment, share } of fragments) mergeShared(tf, fragment as Record<string, unknown>, owned, share);
+  for (const { resource, fragment, share } of fragments) {
+    if (resource) insertResource(tf, resource, owned);
+    else mergeShared(tf, fragment as Record<string, unknown>, owned, share);
+  }
   return tf;
+}
+
+/**
+ * cdktf's deepMerge(target, source) (lib/util.js), the same result, but an array that meets an
+ * array is appended to in place where deepMerge copies both into a new one: the stack's metadata
+ * lists the overridden attributes of every resource (network_device of every VM), and deepMerge's
+ * copies of that growing list cost time in the square of the VMs. `grown` holds the arrays made
+ * here, the only ones appended to.
+ */
+function mergeAppending(target: Record<string, unknown>, source: Record<string, unknown>, grown: Set<unknown[]>): void {
+  for (const key of Object.keys(source)) {
+    const value = source[key];
+    const existing = target[key];
+    if (Array.isArray(value) && Array.isArray(existing)) {
+      if (grown.has(existing)) {
+        for (const item of value) existing.push(item);
+      } else {
+        const joined = [...existing, ...value];
+        grown.add(joined);
+        target[key] = joined;
+      }
+    } else if (typeof value === "object" && value !== null && !Array.isArray(value) && !Tokenization.isResolvable(value) && typeof existing === "object" && existing !== null && !Tokenization.isResolvable(existing)) {
+      mergeAppending(existing as Record<string, unknown>, value as Record<string, unknown>, grown);
+    } else {
+      util.deepMerge(target, { [key]: value });
+    }
+  }
+}
+
+/** A resource's resolved JSON, `{ resource: { [type]: { [name]: attributes } } }`, as its parts. */
+export interface ResolvedResource {
+  readonly type: string;
+  readonly name: string;
+  readonly attributes: Record<string, unknown>;
+}
+
+/**
+ * What mergeShared does with `{ resource: { [type]: { [name]: attributes } } }`, without making
+ * that object for every resource: the attributes go in as they are where no earlier element has
+ * the name; anything else is left to mergeShared.
+ */
+function insertResource(tf: Record<string, unknown>, { type, name, attributes }: ResolvedResource, owned: Set<object>): void {
+  const plain = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && Object.getPrototypeOf(value) === Object.prototype;
+  const child = (parent: Record<string, unknown>, key: string): Record<string, unknown> | undefined => {
+    const existing = parent[key];
+    if (existing === undefined) {
+      const made = {};
+      owned.add(made);
+      parent[key] = made;
+      return made;
+    }
+    return plain(existing) && owned.has(existing) ? existing : undefined;
+  };
+  const resources = child(tf, "resource");
+  const byName = resources && child(resources, type);
+  if (byName && byName[name] === undefined) byName[name] = attributes;
+  else mergeShared(tf, { resource: { [type]: { [name]: attributes } } }, owned, true);
 }
 
 /** Set while an element's JSON is resolved: cdktf returned a Date in it (its resolve keeps Dates, and only Dates, as they are). */
@@ -341,8 +405,8 @@ export function holdsNumberToken(value: string): boolean {
 }
 
 /** A value that is, or may be, a token: handed to cdktf's resolve as a whole. */
-const isTokenString = (value: string) => value.includes("TfToken[") || holdsNumberToken(value);
-const isTokenNumber = (value: number) => !(Number.isFinite(value) && Math.abs(value) < 1e200);
+export const isTokenString = (value: string) => value.includes("TfToken[") || holdsNumberToken(value);
+export const isTokenNumber = (value: number) => !(Number.isFinite(value) && Math.abs(value) < 1e200);
 
 /**
  * What cdktf's resolve returns, with only the token-bearing parts handed to it: plain data (plain
@@ -462,6 +526,64 @@ export function stableJson(value: unknown): string {
   return parts.join("");
 }
 
+/**
+ * The mark of a block made in the writer's order (patches/plain-resource.ts): keys sorted all the
+ * way down, nothing but plain objects, arrays, strings, finite numbers, booleans and null, no
+ * cycle; its value is the number of empty arrays and objects in it. A symbol key: JSON.stringify,
+ * Object.keys and every copy leave it out.
+ */
+export const ORDERED_BLOCK = Symbol("pve-dualnet: a block in the writer's order, with this many empty arrays and objects");
+
+/**
+ * json-stable-stringify's text of a block made in the writer's order: JSON.stringify's, with each
+ * empty array or object opened and closed on two lines, at the indent of its line. A JSON string
+ * never holds a line break and always ends in a quote, so a `[]` or `{}` followed by the end of
+ * its line (or a comma and the end of the line, or the end of the text) is an empty array or
+ * object; undefined unless exactly `empties` are found (the block is then written as any other).
+ * Primitives with a toJSON of their own (which json-stable-stringify would call) are left to the
+ * general way too.
+ */
+function orderedBlockText(node: object, empties: number, level: number): string | undefined {
+  if ("toJSON" in String.prototype || "toJSON" in Number.prototype || "toJSON" in Boolean.prototype) return undefined;
+  // Stringified inside `level` objects of one key, so JSON.stringify indents it as it stands in the document.
+  const [before, after] = (nestings[level] ??= nesting(level));
+  let nested: unknown = node;
+  for (let i = 0; i < level; i++) nested = { k: nested };
+  const whole = JSON.stringify(nested, null, 2);
+  const text = whole.slice(before, whole.length - after);
+  if (!empties) return text;
+  const lineEnd = (at: number) => at >= text.length || text.charCodeAt(at) === 10;
+  const parts: string[] = [];
+  let last = 0;
+  let found = 0;
+  let array = text.indexOf("[]");
+  let object = text.indexOf("{}");
+  while (array !== -1 || object !== -1) {
+    const at = object === -1 || (array !== -1 && array < object) ? array : object;
+    if (at === array) array = text.indexOf("[]", at + 2);
+    else object = text.indexOf("{}", at + 2);
+    if (!(lineEnd(at + 2) || (text.charCodeAt(at + 2) === 44 && lineEnd(at + 3)))) continue;
+    const lineStart = text.lastIndexOf("\n", at) + 1;
+    let indentEnd = lineStart;
+    while (text.charCodeAt(indentEnd) === 32) indentEnd++;
+    parts.push(text.slice(last, at + 1), "\n", text.slice(lineStart, indentEnd));
+    last = at + 1;
+    found++;
+  }
+  parts.push(text.slice(last));
+  return found === empties ? parts.join("") : undefined;
+}
+
+/** The lengths of the text JSON.stringify writes before and after a value nested in `level` objects of one key. */
+const nestings: [number, number][] = [];
+function nesting(level: number): [number, number] {
+  let nested: unknown = 0;
+  for (let i = 0; i < level; i++) nested = { k: nested };
+  const text = JSON.stringify(nested, null, 2);
+  const at = text.indexOf("0");
+  return [at, text.length - at - 1];
+}
+
 /** The depth from which a block is written by JSON.stringify: a resource's arguments (resource, type, name, arguments). */
 const BLOCK_LEVEL = 3;
 
@@ -482,6 +604,12 @@ function stableJsonParts(value: unknown, out: (part: string) => void): void {
       return;
     }
     if (level >= BLOCK_LEVEL) {
+      const empties = (node as { [ORDERED_BLOCK]?: number })[ORDERED_BLOCK];
+      const ordered = empties === undefined ? undefined : orderedBlockText(node, empties, level);
+      if (ordered !== undefined) {
+        out(ordered);
+        return;
+      }
       const text = blockText(node, ancestors);
       if (text !== undefined) {
         out(level ? text.replaceAll("\n", indent(level)) : text);
