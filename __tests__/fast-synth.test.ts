@@ -181,7 +181,7 @@ describe("the fast synth", () => {
   });
 
   it("writes the per-VM resources without the bindings, and refuses a setting it has no Terraform name for", () => {
-    const { PlainResource } = require("../patches/plain-resource") as typeof import("../patches/plain-resource");
+    const { PlainResource } = require("../constructs/plain-resource") as typeof import("../constructs/plain-resource");
     const app = Testing.app();
     const stack = new TerraformStack(app, "plain");
     const { KubernetesNodeVm } = require("../constructs/kubernetes-node-vm") as typeof import("../constructs/kubernetes-node-vm");

@@ -2,7 +2,7 @@ import type { ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
 import type { VmPlan } from "../config/plan";
 import { fastSynth } from "../patches/cdktf-fast-synth";
-import { PlainResource, type PlainSpec } from "../patches/plain-resource";
+import { PlainResource, type PlainSpec } from "./plain-resource";
 import type { CloudImage } from "./cloud-image";
 import type { NetworkDataSnippet } from "./network-data-snippet";
 import {
@@ -44,7 +44,7 @@ export interface KubernetesNodeVmProps {
  * with the only gateway on the external NIC.
  */
 export class KubernetesNodeVm extends Construct {
-  /** The VM resource: the binding, or with the fast synth its plain JSON (patches/plain-resource.ts). */
+  /** The VM resource: the binding, or with the fast synth its plain JSON (constructs/plain-resource.ts). */
   readonly resource: ITerraformDependable;
 
   constructor(scope: Construct, id: string, props: KubernetesNodeVmProps) {

@@ -31,7 +31,7 @@ const STRING_TOKEN = /\$\{TfToken\[[a-zA-Z0-9:._-]+\]\}/g;
 /**
  * A string with its literal fragments escaped and cdktf's token markers left for cdktf to resolve:
  * what the aspect below does to every string (and key) of a resource. Exported for elements that
- * write their JSON already escaped (patches/plain-resource.ts, the fast synth's own resources).
+ * write their JSON already escaped (constructs/plain-resource.ts, the fast synth's own resources).
  */
 export function escapeLiterals(text: string): string {
   if (!text.includes("{")) return text; // most strings: nothing to escape, no token
@@ -105,7 +105,7 @@ const escaped = new WeakSet<TerraformElement>();
 
 /**
  * The mark of an element whose JSON has escapeLiterals applied to every string and key already
- * (patches/plain-resource.ts): the aspect leaves it as it is.
+ * (constructs/plain-resource.ts): the aspect leaves it as it is.
  */
 export const ESCAPES_OWN_LITERALS = Symbol("pve-dualnet: escapes its own literals");
 

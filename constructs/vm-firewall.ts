@@ -4,7 +4,7 @@ import { VirtualEnvironmentFirewallOptions, type VirtualEnvironmentFirewallOptio
 import { VirtualEnvironmentFirewallRules, type VirtualEnvironmentFirewallRulesConfig } from "../.gen/providers/proxmox/virtual-environment-firewall-rules";
 import type { VmPlan } from "../config/plan";
 import { fastSynth } from "../patches/cdktf-fast-synth";
-import { PlainResource, type PlainSpec } from "../patches/plain-resource";
+import { PlainResource, type PlainSpec } from "./plain-resource";
 
 /** A security group a VM's firewall uses: its name, and its resource when the same stack holds it. */
 export interface SecurityGroupRef {
@@ -29,7 +29,7 @@ export interface VmFirewallProps {
  * carry `firewall: true`.
  */
 export class VmFirewall extends Construct {
-  /** The bindings, or with the fast synth their plain JSON (patches/plain-resource.ts). */
+  /** The bindings, or with the fast synth their plain JSON (constructs/plain-resource.ts). */
   readonly options: ITerraformDependable;
   readonly rules: ITerraformDependable;
 

@@ -193,7 +193,7 @@ function stackDocument(stack: Stack, resolve: TokensModule["resolve"]): Record<s
   }, {});
   tf["//"] = { metadata, outputs };
   const fragments = elements.map((e) => {
-    // An element that writes its JSON resolved already (patches/plain-resource.ts), unless it holds a token after all.
+    // An element that writes its JSON resolved already (constructs/plain-resource.ts), unless it holds a token after all.
     const resolved = (e as { resolvedResource?: () => ResolvedResource | undefined }).resolvedResource?.();
     if (resolved) return { resource: resolved, fragment: undefined, share: true };
     resolvedDate = false;
@@ -527,7 +527,7 @@ export function stableJson(value: unknown): string {
 }
 
 /**
- * The mark of a block made in the writer's order (patches/plain-resource.ts): keys sorted all the
+ * The mark of a block made in the writer's order (constructs/plain-resource.ts): keys sorted all the
  * way down, nothing but plain objects, arrays, strings, finite numbers, booleans and null, no
  * cycle; its value is the number of empty arrays and objects in it. A symbol key: JSON.stringify,
  * Object.keys and every copy leave it out.

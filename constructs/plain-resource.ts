@@ -19,8 +19,8 @@
  */
 import { TerraformElement, TerraformResource, TerraformStack, type ITerraformDependable } from "cdktf";
 import type { Construct } from "constructs";
-import { escapeLiterals, ESCAPES_OWN_LITERALS } from "../constructs/terraform-text";
-import { isTokenNumber, isTokenString, ORDERED_BLOCK, type ResolvedResource } from "./cdktf-fast-synth";
+import { escapeLiterals, ESCAPES_OWN_LITERALS } from "./terraform-text";
+import { isTokenNumber, isTokenString, ORDERED_BLOCK, type ResolvedResource } from "../patches/cdktf-fast-synth";
 
 /**
  * How a binding's configuration becomes Terraform JSON: for each key the construct may set, its
