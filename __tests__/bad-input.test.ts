@@ -138,6 +138,24 @@ describe("a refused value is redacted, not only reported", () => {
     expect(JSON.stringify(error!.issues)).not.toContain(token.slice(4, 20));
     expect(error!.message).not.toContain(token.slice(4, 20));
   });
+
+  it("reports a key that breaks a rule wherever it stands, and redacts each (the same key under two VMs)", () => {
+    const token = `ghp_${"a1B2c3D4e5".repeat(4)}`;
+    let error: ConfigError | undefined;
+    try {
+      planWith((c) => {
+        c.vms[0][token] = "x";
+        c.vms[1][token] = "y";
+      });
+    } catch (err) {
+      error = err as ConfigError;
+    }
+    expect(error!.issues.map((i) => [i.path, i.message])).toEqual([
+      ["vms[0]", "a key looks like an access token: credentials never go in the cluster description (it is committed, reviewed, and copied into cdktf.out)"],
+      ["vms[1]", "a key looks like an access token: credentials never go in the cluster description (it is committed, reviewed, and copied into cdktf.out)"],
+    ]);
+    expect(error!.message).not.toContain(token.slice(4, 20));
+  });
 });
 
 describe("VM ids", () => {

@@ -4,12 +4,14 @@
  * app's switch, PVE_DUALNET_STOCK_SYNTH=1, end to end), and the shortcuts step aside where they
  * must.
  */
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { App, Lazy, Token, TerraformElement, TerraformIterator, TerraformOutput, TerraformStack, Testing, Tokenization } from "cdktf";
-import type { Construct } from "constructs";
+import { Annotations, App, Aspects, type IAspect, Lazy, Token, TerraformElement, TerraformIterator, TerraformOutput, TerraformStack, Testing, Tokenization } from "cdktf";
+import { DISABLE_STACK_TRACE_IN_METADATA } from "cdktf/lib/annotations";
+import { addCustomSynthesis } from "cdktf/lib/synthesize/synthesizer";
+import { Construct } from "constructs";
 import type { ClusterPlan } from "../config/plan";
 import { fastSynth, holdsNumberToken, ORDERED_BLOCK, stableJson, STOCK_SYNTH_ENV, useFastSynth } from "../patches/cdktf-fast-synth";
 import { PveDualnetStack } from "../stacks/pve-dualnet-stack";
@@ -329,6 +331,52 @@ describe("the fast synth", () => {
       },
     };
     expect(stableJson(data)).toBe(stockStringify(data, { space: 2 }));
+  });
+
+  it("runs what cdktf runs before writing a stack as cdktf does: aspects, validations, custom synthesis, annotations", () => {
+    /** Each way's app, with what each step of cdktf's synthesize acts on; `error` adds an error annotation. */
+    const synthesizedWith = (stock: boolean, error: boolean) => {
+      useFastSynth(stock ? { [STOCK_SYNTH_ENV]: "1" } : {});
+      try {
+        const outdir = mkdtempSync(path.join(tmpdir(), "pvdn-fast-synth-"));
+        // Annotations without the stack that added them: the two ways add them from different places.
+        const app = new App({ outdir, context: { [DISABLE_STACK_TRACE_IN_METADATA]: true } });
+        const stack = new TerraformStack(app, "steps");
+        const visits: string[] = [];
+        const inner = new TerraformOutput(new Construct(new Construct(stack, "outer"), "inner"), "value", { value: "x" });
+        const nested: IAspect = { visit: (node) => visits.push(`nested ${node.node.path}`) };
+        const everywhere: IAspect = {
+          visit: (node) => {
+            visits.push(`everywhere ${node.node.path}`);
+            if (node === stack) Annotations.of(node).addWarning("a warning on the stack");
+            if (node === inner) {
+              Annotations.of(node).addWarning("a warning from an aspect");
+              Annotations.of(node).addInfo("an info");
+              if (error) Annotations.of(node).addError("an error from an aspect");
+              Aspects.of(node).add(nested);
+            }
+          },
+        };
+        Aspects.of(stack).add(everywhere);
+        // The same aspect again below (invoked once there), and one of its own.
+        Aspects.of(inner.node.scope!).add(everywhere);
+        Aspects.of(inner.node.scope!).add({ visit: (node) => visits.push(`own ${node.node.path}`) });
+        stack.node.addValidation({ validate: () => (visits.push("validated"), []) });
+        addCustomSynthesis(inner, { onSynthesize: (session) => (visits.push("custom"), writeFileSync(path.join(session.outdir, "custom.txt"), visits.join("\n"))) });
+        app.synth();
+        return { files: tree(outdir), visits };
+      } catch (e) {
+        return { error: (e as Error).message };
+      } finally {
+        useFastSynth({});
+      }
+    };
+    for (const error of [false, true]) {
+      const fast = synthesizedWith(false, error);
+      expect(fast).toEqual(synthesizedWith(true, error));
+      if (error) expect(fast.error).toMatch(/an error from an aspect/);
+      else expect(JSON.parse(fast.files!["manifest.json"]!).stacks.steps.annotations.map((a: { message: string }) => a.message)).toEqual(["a warning on the stack", "a warning from an aspect", "an info", "We detected an Aspect was added via another Aspect, and will not be applied"]);
+    }
   });
 
   it("still resolves a stack's own overrides, which no element resolution covers", () => {

@@ -20,8 +20,19 @@ export function isCanonicalSubnet(cidr: string): boolean {
   return parseSubnet(cidr).cidr === cidr;
 }
 
+/**
+ * A subnet's network address as ipaddr.js parses it, and its broadcast address: each worked out
+ * once per subnet, not again for every address checked against it (every VM's, in the checks).
+ */
+const parsedSubnets = new WeakMap<Subnet, { network: ipaddr.IPv4; broadcast?: string }>();
+function parsedSubnet(subnet: Subnet): { network: ipaddr.IPv4; broadcast?: string } {
+  let parsed = parsedSubnets.get(subnet);
+  if (!parsed) parsedSubnets.set(subnet, (parsed = { network: ipaddr.IPv4.parse(subnet.network) }));
+  return parsed;
+}
+
 export function contains(subnet: Subnet, ip: string): boolean {
-  return ipaddr.IPv4.parse(ip).match(ipaddr.IPv4.parse(subnet.network), subnet.prefix);
+  return ipaddr.IPv4.parse(ip).match(parsedSubnet(subnet).network, subnet.prefix);
 }
 
 export function overlaps(a: Subnet, b: Subnet): boolean {
@@ -31,8 +42,9 @@ export function overlaps(a: Subnet, b: Subnet): boolean {
 /** The subnet's own network or broadcast address: not usable by a host. */
 export function isReservedAddress(subnet: Subnet, ip: string): boolean {
   if (subnet.prefix >= 31) return false;
-  const broadcast = ipaddr.IPv4.broadcastAddressFromCIDR(subnet.cidr).toString();
-  return ip === subnet.network || ip === broadcast;
+  const parsed = parsedSubnet(subnet);
+  parsed.broadcast ??= ipaddr.IPv4.broadcastAddressFromCIDR(subnet.cidr).toString();
+  return ip === subnet.network || ip === parsed.broadcast;
 }
 
 /** The subnet's address number `n` (0 is the network address): 10.0.0.0/24, 10 -> 10.0.0.10. */

@@ -215,17 +215,23 @@ function screenStrings(input: unknown): { issues: ConfigIssue[]; refused: string
     if (marker) return { message: `holds '${marker}', which cdktf reads as one of its own token markers`, fix: "remove it: the value would be replaced by another value of the stack" };
     return undefined;
   };
+  // A key's problem depends on the key alone, and the same few keys repeat at every VM: each is screened once.
+  const keyProblems = new Map<string, Omit<ConfigIssue, "path"> | undefined>();
+  const keyProblem = (key: string) => {
+    if (!keyProblems.has(key)) keyProblems.set(key, problem(key, undefined));
+    return keyProblems.get(key);
+  };
   const walk = (value: unknown, at: (string | number)[]): unknown => {
     if (Array.isArray(value)) return value.map((v, i) => walk(v, [...at, i]));
     if (value && typeof value === "object") {
       return Object.fromEntries(
         Object.entries(value).map(([k, v]) => {
-          const keyProblem = problem(k, undefined);
-          if (keyProblem) {
-            issues.push({ path: formatPath(at), ...keyProblem, message: `a key ${keyProblem.message}` });
+          const found = keyProblem(k);
+          if (found) {
+            issues.push({ path: formatPath(at), ...found, message: `a key ${found.message}` });
             refused.push(formatPath([...at, REDACTED]));
           }
-          return [keyProblem ? REDACTED : k, walk(v, [...at, keyProblem ? REDACTED : k])];
+          return [found ? REDACTED : k, walk(v, [...at, found ? REDACTED : k])];
         }),
       );
     }

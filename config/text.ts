@@ -54,7 +54,9 @@ export function unprintableCharacter(value: string, options: { multiline?: boole
 export function cdktfTokenMarker(value: string): string | undefined {
   const marker = /[$#&]\{TfToken\[/.exec(value);
   if (marker) return marker[0];
-  // cdktf's NUMBER_TOKEN_REGEX, started only where its first class starts (linear, the same matches).
+  // cdktf's NUMBER_TOKEN_REGEX, started only where its first class starts (linear, the same matches);
+  // it needs an "e", which most values (names, addresses) lack.
+  if (!value.includes("e")) return undefined;
   for (const [number] of value.matchAll(/(?<![-|\d.+])[-|\d.+]+e[-|\d.eE+]+/g)) {
     const bits = new Uint32Array(new Float64Array([parseFloat(number)]).buffer)[1]! >>> 16;
     if (bits === 0xfdff || bits === 0xfbff) return number;

@@ -20,14 +20,17 @@
  *   made plainly: keysToSnakeCaseOnce, copyDynamicAttributes);
  * - it writes a stack's JSON with json-stable-stringify, which holds the whole text and an array
  *   of strings at every level in memory (writeStableJson writes the same bytes in pieces, by
- *   JSON.stringify of blocks whose keys are already in order, copying only those that are not).
+ *   JSON.stringify of blocks whose keys are already in order, copying only those that are not);
+ * - before writing a stack it walks the construct tree three times for the aspects, the custom
+ *   synthesis and the annotations, the first keeping a record of every construct's path (the same
+ *   steps with two walks and no record: prepareStack).
  *
  * `PVE_DUALNET_STOCK_SYNTH=1` restores cdktf's own behaviour for all of them, to debug a cdktf error.
  */
-import { closeSync, openSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, writeSync } from "node:fs";
 import * as path from "node:path";
-import { TerraformElement, TerraformOutput, TerraformStack, Tokenization } from "cdktf";
-import type { IConstruct } from "constructs";
+import { Annotations, Aspects, type IAspect, TerraformElement, TerraformOutput, TerraformStack, Tokenization } from "cdktf";
+import type { IConstruct, IValidation } from "constructs";
 
 export const STOCK_SYNTH_ENV = "PVE_DUALNET_STOCK_SYNTH";
 
@@ -53,6 +56,7 @@ interface SynthesizerModule {
 interface StackSynthesizer {
   stack: { toTerraform: () => unknown };
   hclOutput: boolean;
+  continueOnErrorAnnotations: boolean;
   synthesize: (session: { outdir: string; manifest: { forStack: (stack: unknown) => { synthesizedStackPath: string } } }) => void;
 }
 
@@ -126,22 +130,103 @@ export function useFastSynth(env: NodeJS.ProcessEnv): void {
   const synthesize = synthesizer.synthesize;
   synthesizer.synthesize = function fastSynthesize(this: StackSynthesizer, session) {
     if (!fast || this.hclOutput) return synthesize.call(this, session);
-    const stack = this.stack;
-    const own = Object.getOwnPropertyDescriptor(stack, "toTerraform");
-    const toTerraform = stack.toTerraform;
-    let document: unknown;
-    stack.toTerraform = () => {
-      document = hasOverrides(stack) ? toTerraform.call(stack) : stackDocument(stack as unknown as Stack, resolve);
-      return {};
-    };
-    try {
-      synthesize.call(this, session);
-    } finally {
-      if (own) Object.defineProperty(stack, "toTerraform", own);
-      else delete (stack as { toTerraform?: unknown }).toTerraform;
-    }
+    const stack = this.stack as unknown as SynthStack;
+    prepareStack(stack, session as unknown as Session, this.continueOnErrorAnnotations);
+    const document = hasOverrides(stack) ? stack.toTerraform() : stackDocument(stack, resolve);
     writeStableJson(path.join(session.outdir, session.manifest.forStack(stack).synthesizedStackPath), document);
   };
+}
+
+/** The parts of a TerraformStack that StackSynthesizer.synthesize uses. */
+interface SynthStack extends Stack {
+  toTerraform: () => unknown;
+  hasResourceMove: () => boolean;
+  runAllValidations: () => void;
+}
+
+/** The synthesis session as StackSynthesizer.synthesize reads it. */
+interface Session {
+  outdir: string;
+  skipValidation?: boolean;
+  manifest: { forStack: (stack: unknown) => { workingDirectory: string; synthesizedStackPath: string; annotations: unknown[] } };
+}
+
+/** Where cdktf keeps a construct's custom synthesis (cdktf 0.21's lib/synthesize/synthesizer.js: a global symbol). */
+const CUSTOM_SYNTHESIS = Symbol.for("cdktf/customSynthesis");
+
+/** The annotation levels cdktf collects into the manifest (AnnotationMetadataEntryType). */
+const ANNOTATION_LEVELS: ReadonlySet<unknown> = new Set(["@cdktf/info", "@cdktf/warn", "@cdktf/error"]);
+
+/**
+ * What cdktf 0.21's StackSynthesizer.synthesize does before it writes a stack, in the same order
+ * and with the same effects: the aspects invoked (each once on each construct, top down, the
+ * warning when one adds another), the validation of a resource move added, every validation
+ * run, the working directory made, each construct's custom synthesis run (leaves first), and
+ * the annotations collected into the manifest (an error annotation stops the synth). cdktf walks
+ * the tree for these four times, keeping a record of every construct's path for its aspects;
+ * here the aspects' walk keeps none, and one walk yields both orders of the custom synthesis and
+ * the annotations (walked again only if a custom synthesis ran, which could add to the tree).
+ */
+function prepareStack(stack: SynthStack, session: Session, continueOnErrorAnnotations: boolean): void {
+  // Deep requires, as above: cdktf exports neither.
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { ValidateTerraformVersion } = require("cdktf/lib/validations/validate-terraform-version") as {
+    ValidateTerraformVersion: new (version: string, message: string) => IValidation;
+  };
+  const { encounteredAnnotationWithLevelError } = require("cdktf/lib/errors") as { encounteredAnnotationWithLevelError: (text: string) => Error };
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  let nestedAspectWarning = false;
+  const invokeAspects = (construct: IConstruct, inherited: readonly IAspect[]) => {
+    const aspects = Aspects.of(construct);
+    const own = aspects.all;
+    const here = own.length ? [...inherited, ...own] : inherited;
+    const invoked: IAspect[] = [];
+    for (const aspect of here) {
+      if (invoked.includes(aspect)) continue;
+      aspect.visit(construct);
+      if (!nestedAspectWarning && own.length !== aspects.all.length) {
+        Annotations.of(construct).addWarning("We detected an Aspect was added via another Aspect, and will not be applied");
+        nestedAspectWarning = true;
+      }
+      invoked.push(aspect);
+    }
+    for (const child of construct.node.children) invokeAspects(child, here);
+  };
+  invokeAspects(stack, []);
+  if (stack.hasResourceMove()) {
+    stack.node.addValidation(new ValidateTerraformVersion(">=1.5", "Resource move functionality is only supported for Terraform >=1.5. Please upgrade your Terraform version."));
+  }
+  if (!session.skipValidation) stack.runAllValidations();
+  const stackManifest = session.manifest.forStack(stack);
+  const workingDirectory = path.join(session.outdir, stackManifest.workingDirectory);
+  if (!existsSync(workingDirectory)) mkdirSync(workingDirectory);
+  const walk = (into: { pre: IConstruct[]; post: IConstruct[] }, construct: IConstruct) => {
+    into.pre.push(construct);
+    for (const child of construct.node.children) walk(into, child);
+    into.post.push(construct);
+    return into;
+  };
+  let order = walk({ pre: [], post: [] }, stack);
+  let customized = false;
+  for (const construct of order.post) {
+    const custom = (construct as { [CUSTOM_SYNTHESIS]?: { onSynthesize: (session: Session) => void } })[CUSTOM_SYNTHESIS];
+    if (custom) {
+      custom.onSynthesize(session);
+      customized = true;
+    }
+  }
+  if (customized) order = walk({ pre: [], post: [] }, stack);
+  const annotations: { constructPath: string; level: string; message: unknown; stacktrace?: string[] }[] = [];
+  for (const construct of order.pre) {
+    for (const metadata of construct.node.metadata) {
+      if (ANNOTATION_LEVELS.has(metadata.type)) annotations.push({ constructPath: construct.node.path, level: metadata.type, message: metadata.data, stacktrace: metadata.trace });
+    }
+  }
+  stackManifest.annotations = annotations;
+  const errors = annotations.filter((a) => a.level === "@cdktf/error");
+  if (!continueOnErrorAnnotations && errors.length > 0) {
+    throw encounteredAnnotationWithLevelError(errors.map((a) => `[${a.constructPath}] ${a.message}`).join("\n"));
+  }
 }
 
 /** Whether a stack has overrides of its own (addOverride on the stack), which only cdktf's own toTerraform merges. */
