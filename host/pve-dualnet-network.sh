@@ -385,11 +385,13 @@ reload() { # seconds
 # ---------------------------------------------------------------------------
 
 # Which of the gateway and the peers answer now: peers that do not answer before a change are
-# reported and not required after it (a node that is down must not block every change).
+# reported and not required after it (a node that is down must not block every change). Up to
+# three pings each: one lost packet (the first one waits for ARP or neighbour discovery) must not
+# excuse a peer from the checks after the switch.
 probe_before() {
   REQUIRED_PEERS=""
   for peer in $PEERS; do
-    if ping -c 1 -W 1 "$peer" >/dev/null 2>&1 9>&-; then
+    if ping -c 3 -i 0.2 -W 1 "$peer" >/dev/null 2>&1 9>&-; then
       REQUIRED_PEERS="$REQUIRED_PEERS $peer"
     else
       log "peer $peer does not answer before the change: reported, not required after it"
@@ -403,7 +405,7 @@ probe_before() {
   fi
   REQUIRED_PEERS6=""
   for peer in $PEERS6; do
-    if ping -6 -c 1 -W 1 "$peer" >/dev/null 2>&1 9>&-; then
+    if ping -6 -c 3 -i 0.2 -W 1 "$peer" >/dev/null 2>&1 9>&-; then
       REQUIRED_PEERS6="$REQUIRED_PEERS6 $peer"
     else
       log "peer $peer does not answer before the change: reported, not required after it"
@@ -1131,9 +1133,9 @@ cmd_confirm() { # env sha
   fi
   # Time has passed since the run verified: look once more before keeping the change.
   REQUIRED_PEERS=""
-  for peer in $PEERS; do ping -c 1 -W 1 "$peer" >/dev/null 2>&1 9>&- && REQUIRED_PEERS="$REQUIRED_PEERS $peer"; done
+  for peer in $PEERS; do ping -c 3 -i 0.2 -W 1 "$peer" >/dev/null 2>&1 9>&- && REQUIRED_PEERS="$REQUIRED_PEERS $peer"; done
   REQUIRED_PEERS6=""
-  for peer in $PEERS6; do ping -6 -c 1 -W 1 "$peer" >/dev/null 2>&1 9>&- && REQUIRED_PEERS6="$REQUIRED_PEERS6 $peer"; done
+  for peer in $PEERS6; do ping -6 -c 3 -i 0.2 -W 1 "$peer" >/dev/null 2>&1 9>&- && REQUIRED_PEERS6="$REQUIRED_PEERS6 $peer"; done
   verify_once || rollback_and_exit "no longer verifies at confirmation: $PROBLEM"
   record_confirmation || finish 1 "NOT CONFIRMED: could not record the confirmation in $STATE (read-only or full?). The change stays with its dead-man switch, which rolls it back at $(clock "$P_DEADLINE")"
   disarm_deadman
