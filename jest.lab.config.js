@@ -9,6 +9,8 @@ module.exports = {
   roots: ["<rootDir>/lab"],
   testMatch: ["**/*.lab.ts"],
   maxWorkers: 1,
+  // The default reporter, then every failure's message once more at the very end (CI keeps the tail).
+  reporters: ["default", "<rootDir>/lab/failure-summary-reporter.js"],
   // Generous: a guest boots in minutes under TCG on a busy machine.
   testTimeout: 30 * 60 * 1000,
   globalSetup: "<rootDir>/lab/global-setup.ts",

@@ -200,6 +200,11 @@ async function removalChecks(lab: NetLab, s: Synthesized, { vm, node }: { vm: Vm
 const canRun = canBootGuests();
 if (!canRun && process.env.CI) throw new Error("the node lab needs root, qemu-system-x86, qemu-utils, mmdebstrap and genisoimage (see lab/README.md)");
 jest.setTimeout(60 * 60 * 1000);
+// One more try for a scenario that failed: guests under TCG on a shared CI machine lose packets
+// and time now and then (a CI run failed here once in stop 30, every local run passed). Each
+// retried failure is printed before the retry and again at the end of the run
+// (lab/failure-summary-reporter.js), so a flake stays visible when the run is green.
+jest.retryTimes(1, { logErrorsBeforeRetry: true });
 
 (canRun ? describe : describe.skip)("the node VMs, booted as Proxmox boots them", () => {
   const base = readFileSync(LAB_CLUSTER, "utf8");
