@@ -112,6 +112,12 @@ describe("network.env with dual-stack", () => {
       expect(result.stdout).toMatch(/rolled back: .*the IPv6 default route is 'default via fd00:192:168::1 dev vmbr0.*', planned via fd00:192:168::1 dev vmbr1/);
       expect(result.status).toBe(2);
       await backToIpv4(host);
+    });
+  });
+
+  // Its own lab, beside the others: each rollback waits out the verify window.
+  it.concurrent("rolls back when the IPv6 default route is on a device whose name only begins with the planned one's", async () => {
+    await scenario(async (host) => {
       // Via the planned gateway, on a device whose name extends the planned one's. The kernel refuses
       // an onlink IPv6 route to a gateway that another device's connected route covers ("Nexthop
       // has invalid gateway or device mismatch"), so the file cannot put it on a vmbr01 beside
