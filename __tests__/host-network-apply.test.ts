@@ -608,8 +608,15 @@ const within = async <T>(what: string, run: Promise<T>, seconds: number): Promis
     expect(host.live).toBe(baseFile);
     expect((await host.program("status")).stdout).toMatch(/^pending:/);
     expect((await host.lab.inHost(`ip route del ${route}`)).status).toBe(0);
-    const second = await host.program("rollback");
-    expect(second.status).toBe(2);
+    // Held once the marker is gone and the result written: the result already says how the run
+    // ended, never an interim line that the program's last words would replace (a reader such as
+    // `status`, or the lab waiting for the dead-man switch, could catch that line in between).
+    const second = host.program("rollback", { env: { PVE_DUALNET_PAUSE_AT: "rollback-recorded" } });
+    await waitForLog(host, /checkpoint rollback-recorded/, BUDGET.checkpoint);
+    const recorded = readdirSync(host.stateDir("network", "runs")).map((run) => readFileSync(runFile(host, run, "result"), "utf8"));
+    host.resume();
+    expect(recorded).toEqual(["2 rolled back: the previous network is live, as it was before the change\n"]);
+    expect((await second).status).toBe(2);
     await unchanged(host);
     nothingPending(host);
   });

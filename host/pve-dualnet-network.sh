@@ -802,8 +802,10 @@ settle_confirmed() { # previous file, confirmed file, run directory
 # is the marker dropped. Returns 0 when rolled back, 1 when the live file is neither the change's
 # nor its backup (someone else's, e.g. the Proxmox GUI applied its own: kept, a copy saved, the
 # marker dropped). Anything else ends the program with 3 and the marker in place, so the next
-# dead-man run, boot guard, apply or `rollback` finishes the job.
-rollback_pending() { # reason
+# dead-man run, boot guard, apply or `rollback` finishes the job. `result` is what the run's result
+# file says from the moment the marker is gone (the caller's own final words, written once: a
+# reader never sees an interim result in its place).
+rollback_pending() { # reason [result]
   run_dir="$STATE/runs/$P_RUN"
   mkdir -p "$run_dir" 2>/dev/null
   live_sha=$(sha_of "$LIVE")
@@ -815,6 +817,7 @@ rollback_pending() { # reason
     return 1
   fi
   reason=$(printf '%s' "$1" | tr '\n' ' ')
+  final=${2:-"rolled back: $reason"}
   P_PHASE=rollback
   P_REASON=$reason
   P_BOOT_ID=$(boot_id)
@@ -857,8 +860,10 @@ rollback_pending() { # reason
       sleep 1
     done
   fi
+  # The result first: whoever sees the marker gone reads how the run ended.
+  printf '2 %s\n' "$final" 2>/dev/null >"$run_dir/result"
   drop_file "$MARKER" || finish 3 "ROLLBACK INCOMPLETE: the previous network is back, but the marker $MARKER cannot be removed (read-only?)"
-  printf '2 rolled back: %s\n' "$reason" 2>/dev/null >"$run_dir/result"
+  checkpoint rollback-recorded
   disarm_deadman
   cleanup_staged
   SWITCHED=0
@@ -866,8 +871,9 @@ rollback_pending() { # reason
 }
 
 rollback_and_exit() { # reason (the apply's or confirm's own change)
-  if rollback_pending "$1"; then
-    finish 2 "rolled back: $1. The previous network is live, as it was before the change."
+  outcome="rolled back: $1. The previous network is live, as it was before the change."
+  if rollback_pending "$1" "$outcome"; then
+    finish 2 "$outcome"
   fi
   finish 3 "not rolled back: $LIVE was replaced by someone else while this run was live (see above)"
 }
@@ -1208,10 +1214,12 @@ cmd_rollback() { # mode (expire|rollback) [run]
   else
     why="rolled back by hand (pve-dualnet-network.sh rollback)"
   fi
-  if rollback_pending "$why"; then
-    [ "$mode" = expire ] && finish 2 "dead-man switch: the unconfirmed change was rolled back"
-    finish 2 "rolled back: the previous network is live, as it was before the change"
+  if [ "$mode" = expire ]; then
+    outcome="dead-man switch: the unconfirmed change was rolled back"
+  else
+    outcome="rolled back: the previous network is live, as it was before the change"
   fi
+  rollback_pending "$why" "$outcome" && finish 2 "$outcome"
   finish 0 "nothing to roll back: $LIVE is no longer the unconfirmed file (kept as it is)"
 }
 
