@@ -163,13 +163,17 @@ export function checkCluster(input: unknown, source = "<inline>", options: { env
   const { refused } = screened;
   const issues: ConfigIssue[] = [...screened.issues];
   const add = (found: readonly ConfigIssue[]) => issues.push(...found.filter((i) => !refused.some((p) => i.path === p || i.path.startsWith(`${p}.`) || i.path.startsWith(`${p}[`))));
-  const parsed = clusterSchema.safeParse(screened.input, { reportInput: true });
+  // jitless: zod 4 compiles a parser for each object schema with `new Function` at its first
+  // parse, which V8's code cache of the app (bin/bundle.mjs) cannot keep, so every start paid
+  // for it (a tenth of a 4-VM app's CPU); zod's own parsers without it take no longer on a
+  // thousand VMs, and find the same issues.
+  const parsed = clusterSchema.safeParse(screened.input, { reportInput: true, jitless: true });
   if (!parsed.success) {
     add(parsed.error.issues.flatMap(toConfigIssues));
     // Typos alone do not hide the rest: without the unknown keys the description may parse,
     // and then its cross-field problems are reported in the same run.
     if (parsed.error.issues.every((i) => i.code === "unrecognized_keys")) {
-      const retry = clusterSchema.safeParse(withoutUnknownKeys(screened.input, parsed.error.issues));
+      const retry = clusterSchema.safeParse(withoutUnknownKeys(screened.input, parsed.error.issues), { jitless: true });
       if (retry.success) add(validateCluster(retry.data));
     }
     throw new ConfigError(source, issues);
