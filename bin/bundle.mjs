@@ -111,6 +111,23 @@ const lazyArchiver = {
   },
 };
 
+/**
+ * esbuild's __toESM, which gives a module of the project written as ESM its view of a CommonJS
+ * package (cdktf, constructs, the bindings), makes a new view at every import: an object with a
+ * getter for each of the package's exports, copied again for each of the twenty modules that
+ * import cdktf (hundreds of exports). Here one view is made for each package and shared by its
+ * importers; a view holds no state of its own (its getters read the package's exports). The
+ * helper's text is esbuild 0.x's, minified; the build fails if it is not there.
+ */
+const TO_ESM = 'var __toESM=(mod,isNodeMode,target)=>(target=mod!=null?__create(__getProtoOf(mod)):{},__copyProps(isNodeMode||!mod||!mod.__esModule?__defProp(target,"default",{value:mod,enumerable:!0}):target,mod))';
+const SHARED_TO_ESM =
+  "var __esmViews=new WeakMap,__toESM=(mod,isNodeMode,target)=>{if(isNodeMode||mod==null||typeof mod!=\"object\"&&typeof mod!=\"function\")return __newESMView(mod,isNodeMode,target);let view=__esmViews.get(mod);return view||__esmViews.set(mod,view=__newESMView(mod,isNodeMode,target)),view}," +
+  TO_ESM.slice("var ".length).replace("__toESM=", "__newESMView=");
+function shareEsmViews(file, text) {
+  if (!text.includes(TO_ESM)) throw new Error(`${file}: no esbuild __toESM helper to share (an esbuild upgrade? see bin/bundle.mjs)`);
+  return text.replace(TO_ESM, SHARED_TO_ESM);
+}
+
 export async function buildBundles() {
   const started = Date.now();
   // Loaded only when a rebuild is due: importing esbuild costs more than running a bundle.
@@ -132,8 +149,9 @@ export async function buildBundles() {
     plugins: [lazyArchiver],
   });
   mkdirSync(dist, { recursive: true });
-  for (const output of result.outputFiles) replaceFile(output.path, output.contents, started);
-  const hashes = Object.fromEntries(result.outputFiles.map((output) => [output.path, createHash("sha256").update(output.contents).digest("hex").slice(0, 16)]));
+  const outputs = result.outputFiles.map((output) => ({ path: output.path, contents: output.path.endsWith(".js") ? shareEsmViews(output.path, output.text) : output.contents }));
+  for (const output of outputs) replaceFile(output.path, output.contents, started);
+  const hashes = Object.fromEntries(outputs.map((output) => [output.path, createHash("sha256").update(output.contents).digest("hex").slice(0, 16)]));
   for (const entry of Object.keys(ENTRIES)) {
     const bundle = path.basename(bundleOf(entry));
     const hash = hashes[bundleOf(entry)];
