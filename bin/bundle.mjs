@@ -92,21 +92,37 @@ function replaceFile(file, content, startedMs) {
 }
 
 /**
- * cdktf's private/fs.js loads the archiver package (and its streams, globbing and zip code) when
- * cdktf loads, only to zip a TerraformAsset directory, which pve-dualnet never makes: in the
- * bundle it is loaded at its first use instead, which is never. The text replaced is cdktf
- * 0.21.0's (pinned); the build fails if it is not there.
+ * Packages that cdktf loads when it loads, for work pve-dualnet never asks of it, loaded at their
+ * first use instead (which is never): the archiver package (and its streams, globbing and zip
+ * code), which lib/private/fs.js loads only to zip a TerraformAsset directory; and Node's
+ * child_process (with net and dgram under it, a few milliseconds of every start), which
+ * lib/private/fs.js, lib/validations/validate-binary-version.js and lib/testing/matchers.js load
+ * to run a command (copying an asset, a provider's version check, the test matchers' terraform),
+ * each through a property of the module. The texts replaced are cdktf 0.21.0's (pinned); the
+ * build fails if one is not there.
  */
-const lazyArchiver = {
-  name: "lazy-archiver",
+const LAZY_ARCHIVER = ['const archiver = require("archiver");', 'let archiverModule; const archiver = (...args) => (archiverModule ??= require("archiver"))(...args);'];
+const LAZY_CHILD_PROCESS = [
+  'const child_process_1 = require("child_process");',
+  'let childProcessModule; const child_process_1 = new Proxy({}, { get: (_target, key) => (childProcessModule ??= require("child_process"))[key] });',
+];
+const LAZY_REQUIRES = {
+  "private/fs.js": [LAZY_ARCHIVER, LAZY_CHILD_PROCESS],
+  "validations/validate-binary-version.js": [LAZY_CHILD_PROCESS],
+  "testing/matchers.js": [LAZY_CHILD_PROCESS],
+};
+const lazyRequires = {
+  name: "lazy-requires",
   setup(build) {
-    build.onLoad({ filter: /[\\/]cdktf[\\/]lib[\\/]private[\\/]fs\.js$/ }, async ({ path: file }) => {
+    build.onLoad({ filter: /[\\/]cdktf[\\/]lib[\\/](private[\\/]fs|validations[\\/]validate-binary-version|testing[\\/]matchers)\.js$/ }, async ({ path: file }) => {
       const { readFile } = await import("node:fs/promises");
-      const source = await readFile(file, "utf8");
-      const eager = 'const archiver = require("archiver");';
-      if (!source.includes(eager)) throw new Error(`${file}: no \`${eager}\` to load lazily (a cdktf upgrade? see bin/bundle.mjs)`);
-      const lazy = 'let archiverModule; const archiver = (...args) => (archiverModule ??= require("archiver"))(...args);';
-      return { contents: source.replace(eager, lazy), loader: "js", resolveDir: path.dirname(file) };
+      let source = await readFile(file, "utf8");
+      const replacements = LAZY_REQUIRES[file.split(/[\\/]cdktf[\\/]lib[\\/]/).pop().replaceAll("\\", "/")];
+      for (const [eager, lazy] of replacements) {
+        if (!source.includes(eager)) throw new Error(`${file}: no \`${eager}\` to load lazily (a cdktf upgrade? see bin/bundle.mjs)`);
+        source = source.replace(eager, lazy);
+      }
+      return { contents: source, loader: "js", resolveDir: path.dirname(file) };
     });
   },
 };
@@ -146,7 +162,7 @@ export async function buildBundles() {
     minifySyntax: true,
     metafile: true,
     logLevel: "warning",
-    plugins: [lazyArchiver],
+    plugins: [lazyRequires],
   });
   mkdirSync(dist, { recursive: true });
   const outputs = result.outputFiles.map((output) => ({ path: output.path, contents: output.path.endsWith(".js") ? shareEsmViews(output.path, output.text) : output.contents }));
