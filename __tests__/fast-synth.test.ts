@@ -13,7 +13,7 @@ import { DISABLE_STACK_TRACE_IN_METADATA } from "cdktf/lib/annotations";
 import { addCustomSynthesis } from "cdktf/lib/synthesize/synthesizer";
 import { Construct } from "constructs";
 import type { ClusterPlan } from "../config/plan";
-import { fastSynth, holdsNumberToken, ORDERED_BLOCK, stableJson, STOCK_SYNTH_ENV, useFastSynth } from "../patches/cdktf-fast-synth";
+import { fastSynth, holdsNumberToken, logicalId, ORDERED_BLOCK, stableJson, STOCK_SYNTH_ENV, useFastSynth } from "../patches/cdktf-fast-synth";
 import { PveDualnetStack } from "../stacks/pve-dualnet-stack";
 import { synthesize } from "../stacks/synthesize";
 import { dualBridgeNode, planFrom, planWith, shardByNode, tree } from "./helpers";
@@ -316,6 +316,45 @@ describe("the fast synth", () => {
     const disagree = strings.filter((s) => holdsNumberToken(s) !== regex.test(s));
     expect(disagree).toEqual([]);
     expect(strings.filter((s) => holdsNumberToken(s)).length).toBeGreaterThan(100);
+  });
+
+  it("gives every element the logical id cdktf's own allocateLogicalId gives it", () => {
+    const app = Testing.app();
+    const stack = new TerraformStack(app, "stack");
+    const elements: TerraformElement[] = [];
+    const element = (scope: Construct, id: string) => elements.push(new RawElement(scope, id, () => ({})));
+    const long = "x".repeat(250);
+    // One component: as it is without the disallowed characters, unless longer than 255.
+    for (const id of ["vm", "vm-1_a", "ä.b cd", long + "yyyyyy", "Resource"]) element(stack, id);
+    // Several: repeats (a component the one kept before it ends with), "Resource", "Default", disallowed characters, a human part over 240.
+    for (const [i, [outer, inner]] of [
+      ["node-1", "1"],
+      ["vm", "vm"],
+      ["firewall-node", "node"],
+      ["Resource", "x"],
+      ["a", "Resource"],
+      ["Default", "only"],
+      ["ab.c", "d e"],
+      [long, "tail"],
+      ["node-1", "rules"],
+    ].entries()) element(new Construct(new TerraformStack(app, `pair-${i}`), outer), inner);
+    const deep = new Construct(new Construct(new Construct(stack, "a"), "Resource"), "a");
+    element(deep, "Default");
+    element(deep, "resource");
+    // A repeat is one that the last component kept ends with, not the one just before it.
+    element(new Construct(new Construct(stack, "xab"), "ab"), "xab");
+    // An element inside a nested stack: that stack is its own.
+    const nested = new TerraformStack(new Construct(stack, "holder"), "nested");
+    element(new Construct(nested, "in"), "nested-element");
+    const stockId = (e: TerraformElement) => (TerraformStack.prototype as unknown as { allocateLogicalId: (e: TerraformElement) => string }).allocateLogicalId.call(e.cdktfStack, e);
+    const ids = elements.map((e) => [e.node.path, logicalId(e.cdktfStack, e), stockId(e)]);
+    expect(ids.filter(([, fast, stock]) => fast !== stock)).toEqual([]);
+    expect(new Set(ids.map(([, id]) => id)).size).toBe(elements.length);
+    // What cdktf refuses (no components left) is left to it.
+    const onlyDefault = new Construct(stack, "Default");
+    element(onlyDefault, "Default");
+    expect(logicalId(stack, elements.at(-1)!)).toBeUndefined();
+    expect(() => stockId(elements.at(-1)!)).toThrow();
   });
 
   it("writes blocks whose keys are already in order as json-stable-stringify does, sharing what is shared", () => {

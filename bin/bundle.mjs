@@ -92,24 +92,57 @@ function replaceFile(file, content, startedMs) {
 }
 
 /**
- * cdktf's private/fs.js loads the archiver package (and its streams, globbing and zip code) when
- * cdktf loads, only to zip a TerraformAsset directory, which pve-dualnet never makes: in the
- * bundle it is loaded at its first use instead, which is never. The text replaced is cdktf
- * 0.21.0's (pinned); the build fails if it is not there.
+ * Packages that cdktf loads when it loads, for work pve-dualnet never asks of it, loaded at their
+ * first use instead (which is never): the archiver package (and its streams, globbing and zip
+ * code), which lib/private/fs.js loads only to zip a TerraformAsset directory; and Node's
+ * child_process (with net and dgram under it, a few milliseconds of every start), which
+ * lib/private/fs.js, lib/validations/validate-binary-version.js and lib/testing/matchers.js load
+ * to run a command (copying an asset, a provider's version check, the test matchers' terraform),
+ * each through a property of the module. The texts replaced are cdktf 0.21.0's (pinned); the
+ * build fails if one is not there.
  */
-const lazyArchiver = {
-  name: "lazy-archiver",
+const LAZY_ARCHIVER = ['const archiver = require("archiver");', 'let archiverModule; const archiver = (...args) => (archiverModule ??= require("archiver"))(...args);'];
+const LAZY_CHILD_PROCESS = [
+  'const child_process_1 = require("child_process");',
+  'let childProcessModule; const child_process_1 = new Proxy({}, { get: (_target, key) => (childProcessModule ??= require("child_process"))[key] });',
+];
+const LAZY_REQUIRES = {
+  "private/fs.js": [LAZY_ARCHIVER, LAZY_CHILD_PROCESS],
+  "validations/validate-binary-version.js": [LAZY_CHILD_PROCESS],
+  "testing/matchers.js": [LAZY_CHILD_PROCESS],
+};
+const lazyRequires = {
+  name: "lazy-requires",
   setup(build) {
-    build.onLoad({ filter: /[\\/]cdktf[\\/]lib[\\/]private[\\/]fs\.js$/ }, async ({ path: file }) => {
+    build.onLoad({ filter: /[\\/]cdktf[\\/]lib[\\/](private[\\/]fs|validations[\\/]validate-binary-version|testing[\\/]matchers)\.js$/ }, async ({ path: file }) => {
       const { readFile } = await import("node:fs/promises");
-      const source = await readFile(file, "utf8");
-      const eager = 'const archiver = require("archiver");';
-      if (!source.includes(eager)) throw new Error(`${file}: no \`${eager}\` to load lazily (a cdktf upgrade? see bin/bundle.mjs)`);
-      const lazy = 'let archiverModule; const archiver = (...args) => (archiverModule ??= require("archiver"))(...args);';
-      return { contents: source.replace(eager, lazy), loader: "js", resolveDir: path.dirname(file) };
+      let source = await readFile(file, "utf8");
+      const replacements = LAZY_REQUIRES[file.split(/[\\/]cdktf[\\/]lib[\\/]/).pop().replaceAll("\\", "/")];
+      for (const [eager, lazy] of replacements) {
+        if (!source.includes(eager)) throw new Error(`${file}: no \`${eager}\` to load lazily (a cdktf upgrade? see bin/bundle.mjs)`);
+        source = source.replace(eager, lazy);
+      }
+      return { contents: source, loader: "js", resolveDir: path.dirname(file) };
     });
   },
 };
+
+/**
+ * esbuild's __toESM, which gives a module of the project written as ESM its view of a CommonJS
+ * package (cdktf, constructs, the bindings), makes a new view at every import: an object with a
+ * getter for each of the package's exports, copied again for each of the twenty modules that
+ * import cdktf (hundreds of exports). Here one view is made for each package and shared by its
+ * importers; a view holds no state of its own (its getters read the package's exports). The
+ * helper's text is esbuild 0.x's, minified; the build fails if it is not there.
+ */
+const TO_ESM = 'var __toESM=(mod,isNodeMode,target)=>(target=mod!=null?__create(__getProtoOf(mod)):{},__copyProps(isNodeMode||!mod||!mod.__esModule?__defProp(target,"default",{value:mod,enumerable:!0}):target,mod))';
+const SHARED_TO_ESM =
+  "var __esmViews=new WeakMap,__toESM=(mod,isNodeMode,target)=>{if(isNodeMode||mod==null||typeof mod!=\"object\"&&typeof mod!=\"function\")return __newESMView(mod,isNodeMode,target);let view=__esmViews.get(mod);return view||__esmViews.set(mod,view=__newESMView(mod,isNodeMode,target)),view}," +
+  TO_ESM.slice("var ".length).replace("__toESM=", "__newESMView=");
+function shareEsmViews(file, text) {
+  if (!text.includes(TO_ESM)) throw new Error(`${file}: no esbuild __toESM helper to share (an esbuild upgrade? see bin/bundle.mjs)`);
+  return text.replace(TO_ESM, SHARED_TO_ESM);
+}
 
 export async function buildBundles() {
   const started = Date.now();
@@ -129,11 +162,12 @@ export async function buildBundles() {
     minifySyntax: true,
     metafile: true,
     logLevel: "warning",
-    plugins: [lazyArchiver],
+    plugins: [lazyRequires],
   });
   mkdirSync(dist, { recursive: true });
-  for (const output of result.outputFiles) replaceFile(output.path, output.contents, started);
-  const hashes = Object.fromEntries(result.outputFiles.map((output) => [output.path, createHash("sha256").update(output.contents).digest("hex").slice(0, 16)]));
+  const outputs = result.outputFiles.map((output) => ({ path: output.path, contents: output.path.endsWith(".js") ? shareEsmViews(output.path, output.text) : output.contents }));
+  for (const output of outputs) replaceFile(output.path, output.contents, started);
+  const hashes = Object.fromEntries(outputs.map((output) => [output.path, createHash("sha256").update(output.contents).digest("hex").slice(0, 16)]));
   for (const entry of Object.keys(ENTRIES)) {
     const bundle = path.basename(bundleOf(entry));
     const hash = hashes[bundleOf(entry)];

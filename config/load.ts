@@ -144,12 +144,21 @@ export function parseCluster(text: string, source = "<inline>", env: NodeJS.Proc
 /** How deep a parsed value nests (iteratively: a hostile file must not overflow the stack). */
 function depthOf(value: unknown): number {
   let max = 0;
-  const stack: [unknown, number][] = [[value, 0]];
+  // The mappings and lists still to look into, and their depths (the scalars in them count at theirs).
+  const stack: object[] = value && typeof value === "object" ? [value] : [];
+  const depths: number[] = [0];
   while (stack.length) {
-    const [v, depth] = stack.pop()!;
+    const children = Object.values(stack.pop()!);
+    const depth = depths.pop()! + 1;
+    if (children.length === 0) continue;
     max = Math.max(max, depth);
     if (depth > MAX_DEPTH) break;
-    if (v && typeof v === "object") for (const child of Object.values(v)) stack.push([child, depth + 1]);
+    for (const child of children) {
+      if (child && typeof child === "object") {
+        stack.push(child);
+        depths.push(depth);
+      }
+    }
   }
   return max;
 }
@@ -163,13 +172,17 @@ export function checkCluster(input: unknown, source = "<inline>", options: { env
   const { refused } = screened;
   const issues: ConfigIssue[] = [...screened.issues];
   const add = (found: readonly ConfigIssue[]) => issues.push(...found.filter((i) => !refused.some((p) => i.path === p || i.path.startsWith(`${p}.`) || i.path.startsWith(`${p}[`))));
-  const parsed = clusterSchema.safeParse(screened.input, { reportInput: true });
+  // jitless: zod 4 compiles a parser for each object schema with `new Function` at its first
+  // parse, which V8's code cache of the app (bin/bundle.mjs) cannot keep, so every start paid
+  // for it (a tenth of a 4-VM app's CPU); zod's own parsers without it take no longer on a
+  // thousand VMs, and find the same issues.
+  const parsed = clusterSchema.safeParse(screened.input, { reportInput: true, jitless: true });
   if (!parsed.success) {
     add(parsed.error.issues.flatMap(toConfigIssues));
     // Typos alone do not hide the rest: without the unknown keys the description may parse,
     // and then its cross-field problems are reported in the same run.
     if (parsed.error.issues.every((i) => i.code === "unrecognized_keys")) {
-      const retry = clusterSchema.safeParse(withoutUnknownKeys(screened.input, parsed.error.issues));
+      const retry = clusterSchema.safeParse(withoutUnknownKeys(screened.input, parsed.error.issues), { jitless: true });
       if (retry.success) add(validateCluster(retry.data));
     }
     throw new ConfigError(source, issues);
@@ -221,19 +234,49 @@ function screenStrings(input: unknown): { issues: ConfigIssue[]; refused: string
     if (!keyProblems.has(key)) keyProblems.set(key, problem(key, undefined));
     return keyProblems.get(key);
   };
-  const walk = (value: unknown, at: (string | number)[]): unknown => {
-    if (Array.isArray(value)) return value.map((v, i) => walk(v, [...at, i]));
+  // Where the walk is: one list, grown and shrunk as it goes (formatted only for a problem).
+  const at: (string | number)[] = [];
+  // What has no problem is returned as it is, the same object; a mapping or list is copied only
+  // where something below it was replaced (and a mapping that is not a plain object always, into
+  // one, as Object.fromEntries made every mapping before).
+  const walk = (value: unknown): unknown => {
+    if (Array.isArray(value)) {
+      let changed = false;
+      const out = value.map((v, i) => {
+        at.push(i);
+        const screened = walk(v);
+        at.pop();
+        if (screened !== v) changed = true;
+        return screened;
+      });
+      return changed ? out : value;
+    }
     if (value && typeof value === "object") {
-      return Object.fromEntries(
-        Object.entries(value).map(([k, v]) => {
-          const found = keyProblem(k);
-          if (found) {
-            issues.push({ path: formatPath(at), ...found, message: `a key ${found.message}` });
-            refused.push(formatPath([...at, REDACTED]));
-          }
-          return [found ? REDACTED : k, walk(v, [...at, found ? REDACTED : k])];
-        }),
-      );
+      const record = value as Record<string, unknown>;
+      const keys = Object.keys(record);
+      // A plain object (of any realm: its prototype is an Object.prototype) is kept as it is.
+      const proto: unknown = Object.getPrototypeOf(value);
+      let out: Record<string, unknown> | undefined = proto !== null && Object.getPrototypeOf(proto) === null ? undefined : {};
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i]!;
+        const v = record[k];
+        const found = keyProblem(k);
+        if (found) {
+          issues.push({ path: formatPath(at), ...found, message: `a key ${found.message}` });
+          refused.push(formatPath([...at, REDACTED]));
+        }
+        const key = found ? REDACTED : k;
+        at.push(key);
+        const screened = walk(v);
+        at.pop();
+        if (!out && (found || screened !== v)) {
+          out = {};
+          for (let j = 0; j < i; j++) Object.defineProperty(out, keys[j]!, { value: record[keys[j]!], enumerable: true, writable: true, configurable: true });
+        }
+        // As Object.fromEntries writes a property ("__proto__" too: a key of its own).
+        if (out) Object.defineProperty(out, key, { value: screened, enumerable: true, writable: true, configurable: true });
+      }
+      return out ?? value;
     }
     if (typeof value !== "string") return value;
     const found = problem(value, at[at.length - 1]);
@@ -242,7 +285,7 @@ function screenStrings(input: unknown): { issues: ConfigIssue[]; refused: string
     refused.push(formatPath(at));
     return REDACTED;
   };
-  return { issues, refused, input: walk(input, []) };
+  return { issues, refused, input: walk(input) };
 }
 
 // ---------------------------------------------------------------------------

@@ -24,9 +24,13 @@
  * - before writing a stack it walks the construct tree three times for the aspects, the custom
  *   synthesis and the annotations, the first keeping a record of every construct's path (the same
  *   steps with two walks and no record: prepareStack).
+ * - every element's logical id copies the list of its scopes twice, filters and maps it twice
+ *   more and makes a hash object for the md5 of its path (the same id from one walk up the tree
+ *   and a one-shot md5: logicalId).
  *
  * `PVE_DUALNET_STOCK_SYNTH=1` restores cdktf's own behaviour for all of them, to debug a cdktf error.
  */
+import * as crypto from "node:crypto";
 import { closeSync, existsSync, mkdirSync, openSync, writeSync } from "node:fs";
 import * as path from "node:path";
 import { Annotations, Aspects, type IAspect, TerraformElement, TerraformOutput, TerraformStack, Tokenization } from "cdktf";
@@ -135,6 +139,58 @@ export function useFastSynth(env: NodeJS.ProcessEnv): void {
     const document = hasOverrides(stack) ? stack.toTerraform() : stackDocument(stack, resolve);
     writeStableJson(path.join(session.outdir, session.manifest.forStack(stack).synthesizedStackPath), document);
   };
+}
+
+/** Path components cdktf's makeUniqueId leaves out entirely, and out of the human part (lib/private/unique.js). */
+const HIDDEN_ID = "Default";
+const HIDDEN_FROM_HUMAN_ID = "Resource";
+/** The characters makeUniqueId removes from each component. */
+const DISALLOWED = /[^A-Za-z0-9_-]/g;
+/** Node's one-shot hash (Node 20.12 and later), or a hash object. */
+const md5Hex: (text: string) => string =
+  typeof (crypto as { hash?: unknown }).hash === "function"
+    ? (text) => (crypto as unknown as { hash: (algorithm: string, data: string, encoding: string) => string }).hash("md5", text, "hex")
+    : (text) => crypto.createHash("md5").update(text).digest("hex");
+
+/**
+ * cdktf 0.21's TerraformStack.allocateLogicalId (lib/terraform-stack.js) with its makeUniqueId
+ * (lib/private/unique.js): the ids of the scopes below the element's stack (`stack` for a
+ * construct that is no element), "Default" left out; a single one without the disallowed
+ * characters, if it is 255 of them or fewer; otherwise the components without consecutive
+ * repeats (one that the one before it ends with), without "Resource" and the disallowed
+ * characters, joined by "_" and cut at 240, then "_" and the first 8 hex digits of the md5 of
+ * the path, in capitals. Undefined where cdktf would not find the stack among the scopes or
+ * would throw (no components left): the caller leaves those to cdktf. The byte-identity test of
+ * fast-synth.test.ts is the gate.
+ */
+export function logicalId(stack: IConstruct, target: IConstruct): string | undefined {
+  const ids: string[] = [];
+  let scope: IConstruct | undefined = target;
+  const element = TerraformElement.isTerraformElement(target);
+  for (; scope; scope = scope.node.scope) {
+    // An element's stack is the nearest stack up from it (TerraformStack.of), the element itself included.
+    if (element ? TerraformStack.isStack(scope) : scope === stack) break;
+    ids.push(scope.node.id);
+  }
+  if (!scope) return undefined;
+  ids.reverse();
+  if (ids.length === 0) return "";
+  const components = ids.includes(HIDDEN_ID) ? ids.filter((id) => id !== HIDDEN_ID) : ids;
+  if (components.length === 0) return undefined;
+  if (components.length === 1) {
+    const candidate = components[0]!.replace(DISALLOWED, "");
+    if (candidate.length <= 255) return candidate;
+  }
+  const hash = md5Hex(components.join("/")).slice(0, 8).toUpperCase();
+  const human: string[] = [];
+  let last: string | undefined;
+  for (const component of components) {
+    // removeDupes compares with the last component kept, before "Resource" is left out.
+    if (last !== undefined && last.endsWith(component)) continue;
+    last = component;
+    if (component !== HIDDEN_FROM_HUMAN_ID) human.push(component.replace(DISALLOWED, ""));
+  }
+  return `${human.join("_").slice(0, 240)}_${hash}`;
 }
 
 /** The parts of a TerraformStack that StackSynthesizer.synthesize uses. */

@@ -1,16 +1,26 @@
-import { HelmProvider } from "@cdktf/provider-helm/lib/provider";
 import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
 import { conditional, Fn, Op, TerraformOutput, TerraformVariable, Token, type TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import type { Release } from "@cdktf/provider-helm/lib/release";
 import type { ClusterPlan } from "../config/plan";
-import { Calico } from "../constructs/calico";
-import { Cilium } from "../constructs/cilium";
-import { Flannel } from "../constructs/flannel";
-import { KubeVipCloudProvider } from "../constructs/kube-vip-cloud-provider";
 import { CILIUM_CHART_REPOSITORY, CILIUM_CHART_VERSION, ciliumValuesYaml } from "../renderers/cilium";
 import { kubeconfigPath } from "../renderers/node-setup";
 import { PveDualnetStack } from "./pve-dualnet-stack";
+
+/*
+ * The CNI's constructs and the LoadBalancer controller are loaded as the description asks for
+ * them, not at every start: a description has one CNI, and most have no pool. Their provider
+ * bindings are a large part of the app's bundle (kube-vip's DeploymentV1 alone is a quarter of
+ * it, Flannel's DaemonSetV1 another), and a binding module defines its hundreds of classes when
+ * it loads. In the bundle (bin/bundle.mjs) a module loaded by require() runs at its first require.
+ */
+/* eslint-disable @typescript-eslint/no-require-imports */
+const flannel = () => (require("../constructs/flannel") as typeof import("../constructs/flannel")).Flannel;
+const calico = () => (require("../constructs/calico") as typeof import("../constructs/calico")).Calico;
+const cilium = () => (require("../constructs/cilium") as typeof import("../constructs/cilium")).Cilium;
+const helmProvider = () => (require("@cdktf/provider-helm/lib/provider") as typeof import("@cdktf/provider-helm/lib/provider")).HelmProvider;
+const kubeVipCloudProvider = () => (require("../constructs/kube-vip-cloud-provider") as typeof import("../constructs/kube-vip-cloud-provider")).KubeVipCloudProvider;
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 export interface CniStackProps {
   readonly plan: ClusterPlan;
@@ -56,9 +66,9 @@ export class CniStack extends PveDualnetStack {
     const k8sNet = plan.kubernetesNetwork;
     // Dual-stack: the IPv6 pod network (podSubnets[1]) and its node mask.
     const ipv6 = k8sNet.dualStack ? { podCidr: k8sNet.podSubnets[1]!, nodeCidrMaskSize: k8sNet.nodeCidrMaskSize6! } : undefined;
-    if (plan.cni.plugin === "flannel") new Flannel(this, "flannel", { podCidr: plan.subnets.pod.cidr, nodeCidrMaskSize: plan.config.kubernetes.nodeCidrMaskSize, ...(ipv6 ? { ipv6 } : {}), cni: plan.cni, settings: cni.flannel });
+    if (plan.cni.plugin === "flannel") new (flannel())(this, "flannel", { podCidr: plan.subnets.pod.cidr, nodeCidrMaskSize: plan.config.kubernetes.nodeCidrMaskSize, ...(ipv6 ? { ipv6 } : {}), cni: plan.cni, settings: cni.flannel });
     else if (plan.cni.plugin === "calico")
-      new Calico(this, "calico", {
+      new (calico())(this, "calico", {
         podCidr: plan.subnets.pod.cidr,
         ...(ipv6 ? { ipv6: { podCidr: ipv6.podCidr, blockSize: k8sNet.calicoBlockSize6! } } : {}),
         mtu: plan.mtu.overlay,
@@ -69,13 +79,13 @@ export class CniStack extends PveDualnetStack {
       // Cilium: the chart at the pinned version with this cluster's values, a Helm release
       // (docs/cni.md). hashicorp/helm 3.x takes the cluster as a nested attribute,
       // `kubernetes = { config_path, config_context }`: the same kubeconfig, read at plan time.
-      new HelmProvider(this, "helm", { kubernetes: kubeconfig });
-      cniRelease = new Cilium(this, "cilium", { values: ciliumValuesYaml(plan), chartVersion: CILIUM_CHART_VERSION, repository: CILIUM_CHART_REPOSITORY }).release;
+      new (helmProvider())(this, "helm", { kubernetes: kubeconfig });
+      cniRelease = new (cilium())(this, "cilium", { values: ciliumValuesYaml(plan), chartVersion: CILIUM_CHART_VERSION, repository: CILIUM_CHART_REPOSITORY }).release;
     }
     // LoadBalancer services: the controller that hands out the pool's addresses (kube-vip on the
     // control planes holds them). Nothing without a pool. After a CNI release, which waits until
     // the pod network is up (Flannel's and Calico's resources are created alongside it, as before).
-    if (plan.loadBalancer) new KubeVipCloudProvider(this, "kube-vip-cloud-provider", { loadBalancer: plan.loadBalancer, ...(cniRelease ? { after: [cniRelease] } : {}) });
+    if (plan.loadBalancer) new (kubeVipCloudProvider())(this, "kube-vip-cloud-provider", { loadBalancer: plan.loadBalancer, ...(cniRelease ? { after: [cniRelease] } : {}) });
 
     new TerraformOutput(this, "mtu_chain", {
       description: "Underlay, VM NIC and overlay MTU of the internal network",

@@ -1,8 +1,8 @@
-import { Aspects, CloudBackend, LocalBackend, NamedCloudWorkspace, TaggedCloudWorkspaces, TerraformStack } from "cdktf";
-import type { Construct } from "constructs";
+import { Aspects, CloudBackend, LocalBackend, NamedCloudWorkspace, TaggedCloudWorkspaces, TerraformElement, TerraformStack } from "cdktf";
+import type { Construct, Node } from "constructs";
 import type { ClusterConfig } from "../config/schema";
 import { TerraformLiterals } from "../constructs/terraform-text";
-import { fastSynth } from "../patches/cdktf-fast-synth";
+import { fastSynth, logicalId } from "../patches/cdktf-fast-synth";
 
 /**
  * Base of every pve-dualnet stack: where its state lives, and every literal in it escaped as data
@@ -31,6 +31,12 @@ export class PveDualnetStack extends TerraformStack {
           ? new TaggedCloudWorkspaces([...workspaces.tags, `pve-dualnet-${id}`], cloud.project)
           : new NamedCloudWorkspace(`${workspaces.prefix}${id}`, cloud.project),
     });
+  }
+
+  /** cdktf's logical id of an element, worked out without its copies of the scopes (fast-synth.ts). */
+  protected override allocateLogicalId(tfElement: TerraformElement | Node): string {
+    const id = fastSynth() && TerraformElement.isTerraformElement(tfElement) ? logicalId(this, tfElement) : undefined;
+    return id ?? super.allocateLogicalId(tfElement);
   }
 
   /** cdktf's preparation pass looks for references to other stacks; these stacks have none (fast-synth.ts). */
