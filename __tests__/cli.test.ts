@@ -263,4 +263,15 @@ describe("the bundles' V8 code cache", () => {
       expect(loader).toContain(`"${name}.bundle.js.${hash}.cache"`);
     }
   });
+
+  // The loader reads its bundle as Latin-1 (a copy, where UTF-8 decodes): the same text only while every byte is ASCII.
+  it("loads a bundle that is ASCII only, byte for byte the text its loader reads", () => {
+    for (const name of ["main", "cli"]) {
+      const loader = readFileSync(path.join(root, "dist", `${name}.js`), "utf8");
+      expect(loader).toContain('fs.readFileSync(file, "latin1")');
+      const bytes = readFileSync(path.join(root, "dist", `${name}.bundle.js`));
+      expect(bytes.findIndex((byte) => byte > 0x7f)).toBe(-1);
+      expect(bytes.toString("latin1")).toBe(bytes.toString("utf8"));
+    }
+  });
 });

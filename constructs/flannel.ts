@@ -1,10 +1,13 @@
 import { ClusterRoleBindingV1 } from "@cdktf/provider-kubernetes/lib/cluster-role-binding-v1";
 import { ClusterRoleV1 } from "@cdktf/provider-kubernetes/lib/cluster-role-v1";
 import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
-import { DaemonSetV1 } from "@cdktf/provider-kubernetes/lib/daemon-set-v1";
+import type { DaemonSetV1Config } from "@cdktf/provider-kubernetes/lib/daemon-set-v1";
 import { NamespaceV1 } from "@cdktf/provider-kubernetes/lib/namespace-v1";
 import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account-v1";
+import type { TerraformElement } from "cdktf";
 import { Construct } from "constructs";
+import { fastSynth } from "../patches/cdktf-fast-synth";
+import { PlainResource, type PlainSpec } from "./plain-resource";
 import { FLANNEL_HEALTHZ_PORT, flannelCniConf, flanneldArgs, flannelNetConf, jsonText, type FlannelInputs } from "../renderers/flannel";
 import { sha256 } from "./terraform-text";
 
@@ -18,6 +21,15 @@ export interface FlannelProps extends FlannelInputs {
 
 const NAME = "flannel";
 
+/*
+ * The daemon set's binding is a quarter of the app's bundle, and its module defines hundreds of
+ * classes when it loads (a fiftieth of a 1000-VM synth's CPU): the fast synth writes the daemon set
+ * as a PlainResource from the same typed configuration, and only cdktf's own synth
+ * (PVE_DUALNET_STOCK_SYNTH=1, and the fast synth's identity tests) loads the binding.
+ */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const daemonSetV1 = () => (require("@cdktf/provider-kubernetes/lib/daemon-set-v1") as typeof import("@cdktf/provider-kubernetes/lib/daemon-set-v1")).DaemonSetV1;
+
 /**
  * Flannel as typed Kubernetes resources, equivalent to the upstream v0.28.9 manifest but
  * derived from the plan: namespace (privileged pod security), RBAC, config map, and the
@@ -26,7 +38,8 @@ const NAME = "flannel";
 export class Flannel extends Construct {
   readonly namespace: NamespaceV1;
   readonly configMap: ConfigMapV1;
-  readonly daemonSet: DaemonSetV1;
+  /** The daemon set: a PlainResource in the fast synth, the binding's DaemonSetV1 in cdktf's own. */
+  readonly daemonSet: TerraformElement;
 
   constructor(scope: Construct, id: string, props: FlannelProps) {
     super(scope, id);
@@ -65,7 +78,7 @@ export class Flannel extends Construct {
     });
 
     const mount = (name: string, mountPath: string) => ({ name, mountPath });
-    this.daemonSet = new DaemonSetV1(this, "daemon-set", {
+    const daemonSet: DaemonSetV1Config = {
       metadata: { name: "kube-flannel-ds", namespace, labels: { ...podLabels, ...labels } },
       spec: {
         selector: { matchLabels: { app: NAME } },
@@ -133,6 +146,67 @@ export class Flannel extends Construct {
           },
         },
       },
-    });
+    };
+    this.daemonSet = fastSynth()
+      ? new PlainResource(this, "daemon-set", { type: "kubernetes_daemon_set_v1", config: daemonSet, spec: DAEMON_SET_SPEC })
+      : new (daemonSetV1())(this, "daemon-set", daemonSet);
   }
 }
+
+/** The Terraform names of what Flannel sets on its daemon set, as the binding writes them (@cdktf/provider-kubernetes lib/daemon-set-v1). */
+const MOUNT: PlainSpec = { name: "name", mountPath: "mount_path" };
+const CONTAINER: PlainSpec = {
+  name: "name",
+  image: "image",
+  command: "command",
+  args: "args",
+  volumeMount: ["volume_mount", MOUNT, "list"],
+  port: ["port", { name: "name", containerPort: "container_port", protocol: "protocol" }, "list"],
+  livenessProbe: ["liveness_probe", { httpGet: ["http_get", { path: "path", port: "port" }], initialDelaySeconds: "initial_delay_seconds", periodSeconds: "period_seconds" }],
+  readinessProbe: ["readiness_probe", { httpGet: ["http_get", { path: "path", port: "port" }], initialDelaySeconds: "initial_delay_seconds", periodSeconds: "period_seconds" }],
+  resources: ["resources", { requests: "requests", limits: "limits" }],
+  securityContext: ["security_context", { privileged: "privileged", capabilities: ["capabilities", { add: "add", drop: "drop" }] }],
+  env: ["env", { name: "name", value: "value", valueFrom: ["value_from", { fieldRef: ["field_ref", { fieldPath: "field_path" }] }] }, "list"],
+};
+const METADATA: PlainSpec = { name: "name", namespace: "namespace", labels: "labels", annotations: "annotations" };
+const DAEMON_SET_SPEC: PlainSpec = {
+  metadata: ["metadata", METADATA],
+  spec: [
+    "spec",
+    {
+      selector: ["selector", { matchLabels: "match_labels" }],
+      template: [
+        "template",
+        {
+          metadata: ["metadata", METADATA],
+          spec: [
+            "spec",
+            {
+              affinity: [
+                "affinity",
+                {
+                  nodeAffinity: [
+                    "node_affinity",
+                    {
+                      requiredDuringSchedulingIgnoredDuringExecution: [
+                        "required_during_scheduling_ignored_during_execution",
+                        { nodeSelectorTerm: ["node_selector_term", { matchExpressions: ["match_expressions", { key: "key", operator: "operator", values: "values" }, "list"] }, "list"] },
+                      ],
+                    },
+                  ],
+                },
+              ],
+              hostNetwork: "host_network",
+              priorityClassName: "priority_class_name",
+              toleration: ["toleration", { operator: "operator", effect: "effect", key: "key" }, "list"],
+              serviceAccountName: "service_account_name",
+              initContainer: ["init_container", CONTAINER, "list"],
+              container: ["container", CONTAINER, "list"],
+              volume: ["volume", { name: "name", hostPath: ["host_path", { path: "path", type: "type" }], configMap: ["config_map", { name: "name" }] }, "list"],
+            },
+          ],
+        },
+      ],
+    },
+  ],
+};
