@@ -8,6 +8,7 @@ import { mkdtempSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { ConfigError, type ConfigIssue } from "../config/errors";
+import { readBoundedFile } from "../config/files";
 import { loadClusterFile, parseCluster } from "../config/load";
 import { issuesOf, planWith, shardByNode } from "./helpers";
 
@@ -340,6 +341,13 @@ describe("files the description names, read with bounds", () => {
     writeFileSync(big, "");
     truncateSync(big, (16 << 20) + 1);
     expect(() => loadClusterFile(big)).toThrow(/larger than 16 MiB/);
+  });
+
+  // A file may hold more than its size said when it was opened (it grew; procfs says 0 for all).
+  it("reads a file past the size it had at the open, and still refuses it past the limit", () => {
+    const status = readBoundedFile("/proc/self/status", 1 << 20);
+    expect("bytes" in status && status.bytes.toString("utf8")).toMatch(/^Name:.*\n[^]*\nPid:\s+\d+\n/);
+    expect(readBoundedFile("/proc/self/status", 64)).toEqual({ problem: expect.stringMatching(/larger than/) });
   });
 
   it("refuses a key file that is a device, a FIFO, or too large", () => {

@@ -21,10 +21,18 @@ export function readBoundedFile(file: string, maxBytes: number): ReadResult {
     if (stat.isDirectory()) return { problem: "it is a directory" };
     if (!stat.isFile()) return { problem: `it is not a regular file (${kindOf(stat)})` };
     if (stat.size > maxBytes) return { problem: `it is larger than ${sizeText(maxBytes)}` };
-    // Read one byte past the limit: a file that grows while it is read is still caught.
-    const buffer = Buffer.alloc(maxBytes + 1);
+    // Sized by what the file holds now (a buffer of the limit, zeroed at every read, cost a small
+    // synth more than its whole description); a file that grows while it is read grows the
+    // buffer, up to one byte past the limit, so the growth is still caught.
+    let buffer = Buffer.allocUnsafe(stat.size + 1);
     let length = 0;
-    while (length < buffer.length) {
+    for (;;) {
+      if (length === buffer.length) {
+        if (length > maxBytes) break;
+        const larger = Buffer.allocUnsafe(Math.min(2 * length, maxBytes + 1));
+        buffer.copy(larger, 0, 0, length);
+        buffer = larger;
+      }
       const n = readSync(fd, buffer, length, buffer.length - length, null);
       if (n === 0) break;
       length += n;
