@@ -1,8 +1,11 @@
 /**
  * The entry points as users run them: `pve-dualnet` (the bundled command) and the cdktf app,
  * under the real cdktf CLI too. A broken description is reported once, with no stack trace, and
- * nothing is written; a good one synthesizes exactly what `cdktf synth` writes. The command line's
- * parsing (help, wrong arguments) and the report's other formats run in this process (runCli).
+ * nothing is written; a good one synthesizes exactly what `cdktf synth` writes. The bundled
+ * command runs as a process for each kind of outcome (a check, a synth compared with cdktf's,
+ * a broken description, credentials in the environment, --help, a wrong command line); the
+ * rest (parsing, the report's formats, the sharded synth, the other broken descriptions) runs
+ * the same runCli in this process.
  */
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -75,7 +78,7 @@ describe("pve-dualnet", () => {
   });
 
   it.concurrent("check: every problem of a broken description, once, exit 1", async () => {
-    const result = await cli("check", BROKEN);
+    const result = await inProcess("check", BROKEN);
     reportsOnce(result, result.stderr);
     expect(result.status).toBe(1);
     expect(result.stdout).toBe("");
@@ -93,7 +96,7 @@ describe("pve-dualnet", () => {
     expect(broken.status).toBe(1);
     expect(existsSync(path.join(dir, "never"))).toBe(false);
     // Over an earlier synth: its manifest goes, so `cdktf deploy --skip-synth` cannot deploy it.
-    const over = await cli("synth", BROKEN, "--out", ours);
+    const over = await inProcess("synth", BROKEN, "--out", ours);
     expect(over.status).toBe(1);
     expect(over.stderr).toMatch(/Nothing was synthesized/);
     expect(existsSync(path.join(ours, "manifest.json"))).toBe(false);
@@ -102,7 +105,7 @@ describe("pve-dualnet", () => {
   it.concurrent("synth: a description sharded by node, exactly as `cdktf synth` writes it, naming every stack", async () => {
     const ours = path.join(dir, "ours-sharded");
     const theirs = path.join(dir, "theirs-sharded");
-    const [mine, cdk] = await Promise.all([cli("synth", SHARDED, "--out", ours), cdktfSynth(SHARDED, theirs)]);
+    const [mine, cdk] = await Promise.all([inProcess("synth", SHARDED, "--out", ours), cdktfSynth(SHARDED, theirs)]);
     expect([mine.status, cdk.status]).toEqual([0, 0]);
     expect(mine.stdout).toBe(`${SHARDED}: synthesized the stacks ${SHARDED_STACKS.join(", ")} into ${ours}/\n`);
     expect(Object.keys(tree(ours)).sort()).toEqual(["manifest.json", ...SHARDED_STACKS.map((id) => `stacks/${id}/cdk.tf.json`)].sort());
@@ -137,7 +140,7 @@ describe("pve-dualnet", () => {
   });
 
   it.concurrent("report: markdown by default, text, Mermaid", async () => {
-    const [md, text, mermaid] = await Promise.all([cli("report", "examples/cluster.yaml"), inProcess("report", "examples/cluster.yaml", "--format", "text"), inProcess("report", "examples/cluster.yaml", "--mermaid")]);
+    const [md, text, mermaid] = await Promise.all([inProcess("report", "examples/cluster.yaml"), inProcess("report", "examples/cluster.yaml", "--format", "text"), inProcess("report", "examples/cluster.yaml", "--mermaid")]);
     expect(md.stdout).toMatch(/^## pve-dualnet plan: detectviz/);
     expect(md.status).toBe(0);
     expect(text.stdout).toMatch(/^pve-dualnet plan: detectviz\n#+\n/);

@@ -29,7 +29,7 @@ import { CILIUM_CHART_REPOSITORY, CILIUM_CHART_VERSION } from "../renderers/cili
 import { PveDualnetStack } from "../stacks/pve-dualnet-stack";
 import { exampleInput } from "./helpers";
 import { ifupdown2 } from "./ifupdown2";
-import { judged, settingsIn } from "./lab/judged";
+import { judged, judgedSync, settingsIn } from "./lab/judged";
 import { Sandbox } from "./lab/sandbox";
 import { hasTool, runTool } from "./lab/tools";
 import { synthAll } from "./synth";
@@ -545,7 +545,8 @@ describe("values the description does not hold as written: decoded, quoted in me
   /** Markdown as HTML, by marked (GitHub-flavoured; an ES module: run by node, not jest). */
   const toHtml = (markdown: string) => {
     const script = `import { marked } from "marked"; process.stdout.write(marked.parse(process.argv[1], { async: false, gfm: true }));`;
-    const run = spawnSync(process.execPath, ["--input-type=module", "-e", script, markdown], { encoding: "utf8", cwd: path.join(__dirname, "..") });
+    // A judge (lab/judged.ts): its answer depends on the text, the script, marked (package-lock.json) and Node.
+    const run = judgedSync({ judge: "node --input-type=module -e SCRIPT MARKDOWN", texts: { script, markdown } }, () => spawnSync(process.execPath, ["--input-type=module", "-e", script, markdown], { encoding: "utf8", cwd: path.join(__dirname, "..") }));
     if (run.status !== 0) throw new Error(`marked failed: ${run.stderr}`);
     return run.stdout;
   };

@@ -2,7 +2,7 @@
  * lab/judged.ts, the judges' cache: an answer is replayed only for exactly the inputs it was
  * given for, everything else asks the judge, and CI always asks.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { judged, judgedSync, type Judgement, type JudgedRun } from "./lab/judged";
@@ -78,6 +78,25 @@ describe("the judges' cache", () => {
     });
     expect(readdirSync(out)).toEqual(["rendered.txt"]);
     expect(readFileSync(path.join(out, "rendered.txt"), "utf8")).toBe("rendered");
+  });
+
+  it("writes back each file with the mode the judge gave it", async () => {
+    const out = path.join(work, "modes");
+    mkdirSync(out);
+    const run: JudgedRun = { judge: "install", inputs: [out], outputs: out };
+    await judged(run, async () => {
+      writeFileSync(path.join(out, "run.sh"), "#!/bin/sh\n");
+      writeFileSync(path.join(out, "key"), "secret");
+      chmodSync(path.join(out, "key"), 0o600);
+      chmodSync(path.join(out, "run.sh"), 0o750);
+      return { status: 0, stdout: "", stderr: "" };
+    });
+    rmSync(out, { recursive: true });
+    mkdirSync(out);
+    await judged(run, async () => {
+      throw new Error("the judge was asked again");
+    });
+    expect([statSync(path.join(out, "run.sh")).mode & 0o777, statSync(path.join(out, "key")).mode & 0o777]).toEqual([0o750, 0o600]);
   });
 
   it("never remembers a judge that was killed or not found", async () => {

@@ -5,7 +5,8 @@
  * exact bytes and permissions, a second plan has nothing to do, a changed content replaces
  * exactly its resource, a file deleted or edited by hand is created again, and destroy removes
  * them; content_base64, source and local_sensitive_file behave as the real provider's; and
- * `cdktf deploy host-network --auto-approve` runs init, plan and apply through the stand-in.
+ * `cdktf deploy host-network --auto-approve` runs init, plan and apply through the stand-in
+ * (a judge the judges' cache replays, as deploy-commands.test.ts's cdktf runs).
  */
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -18,6 +19,7 @@ import { TerraformStack, Testing } from "cdktf";
 import { unescapeTemplate } from "../constructs/terraform-text";
 import { synthesize } from "../stacks/synthesize";
 import { planWith } from "./helpers";
+import { judged, settingsIn } from "./lab/judged";
 import { startLocalProvider, type CommandResult, type LocalProvider as StandIn } from "./terraform/local-provider";
 import { terraformAvailable } from "./terraform/terraform";
 
@@ -208,22 +210,34 @@ const available = terraformAvailable();
     writeFileSync(path.join(project, "app.mjs"), 'import { cpSync } from "node:fs";\ncpSync(new URL("./staged", import.meta.url).pathname, process.env.CDKTF_OUTDIR, { recursive: true });\n');
     writeFileSync(path.join(project, "cdktf.json"), JSON.stringify({ language: "typescript", app: "node app.mjs", sendCrashReports: "false" }));
     const dir = path.join(project, "cdktf.out", "stacks", "host-network");
-    const local = await startLocalProvider({ workingDirectory: dir });
-    try {
-      // --skip-provider-lock: after init cdktf runs `terraform providers lock`, which asks the registry.
-      const deployed = await local.cdktf(["deploy", "host-network", "--auto-approve", "--skip-provider-lock", "--no-color"], project);
-      if (deployed.status !== 0) throw new Error(`cdktf deploy exited ${deployed.status}:\n${deployed.output}`);
-      const files = renderedFiles(stack, dir);
-      // Judged by the state and the files, not by cdktf's printout: cdktf runs `terraform apply`
-      // in a pty (node-pty) and ends the step at the pty's exit, so the last lines ("Apply
-      // complete! …") can be lost (seen in CI, stop 29).
-      for (const f of files) {
-        expect(readFileSync(f.file)).toEqual(f.bytes);
-        expect(mode(f.file)).toBe(expectedMode(f.filePermission));
-      }
-      expect(Object.keys(stateOf(path.join(project, "terraform.host-network.tfstate"))).sort()).toEqual(files.map((f) => f.address).sort());
-    } finally {
-      await local.stop();
+    // --skip-provider-lock: after init cdktf runs `terraform providers lock`, which asks the registry.
+    const args = ["deploy", "host-network", "--auto-approve", "--skip-provider-lock", "--no-color"];
+    // A judge as deploy-commands.test.ts's cdktf runs are (lab/judged.ts): what it reads is the
+    // project, the stand-in (terraform/: its provider, its schema rebuilt from the binding) and
+    // Terraform's and cdktf's settings; cdktf, Terraform and Node are the machine's. What it
+    // leaves in the project (the rendered files with their modes, the state, cdktf.out) is its
+    // answer, replayed when none of that changed; the stand-in starts only when cdktf runs.
+    const deployed = await judged(
+      { judge: `cdktf ${args.join(" ")} through hashicorp/local's stand-in`, texts: { env: settingsIn(process.env, "TF_", "CDKTF_") }, inputs: [project, path.join(__dirname, "terraform")], outputs: project },
+      async () => {
+        const local = await startLocalProvider({ workingDirectory: dir });
+        try {
+          const { status, output } = await local.cdktf(args, project);
+          return { status, stdout: output, stderr: "" };
+        } finally {
+          await local.stop();
+        }
+      },
+    );
+    if (deployed.status !== 0) throw new Error(`cdktf deploy exited ${deployed.status}:\n${deployed.stdout}`);
+    const files = renderedFiles(stack, dir);
+    // Judged by the state and the files, not by cdktf's printout: cdktf runs `terraform apply`
+    // in a pty (node-pty) and ends the step at the pty's exit, so the last lines ("Apply
+    // complete! …") can be lost (seen in CI, stop 29).
+    for (const f of files) {
+      expect(readFileSync(f.file)).toEqual(f.bytes);
+      expect(mode(f.file)).toBe(expectedMode(f.filePermission));
     }
+    expect(Object.keys(stateOf(path.join(project, "terraform.host-network.tfstate"))).sort()).toEqual(files.map((f) => f.address).sort());
   }, 180_000);
 });

@@ -562,13 +562,18 @@ function writeDayTwoFixtures(dir: string): void {
       name: "Kubeadm",
       "ansible.builtin.template": {
         src: "kubeadm/{{ 'init' if inventory_hostname == groups['masters'][0] else ('join-control-plane' if inventory_hostname in groups['masters'] else 'join-worker') }}.yaml.j2",
-        dest: `${renderedDir}/{{ inventory_hostname }}.yaml`,
+        dest: "{{ rendered_dir }}/{{ inventory_hostname }}.yaml",
         mode: "0600",
       },
     };
     writeFileSync(path.join(dir, "render6.yml"), stringify([{ name: "Render kubeadm", hosts: "k8s_cluster", connection: "local", gather_facts: false, vars: secrets, tasks: [task] }]));
     const env = { ...process.env, ANSIBLE_NOCOLOR: "1", ANSIBLE_LOCAL_TEMP: path.join(dir, ".ansible-tmp"), HOME: dir };
-    const result = await runTool("ansible-playbook", ["-i", "inventory.ini", "render6.yml"], { cwd: dir, env });
+    // Judged as the IPv4 render is: by the directory's bytes (the rendered directory named by a
+    // variable, not in the playbook), Ansible's settings and the tools; replayed with its files.
+    const result = await judged(
+      { judge: "ansible-playbook -i inventory.ini -e rendered_dir=RENDERED render6.yml", texts: { env: settingsIn(process.env, "ANSIBLE_") }, inputs: [dir], outputs: renderedDir },
+      () => runTool("ansible-playbook", ["-i", "inventory.ini", "-e", `rendered_dir=${renderedDir}`, "render6.yml"], { cwd: dir, env }),
+    );
     expect(result.stderr).toBe("");
     expect(result.status).toBe(0);
     const expected = configs(dualStack);

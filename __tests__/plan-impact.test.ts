@@ -17,6 +17,7 @@ import { dualBridgeNode, exampleInput, planWith, shardByNode, SHARDED_STACKS } f
 import { layouts } from "./layouts";
 import type { ToolResult } from "./lab/tools";
 import { bindingSchema } from "./terraform/binding-schema";
+import { judged, judgedSync, settingsIn } from "./lab/judged";
 import { startLocalProvider } from "./terraform/local-provider";
 import { referenceSchema, findReferenceSchema } from "./terraform/provider-schemas";
 import { terraformAvailable } from "./terraform/terraform";
@@ -250,7 +251,8 @@ describe("output", () => {
 /** Markdown as HTML, by marked (GitHub-flavoured; an ES module: run by node, not jest). */
 function toHtml(markdown: string): string {
   const script = `import { marked } from "marked"; process.stdout.write(marked.parse(process.argv[1], { async: false, gfm: true }));`;
-  const run = spawnSync(process.execPath, ["--input-type=module", "-e", script, "--", markdown], { encoding: "utf8", cwd: root });
+  // A judge (lab/judged.ts): its answer depends on the text, the script, marked (package-lock.json) and Node.
+  const run = judgedSync({ judge: "node --input-type=module -e SCRIPT -- MARKDOWN", texts: { script, markdown } }, () => spawnSync(process.execPath, ["--input-type=module", "-e", script, "--", markdown], { encoding: "utf8", cwd: root }));
   if (run.status !== 0) throw new Error(`marked failed: ${run.stderr}`);
   return run.stdout;
 }
@@ -467,32 +469,46 @@ function offline(stacks: SynthesizedStacks): any {
     const work = path.join(project, "cdktf.out", "stacks", "host-network");
     synthesize(planWith(), path.join(project, "cdktf.out"));
     writeFileSync(path.join(work, "cdk.tf.json"), JSON.stringify(offline(example)));
-    const local = await startLocalProvider({ workingDirectory: work });
-    try {
-      const run = async (...args: string[]) => {
-        const result = await local.terraform(args, work);
-        if (result.status !== 0 && !(args[0] === "plan" && result.status === 2)) throw new Error(`terraform ${args[0]}: ${result.output}`);
-        return result;
-      };
-      await run("init", "-input=false", "-no-color");
-      await run("apply", "-auto-approve", "-input=false", "-no-color");
-      writeFileSync(path.join(work, "cdk.tf.json"), JSON.stringify(offline(after)));
-      const plan = await run("plan", "-json", "-input=false", "-lock=false", "-detailed-exitcode");
-      const terraform = plan.output
-        .split("\n")
-        .filter((line) => line.startsWith("{"))
-        .map((line) => JSON.parse(line))
-        .filter((m) => m.type === "planned_change")
-        .map((m) => `${m.change.action} ${m.change.resource.addr}`)
-        .sort();
-      const ours = planImpact(example, after, facts, { old: "a", new: "b" })
-        .resources.filter((r) => r.stack === "host-network")
-        .map((r) => `${r.action} ${r.address}`)
-        .sort();
-      expect(terraform.length).toBeGreaterThanOrEqual(3);
-      expect(ours).toEqual(terraform);
-    } finally {
-      await local.stop();
-    }
+    const afterStack = JSON.stringify(offline(after));
+    // A judge (lab/judged.ts) as local-provider.test.ts's cdktf deploy is: the project with the
+    // example's stack, the stack after the change, the stand-in (terraform/) and Terraform's
+    // settings; its answer, Terraform's plan, is replayed when none of them changed.
+    const plan = await judged(
+      {
+        judge: "terraform init && terraform apply (the example) && terraform plan -json -detailed-exitcode (AFTER) through hashicorp/local's stand-in",
+        texts: { after: afterStack, env: settingsIn(process.env, "TF_") },
+        inputs: [project, path.join(__dirname, "terraform")],
+      },
+      async () => {
+        const local = await startLocalProvider({ workingDirectory: work });
+        try {
+          const run = async (...args: string[]) => {
+            const result = await local.terraform(args, work);
+            if (result.status !== 0 && !(args[0] === "plan" && result.status === 2)) throw new Error(`terraform ${args[0]}: ${result.output}`);
+            return result;
+          };
+          await run("init", "-input=false", "-no-color");
+          await run("apply", "-auto-approve", "-input=false", "-no-color");
+          writeFileSync(path.join(work, "cdk.tf.json"), afterStack);
+          const { status, output } = await run("plan", "-json", "-input=false", "-lock=false", "-detailed-exitcode");
+          return { status, stdout: output, stderr: "" };
+        } finally {
+          await local.stop();
+        }
+      },
+    );
+    const terraform = plan.stdout
+      .split("\n")
+      .filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line))
+      .filter((m) => m.type === "planned_change")
+      .map((m) => `${m.change.action} ${m.change.resource.addr}`)
+      .sort();
+    const ours = planImpact(example, after, facts, { old: "a", new: "b" })
+      .resources.filter((r) => r.stack === "host-network")
+      .map((r) => `${r.action} ${r.address}`)
+      .sort();
+    expect(terraform.length).toBeGreaterThanOrEqual(3);
+    expect(ours).toEqual(terraform);
   }, 120_000);
 });

@@ -14,7 +14,7 @@
  * node_modules/.cache/pve-dualnet/judged (gone with `npm ci`); unused ones go after a week.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { HOST_PATH } from "./sandbox";
 
@@ -39,8 +39,8 @@ export interface JudgedRun {
   readonly inputs?: readonly string[];
   /**
    * A directory the judge writes its answer into: saved with it, and on a replay made what it was
-   * after the run (files the judge removed are removed again). List it in `inputs` too when what
-   * it holds beforehand matters.
+   * after the run, each file with its mode (files the judge removed are removed again). List it
+   * in `inputs` too when what it holds beforehand matters.
    */
   readonly outputs?: string;
 }
@@ -106,6 +106,8 @@ function keyOf(run: JudgedRun): string {
 
 interface Entry extends Judgement {
   readonly outputs?: Record<string, string>;
+  /** Each output file's permission bits (answers remembered before they were kept have none). */
+  readonly modes?: Record<string, number>;
 }
 
 /**
@@ -140,6 +142,8 @@ function replay(run: JudgedRun, file: string): Judgement | undefined {
       const target = path.join(run.outputs!, name);
       mkdirSync(path.dirname(target), { recursive: true });
       writeFileSync(target, Buffer.from(base64, "base64"));
+      const mode = entry.modes?.[name];
+      if (mode !== undefined) chmodSync(target, mode);
     }
     const now = new Date();
     utimesSync(file, now, now);
@@ -155,7 +159,7 @@ function remember(run: JudgedRun, file: string, answer: Judgement): Judgement {
     status: answer.status,
     stdout: answer.stdout,
     stderr: answer.stderr,
-    ...(run.outputs ? { outputs: Object.fromEntries(filesOf(run.outputs).map(([name, bytes]) => [name, bytes.toString("base64")])) } : {}),
+    ...(run.outputs ? outputsOf(run.outputs) : {}),
   };
   mkdirSync(path.dirname(file), { recursive: true });
   // Another test process may be writing the same answer: each writes its own file, then renames.
@@ -163,6 +167,15 @@ function remember(run: JudgedRun, file: string, answer: Judgement): Judgement {
   writeFileSync(partial, JSON.stringify(entry));
   renameSync(partial, file);
   return answer;
+}
+
+/** What a judge left in its output directory: each file's bytes and permission bits. */
+function outputsOf(dir: string): Pick<Entry, "outputs" | "modes"> {
+  const files = filesOf(dir);
+  return {
+    outputs: Object.fromEntries(files.map(([name, bytes]) => [name, bytes.toString("base64")])),
+    modes: Object.fromEntries(files.map(([name]) => [name, statSync(path.join(dir, name)).mode & 0o7777])),
+  };
 }
 
 let pruned: true | undefined;
