@@ -23,7 +23,7 @@ const NAME = "flannel";
 
 /*
  * The daemon set's binding is a quarter of the app's bundle, and its module defines hundreds of
- * classes when it loads (a fiftieth of a 1000-VM synth's CPU): the fast synth writes the daemon set
+ * classes when it loads (at every start, Flannel being the default CNI): the fast synth writes the daemon set
  * as a PlainResource from the same typed configuration, and only cdktf's own synth
  * (PVE_DUALNET_STOCK_SYNTH=1, and the fast synth's identity tests) loads the binding.
  */
