@@ -8,7 +8,6 @@
  * constructs/terraform-text.ts) are also handed the values directly, so a field added later
  * meets the same rules however the schema treats it.
  */
-import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -29,7 +28,8 @@ import { CILIUM_CHART_REPOSITORY, CILIUM_CHART_VERSION } from "../renderers/cili
 import { PveDualnetStack } from "../stacks/pve-dualnet-stack";
 import { exampleInput } from "./helpers";
 import { ifupdown2 } from "./ifupdown2";
-import { judged, judgedSync, settingsIn } from "./lab/judged";
+import { toHtml } from "./judges/markdown";
+import { judged, settingsIn } from "./lab/judged";
 import { Sandbox } from "./lab/sandbox";
 import { hasTool, runTool } from "./lab/tools";
 import { synthAll } from "./synth";
@@ -541,15 +541,6 @@ describe("values the description does not hold as written: decoded, quoted in me
     expect(error.message).toContain("<U+001B>");
     expect(visible("a\u202Eb\u0007")).toBe("a<U+202E>b<U+0007>");
   });
-
-  /** Markdown as HTML, by marked (GitHub-flavoured; an ES module: run by node, not jest). */
-  const toHtml = (markdown: string) => {
-    const script = `import { marked } from "marked"; process.stdout.write(marked.parse(process.argv[1], { async: false, gfm: true }));`;
-    // A judge (lab/judged.ts): its answer depends on the text, the script, marked (package-lock.json) and Node.
-    const run = judgedSync({ judge: "node --input-type=module -e SCRIPT MARKDOWN", texts: { script, markdown } }, () => spawnSync(process.execPath, ["--input-type=module", "-e", script, markdown], { encoding: "utf8", cwd: path.join(__dirname, "..") }));
-    if (run.status !== 0) throw new Error(`marked failed: ${run.stderr}`);
-    return run.stdout;
-  };
 
   it("the review report shows every value as text: Markdown and HTML in it never render (judged by marked, GitHub-flavoured)", () => {
     const regex = "^eth1$|<img src=x onerror=alert(1)>|<!-- x -->|[l](javascript:alert(1))|_e_|`c`|&lt;";

@@ -17,7 +17,8 @@ import { dualBridgeNode, exampleInput, planWith, shardByNode, SHARDED_STACKS } f
 import { layouts } from "./layouts";
 import type { ToolResult } from "./lab/tools";
 import { bindingSchema } from "./terraform/binding-schema";
-import { judged, judgedSync, settingsIn } from "./lab/judged";
+import { toHtml } from "./judges/markdown";
+import { judged, settingsIn } from "./lab/judged";
 import { startLocalProvider } from "./terraform/local-provider";
 import { referenceSchema, findReferenceSchema } from "./terraform/provider-schemas";
 import { terraformAvailable } from "./terraform/terraform";
@@ -247,15 +248,6 @@ describe("output", () => {
     expect(renderImpact(planImpact(example, changed, facts, { old: "a", new: "b" }))).not.toMatch(/[\u001b\u202e]/);
   });
 });
-
-/** Markdown as HTML, by marked (GitHub-flavoured; an ES module: run by node, not jest). */
-function toHtml(markdown: string): string {
-  const script = `import { marked } from "marked"; process.stdout.write(marked.parse(process.argv[1], { async: false, gfm: true }));`;
-  // A judge (lab/judged.ts): its answer depends on the text, the script, marked (package-lock.json) and Node.
-  const run = judgedSync({ judge: "node --input-type=module -e SCRIPT -- MARKDOWN", texts: { script, markdown } }, () => spawnSync(process.execPath, ["--input-type=module", "-e", script, "--", markdown], { encoding: "utf8", cwd: root }));
-  if (run.status !== 0) throw new Error(`marked failed: ${run.stderr}`);
-  return run.stdout;
-}
 
 /** markdownText's escaping, independently: a backslash before every markup character. */
 const markdownEscaped = (text: string) => text.replace(/[\\`*_[\]<>&|~#!{}]/g, "\\$&");

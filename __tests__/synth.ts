@@ -2,11 +2,10 @@
  * Synthesis for tests, apart from helpers.ts: only the test files that synthesize load cdktf
  * (most of a test file's start-up when it does).
  */
-import { readFileSync } from "node:fs";
-import * as path from "node:path";
 import { Testing, type TerraformStack } from "cdktf";
 import type { ClusterPlan } from "../config/plan";
 import { buildStacks } from "../stacks";
+import { readSynthesized } from "../stacks/synthesize";
 
 /**
  * Synthesizes every stack of a plan; returns the parsed Terraform JSON per stack: hostNetwork,
@@ -21,8 +20,8 @@ export function synthAll(plan: ClusterPlan): Record<string, any> {
   const app = Testing.app();
   const { vmShards, haRules, ...stacks } = buildStacks(app, plan);
   app.synth();
-  const manifest = JSON.parse(readFileSync(path.join(app.outdir, "manifest.json"), "utf8")) as { stacks: Record<string, { synthesizedStackPath: string }> };
-  const synth = (stack: TerraformStack) => withoutMetadata(JSON.parse(readFileSync(path.join(app.outdir, manifest.stacks[stack.node.id]!.synthesizedStackPath), "utf8")));
+  const written = readSynthesized(app.outdir);
+  const synth = (stack: TerraformStack) => withoutMetadata(written[stack.node.id]);
   return {
     ...Object.fromEntries(Object.entries(stacks).map(([name, stack]) => [name, synth(stack)])),
     ...Object.fromEntries([...vmShards, ...(haRules ? [haRules] : [])].map((s) => [s.node.id, synth(s)])),
