@@ -8,7 +8,7 @@
  * the same runCli in this process.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { runCli } from "../cli";
@@ -120,7 +120,7 @@ describe("pve-dualnet", () => {
     expect(broken.stdout).toBe("");
   });
 
-  it.concurrent("synth: no credential from the environment reaches cdktf.out or the output", async () => {
+  it.concurrent("synth with Terraform Cloud: no credential from the environment reaches cdktf.out or the output; Terraform need not be installed", async () => {
     // Every credential the providers, Terraform and the workflow read, as a recognizable value.
     const credentials = {
       PROXMOX_VE_API_TOKEN: "terraform@pve!ci=sentinel-api-token",
@@ -132,8 +132,11 @@ describe("pve-dualnet", () => {
       KUBECONFIG_CONTENT: "sentinel-kubeconfig",
     };
     const out = path.join(dir, "with-credentials");
-    const result = await cliWith({ ...credentials, PVE_DUALNET_TFC_ORGANIZATION: "homelab" }, "synth", "examples/cluster.yaml", "--out", out);
-    expect(result.status).toBe(0);
+    // A PATH with Node alone: synth runs no Terraform (cdktf's CloudBackend would, once per stack).
+    const nodeOnly = mkdtempSync(path.join(tmpdir(), "pve-dualnet-node-only-"));
+    symlinkSync(process.execPath, path.join(nodeOnly, "node"));
+    const result = await cliWith({ ...credentials, PVE_DUALNET_TFC_ORGANIZATION: "homelab", PATH: nodeOnly }, "synth", "examples/cluster.yaml", "--out", out);
+    expect(result).toMatchObject({ status: 0, stderr: expect.not.stringMatching(/error/i) });
     const written = Object.values(tree(out)).join("\n") + result.stdout + result.stderr;
     expect(written).toContain('"organization": "homelab"');
     expect(written).not.toMatch(/sentinel/);

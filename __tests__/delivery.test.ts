@@ -9,6 +9,8 @@ import { secretIn } from "../config/secrets";
 import { renderDocs } from "../renderers/docs";
 import { renderMermaid } from "../renderers/mermaid";
 import { renderReport } from "../renderers/report";
+import { App, CloudBackend, NamedCloudWorkspace, TaggedCloudWorkspaces, TerraformStack } from "cdktf";
+import { TerraformCloudBackend, type TerraformCloudBackendProps } from "../constructs/terraform-cloud-backend";
 import { planWith } from "./helpers";
 import { synthAll } from "./synth";
 import { judged } from "./lab/judged";
@@ -44,6 +46,21 @@ describe("state backends", () => {
     const stack = synthAll(plan).vms;
     expect(stack.terraform.cloud).toEqual({ organization: "acme", hostname: "tfe.example.internal", workspaces: { name: "lab-vms" } });
     expect(JSON.stringify(stack)).not.toContain("secret-token-value");
+  });
+
+  it.each<[string, () => TerraformCloudBackendProps]>([
+    ["a named workspace in a project", () => ({ organization: "homelab", hostname: "app.terraform.io", workspaces: new NamedCloudWorkspace("detectviz-vms", "k8s") })],
+    ["tagged workspaces, Terraform Enterprise", () => ({ organization: "acme", hostname: "tfe.example.internal", workspaces: new TaggedCloudWorkspaces(["pve", "pve-dualnet-vms"]) })],
+    ["no hostname", () => ({ organization: "acme", workspaces: new NamedCloudWorkspace("lab-vms") })],
+  ])("writes the cloud block and the stack metadata cdktf's CloudBackend writes: %s", (_, props) => {
+    const stackWith = (backend: (stack: TerraformStack) => void) => {
+      const stack = new TerraformStack(new App({ outdir: mkdtempSync(path.join(tmpdir(), "pvdn-cloud-")) }), "vms");
+      backend(stack);
+      return stack.toTerraform();
+    };
+    const cdktfs = stackWith((stack) => new CloudBackend(stack, props()));
+    expect(stackWith((stack) => new TerraformCloudBackend(stack, props()))).toEqual(cdktfs);
+    expect(cdktfs["//"].metadata).toMatchObject({ backend: "cloud", cloud: props().hostname?.startsWith("tfe") ? "tfe" : "tfc" });
   });
 });
 

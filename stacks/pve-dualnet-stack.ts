@@ -1,6 +1,7 @@
-import { Aspects, CloudBackend, LocalBackend, NamedCloudWorkspace, TaggedCloudWorkspaces, TerraformElement, TerraformStack } from "cdktf";
+import { Aspects, LocalBackend, NamedCloudWorkspace, TaggedCloudWorkspaces, TerraformElement, TerraformStack } from "cdktf";
 import type { Construct, Node } from "constructs";
 import type { ClusterConfig } from "../config/schema";
+import { TerraformCloudBackend } from "../constructs/terraform-cloud-backend";
 import { TerraformLiterals } from "../constructs/terraform-text";
 import { fastSynth, logicalId } from "../patches/cdktf-fast-synth";
 
@@ -23,7 +24,7 @@ export class PveDualnetStack extends TerraformStack {
       return;
     }
     const workspaces = cloud.workspaces ?? { prefix: `${config.name}-` };
-    new CloudBackend(this, {
+    new TerraformCloudBackend(this, {
       organization: cloud.organization,
       hostname: cloud.hostname,
       workspaces:
