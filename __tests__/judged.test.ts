@@ -2,10 +2,10 @@
  * lab/judged.ts, the judges' cache: an answer is replayed only for exactly the inputs it was
  * given for, everything else asks the judge, and CI always asks.
  */
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { judged, judgedSync, type Judgement, type JudgedRun } from "./lab/judged";
+import { digestOf, judged, judgedSync, type Judgement, type JudgedRun } from "./lab/judged";
 
 const work = mkdtempSync(path.join(tmpdir(), "pvdn-judged-"));
 const saved = { ...process.env };
@@ -57,6 +57,26 @@ describe("the judges' cache", () => {
     writeFileSync(path.join(dir, ".ansible", "state"), "anything");
     await judged({ ...base, judge: "check --strict" }, judge.ask);
     expect(judge.asked).toBe(5);
+  });
+
+  it("digests a tree anew for a byte of a file, a file's name, a new file or the inputs' order (digestOf, a text of a key)", () => {
+    const [a, b] = ["digest-a", "digest-b"].map((name) => path.join(work, name));
+    for (const dir of [a, b]) mkdirSync(path.join(dir, "sub"), { recursive: true });
+    writeFileSync(path.join(a, "sub", "x.ts"), "x");
+    writeFileSync(path.join(b, "y.ts"), "y");
+    const seen = new Set([digestOf([a, b])]);
+    expect(digestOf([a, b])).toBe([...seen][0]);
+    const changes = [
+      () => writeFileSync(path.join(a, "sub", "x.ts"), "z"),
+      () => renameSync(path.join(a, "sub", "x.ts"), path.join(a, "sub", "w.ts")),
+      () => writeFileSync(path.join(b, "new.ts"), ""),
+    ];
+    for (const change of changes) {
+      change();
+      seen.add(digestOf([a, b]));
+    }
+    seen.add(digestOf([b, a]));
+    expect(seen.size).toBe(5);
   });
 
   it("writes back what the judge wrote, and removes what it removed", async () => {

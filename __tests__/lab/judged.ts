@@ -104,6 +104,18 @@ function keyOf(run: JudgedRun): string {
   return hash.digest("hex");
 }
 
+/**
+ * The bytes of every file below `inputs`, as one digest: for a text of a key when many runs read
+ * the same large tree (the project's sources), which is then read once, not once per run.
+ */
+export function digestOf(inputs: readonly string[]): string {
+  const hash = createHash("sha256");
+  for (const [i, input] of inputs.entries()) {
+    for (const [file, bytes] of filesOf(input)) hash.update(`input ${i} ${file} ${bytes.length}\n`).update(bytes);
+  }
+  return hash.digest("hex");
+}
+
 interface Entry extends Judgement {
   readonly outputs?: Record<string, string>;
   /** Each output file's permission bits (answers remembered before they were kept have none). */
