@@ -98,7 +98,7 @@ describe("host network stack", () => {
   });
 
   it("is deterministic: two synths are byte-identical", () => {
-    const again = synthAll(planWith()).hostNetwork;
+    const again = synthAll(planWith(), { fresh: true }).hostNetwork;
     expect(JSON.stringify(again)).toBe(JSON.stringify(stack));
   });
 });

@@ -12,13 +12,14 @@ import * as path from "node:path";
 import { runCli } from "../cli";
 import type { ClusterPlan } from "../config/plan";
 import { parseReplacementFacts, planImpact, renderImpact, type Impact, type SynthesizedStacks } from "../renderers/impact";
-import { synthesize, synthesizeStacks } from "../stacks/synthesize";
+import { synthesize } from "../stacks/synthesize";
 import { dualBridgeNode, exampleInput, planWith, shardByNode, SHARDED_STACKS } from "./helpers";
+import { synthesizedStacks } from "./synth";
 import { layouts } from "./layouts";
 import type { ToolResult } from "./lab/tools";
 import { bindingSchema } from "./terraform/binding-schema";
 import { toHtml } from "./judges/markdown";
-import { judged, settingsIn } from "./lab/judged";
+import { judged, judgedSync, settingsIn } from "./lab/judged";
 import { startLocalProvider } from "./terraform/local-provider";
 import { referenceSchema, findReferenceSchema } from "./terraform/provider-schemas";
 import { terraformAvailable } from "./terraform/terraform";
@@ -30,7 +31,7 @@ const dir = mkdtempSync(path.join(tmpdir(), "pvdn-impact-"));
 const env: NodeJS.ProcessEnv = { ...process.env, PVE_DUALNET_SSH_PUBLIC_KEYS: "" };
 delete env.PVE_DUALNET_CONFIG;
 
-const stacksOf = (plan: ClusterPlan) => synthesizeStacks(plan);
+const stacksOf = (plan: ClusterPlan) => synthesizedStacks(plan) as SynthesizedStacks;
 const example = stacksOf(planWith());
 /** The impact of turning the example into the example after `edit` (or `from` into `to`). */
 const impactOf = (edit: (c: any) => void, from: SynthesizedStacks = example): Impact => planImpact(from, stacksOf(planWith(edit)), facts, { old: "old.yaml", new: "new.yaml" });
@@ -417,11 +418,17 @@ describe("the replacement facts (schemas/replacement-facts.yaml)", () => {
   });
 
   (terraformAvailable() ? it : it.skip)("name only attributes of terraform_data's schema, as Terraform 1.11 serves it", () => {
-    const work = mkdtempSync(path.join(tmpdir(), "pvdn-tfdata-"));
-    writeFileSync(path.join(work, "main.tf.json"), JSON.stringify({ resource: { terraform_data: { x: {} } } }));
-    const tf = (...args: string[]) => spawnSync("terraform", args, { cwd: work, encoding: "utf8", env: { ...process.env, CHECKPOINT_DISABLE: "1", TF_IN_AUTOMATION: "1" } });
-    expect(tf("init", "-input=false", "-no-color").status).toBe(0);
-    const schema = JSON.parse(tf("providers", "schema", "-json").stdout).provider_schemas["terraform.io/builtin/terraform"].resource_schemas.terraform_data;
+    const config = JSON.stringify({ resource: { terraform_data: { x: {} } } });
+    // Terraform's answer depends on the configuration and on Terraform: the judges' cache replays it.
+    const served = judgedSync({ judge: "terraform init && terraform providers schema -json", texts: { "main.tf.json": config } }, () => {
+      const work = mkdtempSync(path.join(tmpdir(), "pvdn-tfdata-"));
+      writeFileSync(path.join(work, "main.tf.json"), config);
+      const tf = (...args: string[]) => spawnSync("terraform", args, { cwd: work, encoding: "utf8", env: { ...process.env, CHECKPOINT_DISABLE: "1", TF_IN_AUTOMATION: "1" } });
+      const init = tf("init", "-input=false", "-no-color");
+      return init.status === 0 ? tf("providers", "schema", "-json") : init;
+    });
+    expect(served.status).toBe(0);
+    const schema = JSON.parse(served.stdout).provider_schemas["terraform.io/builtin/terraform"].resource_schemas.terraform_data;
     expect(factPaths("terraform_data").filter((p) => !inSchema(schema.block, p))).toEqual([]);
   });
 

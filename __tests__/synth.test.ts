@@ -1,12 +1,12 @@
 /**
  * synth.ts's synthAll, which the tests synthesize stacks with, reads what the app's synth writes:
  * it is cdktf's Testing.synth parsed, the same JSON, key order included, for every stack of
- * descriptions that use most constructs.
+ * descriptions that use most constructs. It synthesizes a plan once per test file.
  */
 import { Testing } from "cdktf";
 import { buildStacks } from "../stacks";
 import { dualStack, planWith, shardByNode } from "./helpers";
-import { synthAll } from "./synth";
+import { synthAll, synthesizedStacks } from "./synth";
 
 /** JSON.parse(Testing.synth(stack)) of every stack of a plan, built in an app of its own: name -> its JSON text. */
 function testingSynth(plan: ReturnType<typeof planWith>): [string, string][] {
@@ -40,5 +40,19 @@ describe("synthAll", () => {
     const cdktf = testingSynth(plan);
     expect(ours.length).toBeGreaterThanOrEqual(3);
     expect(ours).toEqual(cdktf);
+  });
+
+  it("synthesizes a plan once per test file, and hands each caller a copy of its own", () => {
+    const plan = planWith((c) => (c.vms[3].memory = 12288));
+    const first = synthAll(plan);
+    first.vms.resource = "changed by a caller";
+    const again = synthAll(planWith((c) => (c.vms[3].memory = 12288)));
+    expect(again.vms.resource).not.toBe("changed by a caller");
+    expect(again).toEqual(synthAll(plan, { fresh: true }));
+    // Another plan is another synth.
+    expect(JSON.stringify(synthAll(planWith((c) => (c.vms[3].memory = 16384))).vms)).not.toBe(JSON.stringify(again.vms));
+    const stacks = synthesizedStacks(plan) as Record<string, any>;
+    stacks.vms.resource = "changed by a caller";
+    expect((synthesizedStacks(plan) as Record<string, any>).vms.resource).toHaveProperty("proxmox_virtual_environment_vm");
   });
 });
