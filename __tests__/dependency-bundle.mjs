@@ -41,6 +41,12 @@ export async function ensureDependencyBundle() {
     target: "node20",
     format: "cjs",
     external: ["constructs"],
+    // Every test file reads and compiles the bundle again (V8 keeps no compiled copy between them):
+    // without whitespace, in one-byte (ASCII) text, that is 40 ms instead of 70. Names stay.
+    minifyWhitespace: true,
+    minifySyntax: true,
+    keepNames: true,
+    charset: "ascii",
     outfile: path.join(BUNDLE_DIR, "bundle.js"),
     logLevel: "warning",
   });
