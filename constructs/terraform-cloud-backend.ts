@@ -18,9 +18,8 @@ export interface TerraformCloudBackendProps {
  * same JSON and the same stack metadata (backend "cloud", and "tfc" or "tfe" by host, which the
  * cdktf CLI reads) as cdktf's CloudBackend. cdktf's CloudBackend also validates every stack it is
  * in by running `terraform version` during synth: synth then fails where Terraform is not on PATH
- * (a CI job that only synthesizes and reviews), and costs a Terraform process per stack. The
- * version is checked where Terraform runs: `cdktf deploy` refuses a Terraform older than 1.2, and
- * the cloud block needs 1.1.
+ * (a CI job that only synthesizes and reviews), and costs a Terraform process per stack. Deploying
+ * needs the Terraform the README names (the cloud block needs 1.1; `cdktf deploy` warns below 1.2).
  */
 export class TerraformCloudBackend extends TerraformBackend {
   constructor(
