@@ -19,6 +19,7 @@ import { PveDualnetStack } from "../stacks/pve-dualnet-stack";
 import { synthesize } from "../stacks/synthesize";
 import { dualBridgeNode, planFrom, planWith, shardByNode, tree } from "./helpers";
 import { digestOf, judgedSync } from "./lab/judged";
+import { planText } from "./synth";
 
 /** The example with `workers` more worker VMs (addresses .50 up of both /24s). */
 const withWorkers = (workers: number) => (c: any) => {
@@ -66,8 +67,7 @@ let sourcesDigest: string | undefined;
  */
 function stockSynthesized(plan: ClusterPlan): Record<string, string> {
   sourcesDigest ??= digestOf(SYNTH_SOURCES);
-  const planText = JSON.stringify(plan, (_key, value: unknown) => (value instanceof Set ? { set: [...value] } : value));
-  const answer = judgedSync({ judge: "cdktf stock synth (fast-synth.test.ts)", texts: { plan: planText, sources: sourcesDigest } }, () => ({
+  const answer = judgedSync({ judge: "cdktf stock synth (fast-synth.test.ts)", texts: { plan: planText(plan), sources: sourcesDigest } }, () => ({
     status: 0,
     stdout: JSON.stringify(synthesized(plan, true)),
     stderr: "",

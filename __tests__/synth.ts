@@ -17,9 +17,12 @@ import { readSynthesized } from "../stacks/synthesize";
  */
 const written = new Map<string, { stacks: [name: string, id: string][]; documents: Record<string, unknown> }>();
 
+/** A plan as text, whole (its sets too): what a synth of it depends on, for a key. */
+export const planText = (plan: ClusterPlan) => JSON.stringify(plan, (_key, value: unknown) => (value instanceof Set ? { set: [...value] } : value));
+
 /** A plan synthesized in cdktf's testing app (as Testing.synth's callers do) or as the app does (`new App`). */
 function synthesizedOnce(plan: ClusterPlan, fresh: boolean, kind: "testing" | "app") {
-  const key = `${kind} ${JSON.stringify(plan, (_key, value: unknown) => (value instanceof Set ? { set: [...value] } : value))}`;
+  const key = `${kind} ${planText(plan)}`;
   const known = fresh ? undefined : written.get(key);
   if (known) return known;
   const app = kind === "testing" ? Testing.app() : new App({ outdir: mkdtempSync(path.join(tmpdir(), "pve-dualnet-synth-")) });

@@ -100,13 +100,13 @@ function keyOf(run: JudgedRun): string {
   field("machine", machineIdentity());
   field("judge", run.judge);
   for (const [name, text] of Object.entries(run.texts ?? {}).sort(([a], [b]) => a.localeCompare(b))) field(`text ${name}`, text);
-  for (const [i, input] of (run.inputs ?? []).entries()) for (const [file, bytes] of filesOf(input)) field(`input ${i} ${file}`, bytes);
+  if (run.inputs?.length) field("inputs", digestOf(run.inputs));
   return hash.digest("hex");
 }
 
 /**
- * The bytes of every file below `inputs`, as one digest: for a text of a key when many runs read
- * the same large tree (the project's sources), which is then read once, not once per run.
+ * The bytes and names of every file below `inputs`, as one digest: a key's inputs, or a text of a
+ * key when many runs read the same large tree (the project's sources), read once, not once per run.
  */
 export function digestOf(inputs: readonly string[]): string {
   const hash = createHash("sha256");
